@@ -1,0 +1,137 @@
+package xmlstream
+
+import (
+	"bytes"
+	"strconv"
+	"unicode/utf8"
+)
+
+// WriteTo appends the serialisation of e to b, with parentNS the default
+// namespace already in scope.
+func (e *Element) WriteTo(b *bytes.Buffer, parentNS string) {
+	w := writer{b: b}
+	w.element(e, parentNS, nil)
+}
+
+type writer struct {
+	b *bytes.Buffer
+}
+
+// prefixes maps namespace URIs to prefixes declared by ancestors for
+// namespaced attributes (rare: anything but xml:lang).
+type prefixes map[string]string
+
+func (w *writer) element(e *Element, parentNS string, inScope prefixes) {
+	b := w.b
+	b.WriteByte('<')
+	b.WriteString(e.Local)
+	if e.Space != parentNS {
+		b.WriteString(` xmlns="`)
+		escapeAttr(b, e.Space)
+		b.WriteByte('"')
+	}
+	var declared prefixes
+	for _, a := range e.Attrs {
+		b.WriteByte(' ')
+		switch a.Space {
+		case "":
+		case NSXML:
+			b.WriteString("xml:")
+		default:
+			p, ok := inScope[a.Space]
+			if !ok {
+				p, ok = declared[a.Space]
+			}
+			if !ok {
+				if declared == nil {
+					declared = prefixes{}
+				}
+				p = "ns" + strconv.Itoa(len(inScope)+len(declared)+1)
+				declared[a.Space] = p
+				b.WriteString("xmlns:" + p + `="`)
+				escapeAttr(b, a.Space)
+				b.WriteString(`" `)
+			}
+			b.WriteString(p + ":")
+		}
+		b.WriteString(a.Local)
+		b.WriteString(`="`)
+		escapeAttr(b, a.Value)
+		b.WriteByte('"')
+	}
+	if len(e.Children) == 0 {
+		b.WriteString("/>")
+		return
+	}
+	b.WriteByte('>')
+	scope := inScope
+	if declared != nil {
+		scope = make(prefixes, len(inScope)+len(declared))
+		for k, v := range inScope {
+			scope[k] = v
+		}
+		for k, v := range declared {
+			scope[k] = v
+		}
+	}
+	for _, c := range e.Children {
+		switch c := c.(type) {
+		case *Element:
+			w.element(c, e.Space, scope)
+		case Text:
+			escapeText(b, string(c))
+		}
+	}
+	b.WriteString("</")
+	b.WriteString(e.Local)
+	b.WriteByte('>')
+}
+
+// escapeText escapes character data; characters not allowed in XML 1.0 are
+// replaced by U+FFFD so the output is always well-formed.
+func escapeText(b *bytes.Buffer, s string) { escape(b, s, false) }
+
+func escapeAttr(b *bytes.Buffer, s string) { escape(b, s, true) }
+
+func escape(b *bytes.Buffer, s string, attr bool) {
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == '<':
+			b.WriteString("&lt;")
+		case r == '>':
+			b.WriteString("&gt;")
+		case r == '&':
+			b.WriteString("&amp;")
+		case r == '"' && attr:
+			b.WriteString("&quot;")
+		case r == '\'' && attr:
+			b.WriteString("&apos;")
+		case r == '\n' && attr:
+			b.WriteString("&#xA;")
+		case r == '\r':
+			b.WriteString("&#xD;")
+		case r == '\t' && attr:
+			b.WriteString("&#x9;")
+		case (r == utf8.RuneError && size == 1) || !isXMLChar(r):
+			b.WriteString("\uFFFD")
+		default:
+			b.WriteString(s[i : i+size])
+		}
+		i += size
+	}
+}
+
+func isXMLChar(r rune) bool {
+	return r == 0x09 || r == 0x0A || r == 0x0D ||
+		(r >= 0x20 && r <= 0xD7FF) ||
+		(r >= 0xE000 && r <= 0xFFFD) ||
+		(r >= 0x10000 && r <= 0x10FFFF)
+}
+
+// EscapeAttr returns s escaped for use inside a double-quoted attribute.
+func EscapeAttr(s string) string {
+	var b bytes.Buffer
+	escapeAttr(&b, s)
+	return b.String()
+}
