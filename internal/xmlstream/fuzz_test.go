@@ -34,7 +34,7 @@ func FuzzDecoder(f *testing.F) {
 				}
 				return
 			}
-			out := el.String()
+			out := string(el.Bytes("jabber:client"))
 			d2 := NewDecoder(strings.NewReader(hdr+out), 0)
 			if _, err := d2.Header(); err != nil {
 				t.Fatal(err)
@@ -43,8 +43,8 @@ func FuzzDecoder(f *testing.F) {
 			if err != nil {
 				t.Fatalf("re-decode of %q: %v", out, err)
 			}
-			if el2.String() != out {
-				t.Fatalf("round trip changed %q to %q", out, el2.String())
+			if string(el2.Bytes("jabber:client")) != out {
+				t.Fatalf("round trip changed %q to %q", out, el2.Bytes("jabber:client"))
 			}
 		}
 	})

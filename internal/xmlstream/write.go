@@ -135,3 +135,14 @@ func EscapeAttr(s string) string {
 	escapeAttr(&b, s)
 	return b.String()
 }
+
+// BytesPrefixed serialises e with the given prefix, already bound to e's
+// namespace by an ancestor (the stream root binds "stream"), e.g.
+// <stream:features>. Children declare their own namespaces.
+func (e *Element) BytesPrefixed(prefix string) []byte {
+	var b bytes.Buffer
+	w := writer{b: &b}
+	inner := &Element{Space: e.Space, Local: prefix + ":" + e.Local, Attrs: e.Attrs, Children: e.Children}
+	w.element(inner, e.Space, nil)
+	return b.Bytes()
+}

@@ -1,0 +1,216 @@
+// Command gander is the Gander XMPP server.
+//
+// Usage:
+//
+//	gander [serve] [--config FILE] [--data-dir DIR]   run the server (default)
+//	gander check-config FILE                          validate a configuration file
+//	gander print-default-config                       print the built-in configuration
+//	gander register --username U --password P         create an account
+//	gander version                                    print the version
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/gander-xmpp/gander/internal/config"
+	"github.com/gander-xmpp/gander/internal/server"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+const usage = `Gander is an XMPP server compatible with MongooseIM's configuration.
+
+Usage:
+  gander [serve] [flags]              run the server (with no config: the built-in default)
+  gander check-config FILE            validate a configuration file and exit
+  gander print-default-config         print the built-in default configuration
+  gander register [flags]             create an account directly in the database
+  gander version                      print the version
+
+Run 'gander COMMAND --help' for the flags of a command.
+`
+
+func run(args []string, stdout, stderr io.Writer) int {
+	cmd := "serve"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		cmd, args = args[0], args[1:]
+	} else if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "-help") {
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	switch cmd {
+	case "serve":
+		return serve(args, stderr)
+	case "check-config":
+		return checkConfig(args, stdout, stderr)
+	case "print-default-config":
+		fmt.Fprint(stdout, config.DefaultTOML)
+		return 0
+	case "register":
+		return register(args, stdout, stderr)
+	case "version":
+		fmt.Fprintf(stdout, "gander %s\n", server.Version)
+		return 0
+	case "help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "gander: unknown command %q\n\n%s", cmd, usage)
+		return 2
+	}
+}
+
+type common struct {
+	config  string
+	dataDir string
+	level   string
+}
+
+func (c *common) flags(fs *flag.FlagSet) {
+	fs.StringVar(&c.config, "config", "", "MongooseIM-style TOML configuration `file` (default: the built-in configuration)")
+	fs.StringVar(&c.dataDir, "data-dir", "gander-data", "`directory` for the embedded database and generated certificate (general.data_dir overrides)")
+	fs.StringVar(&c.level, "log-level", "", "log level: debug, info, warning or error (default: general.loglevel)")
+}
+
+func (c *common) load() (*config.Config, error) {
+	if c.config == "" {
+		return config.Default(), nil
+	}
+	return config.Load(c.config)
+}
+
+func logger(w io.Writer, level string) *slog.Logger {
+	var l slog.Level
+	switch strings.ToLower(level) {
+	case "debug":
+		l = slog.LevelDebug
+	case "info", "notice":
+		l = slog.LevelInfo
+	case "error", "critical", "alert", "emergency", "none":
+		l = slog.LevelError
+	default:
+		l = slog.LevelWarn
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
+}
+
+func serve(args []string, stderr io.Writer) int {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var c common
+	c.flags(fs)
+	if err := fs.Parse(args); err != nil {
+		return flagExit(err)
+	}
+	cfg, err := c.load()
+	if err != nil {
+		fmt.Fprintf(stderr, "gander: %v\n", err)
+		return 1
+	}
+	level := c.level
+	if level == "" {
+		level = cfg.General.LogLevel
+		if c.config == "" {
+			level = "info"
+		}
+	}
+	log := logger(stderr, level)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	srv, err := server.New(ctx, cfg, server.Options{DataDir: c.dataDir, Log: log})
+	if err != nil {
+		log.Error("start failed", "err", err)
+		return 1
+	}
+	if err := srv.Start(ctx); err != nil {
+		log.Error("start failed", "err", err)
+		srv.Stop(context.Background())
+		return 1
+	}
+	<-ctx.Done()
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := srv.Stop(sctx); err != nil {
+		log.Error("stop", "err", err)
+		return 1
+	}
+	return 0
+}
+
+func checkConfig(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("check-config", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprintln(stderr, "Usage: gander check-config FILE") }
+	if err := fs.Parse(args); err != nil {
+		return flagExit(err)
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return 2
+	}
+	if _, err := config.Load(fs.Arg(0)); err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "%s: OK\n", fs.Arg(0))
+	return 0
+}
+
+func register(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("register", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var c common
+	c.flags(fs)
+	domain := fs.String("domain", "", "XMPP `domain` of the account (default: general.default_server_domain)")
+	user := fs.String("username", "", "`localpart` of the account (required)")
+	pass := fs.String("password", "", "`password` of the account (required)")
+	if err := fs.Parse(args); err != nil {
+		return flagExit(err)
+	}
+	if *user == "" || *pass == "" {
+		fmt.Fprintln(stderr, "gander register: --username and --password are required")
+		return 2
+	}
+	cfg, err := c.load()
+	if err != nil {
+		fmt.Fprintf(stderr, "gander: %v\n", err)
+		return 1
+	}
+	if *domain == "" {
+		*domain = cfg.General.DefaultServerDomain
+	}
+	ctx := context.Background()
+	srv, err := server.New(ctx, cfg, server.Options{DataDir: c.dataDir, Log: logger(stderr, "warning")})
+	if err != nil {
+		fmt.Fprintf(stderr, "gander: %v\n", err)
+		return 1
+	}
+	defer srv.Stop(ctx)
+	j, err := srv.Accounts().Register(ctx, *domain, *user, *pass)
+	if err != nil {
+		fmt.Fprintf(stderr, "gander register: %v\n", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "User %s successfully registered\n", j)
+	return 0
+}
+
+func flagExit(err error) int {
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	return 2
+}

@@ -1,0 +1,494 @@
+package c2s
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/gander-xmpp/gander/internal/auth"
+	"github.com/gander-xmpp/gander/internal/jid"
+	"github.com/gander-xmpp/gander/internal/stanza"
+	"github.com/gander-xmpp/gander/internal/xmlstream"
+)
+
+// streamErr is a stream-level failure: the connection ends with this
+// condition.
+type streamErr struct {
+	cond, text string
+}
+
+func (e *streamErr) Error() string { return "stream error " + e.cond + ": " + e.text }
+
+func serr(cond, text string) error { return &streamErr{cond, text} }
+
+// conn is one client connection through negotiation; once bound it owns a
+// Session.
+type conn struct {
+	l      *Listener
+	nc     net.Conn
+	br     *bufio.Reader
+	dec    *xmlstream.Decoder
+	domain string
+	lang   string
+	secure bool
+	user   string // authenticated localpart
+	sess   *Session
+
+	wmu       sync.Mutex // serialises writes before the writer goroutine runs
+	closeOnce sync.Once
+	stopCh    chan struct{}
+	stopCond  string
+}
+
+func newConn(l *Listener, nc net.Conn) *conn {
+	return &conn{l: l, nc: nc, stopCh: make(chan struct{})}
+}
+
+// shutdown asks the connection to end with a stream error; safe to call
+// from any goroutine.
+func (c *conn) shutdown(cond, text string) {
+	c.closeOnce.Do(func() {
+		c.stopCond = cond
+		close(c.stopCh)
+		if c.sess != nil {
+			c.sess.terminate(cond, text)
+			return
+		}
+		// Still negotiating: write the error directly and close.
+		c.writeRaw([]byte(streamErrorBytes(cond, text)))
+		c.nc.Close()
+	})
+}
+
+func streamErrorBytes(cond, text string) string {
+	if cond == "" {
+		return "</stream:stream>"
+	}
+	return string(stanza.StreamError(cond, text).BytesPrefixed("stream")) + "</stream:stream>"
+}
+
+func (c *conn) writeRaw(b []byte) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	c.nc.SetWriteDeadline(time.Now().Add(c.l.opts.StateTimeout))
+	_, err := c.nc.Write(b)
+	return err
+}
+
+func (c *conn) write(el *xmlstream.Element) error {
+	return c.writeRaw(el.Bytes(stanza.NSClient))
+}
+
+// serve runs the connection to its end.
+func (c *conn) serve() {
+	m := c.l.deps.Metrics
+	m.Connected(1)
+	defer m.Connected(-1)
+	defer func() {
+		if p := recover(); p != nil {
+			c.l.deps.Log.Error("c2s connection crashed", "remote", c.nc.RemoteAddr().String(), "panic", p)
+			c.shutdown("internal-server-error", "")
+		}
+		if c.sess != nil {
+			c.sess.finish()
+		}
+		c.nc.Close()
+	}()
+	if c.l.opts.TLSMode == TLSDirect {
+		tc := tls.Server(c.nc, c.l.opts.TLSConfig)
+		c.nc.SetDeadline(time.Now().Add(c.l.opts.StateTimeout))
+		if err := tc.Handshake(); err != nil {
+			c.l.deps.Log.Debug("tls handshake failed", "remote", c.nc.RemoteAddr().String(), "err", err)
+			return
+		}
+		c.nc = tc
+		c.secure = true
+	}
+	c.resetReader()
+	err := c.negotiate()
+	if err == nil {
+		err = c.sess.readLoop()
+	}
+	c.end(err)
+}
+
+// end turns the error that ended the reader into what the client sees.
+func (c *conn) end(err error) {
+	var se *streamErr
+	switch {
+	case err == nil:
+	case errors.As(err, &se):
+		c.shutdown(se.cond, se.text)
+	case errors.Is(err, xmlstream.ErrStreamClosed):
+		// The client closed its stream: close ours (RFC 6120 §4.4).
+		c.shutdown("", "")
+	case errors.Is(err, xmlstream.ErrStanzaTooBig):
+		c.l.deps.Metrics.XMLError()
+		c.shutdown("policy-violation", "stanza too big")
+	case errors.Is(err, xmlstream.ErrRestricted):
+		c.l.deps.Metrics.XMLError()
+		c.shutdown("restricted-xml", "")
+	case errors.Is(err, xmlstream.ErrNotWellFormed), errors.Is(err, xmlstream.ErrUnboundPrefix):
+		c.l.deps.Metrics.XMLError()
+		c.shutdown("not-well-formed", "")
+	default:
+		// I/O error, timeout or EOF: nothing to tell the client.
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() && c.sess == nil {
+			c.shutdown("connection-timeout", "")
+			return
+		}
+		c.closeOnce.Do(func() { close(c.stopCh) })
+		if c.sess != nil {
+			c.sess.terminate("", "")
+		}
+	}
+}
+
+type rateReader struct {
+	r   io.Reader
+	lim *rate.Limiter
+}
+
+func (r rateReader) Read(p []byte) (int, error) {
+	if len(p) > r.lim.Burst() {
+		p = p[:r.lim.Burst()]
+	}
+	n, err := r.r.Read(p)
+	if n > 0 {
+		_ = r.lim.WaitN(context.Background(), n)
+	}
+	return n, err
+}
+
+func (c *conn) resetReader() {
+	var r io.Reader = c.nc
+	if bps := c.l.opts.BytesPerSecond; bps > 0 {
+		r = rateReader{r: c.nc, lim: rate.NewLimiter(rate.Limit(bps), max(bps, 4096))}
+	}
+	c.br = bufio.NewReaderSize(r, 4096)
+}
+
+// restart reads a new stream header on the same reader.
+func (c *conn) restart() error {
+	c.dec = xmlstream.NewDecoder(c.br, c.l.opts.MaxStanzaSize)
+	c.nc.SetReadDeadline(time.Now().Add(c.l.opts.StateTimeout))
+	h, err := c.dec.Header()
+	if err != nil {
+		if errors.Is(err, xmlstream.ErrNotWellFormed) || errors.Is(err, xmlstream.ErrRestricted) || errors.Is(err, xmlstream.ErrUnboundPrefix) {
+			c.sendHeader(c.l.deps.Domains[0], "")
+		}
+		return err
+	}
+	domain := strings.ToLower(h.To)
+	if c.domain != "" {
+		domain = c.domain
+	}
+	c.lang = h.Lang
+	if c.lang == "" {
+		c.lang = "en"
+	}
+	ok := slices.Contains(c.l.deps.Domains, domain)
+	headerDomain := domain
+	if !ok {
+		headerDomain = c.l.deps.Domains[0]
+	}
+	if err := c.sendHeader(headerDomain, c.lang); err != nil {
+		return err
+	}
+	switch {
+	case h.Local != "stream" || h.Space != stanza.NSStream:
+		return serr("invalid-namespace", "")
+	case h.DefaultNS != stanza.NSClient:
+		return serr("invalid-namespace", "")
+	case !ok:
+		return serr("host-unknown", "")
+	case !versionOK(h.Version):
+		return serr("unsupported-version", "")
+	}
+	c.domain = domain
+	return nil
+}
+
+func versionOK(v string) bool {
+	major, _, _ := strings.Cut(v, ".")
+	return major == "1"
+}
+
+func (c *conn) sendHeader(domain, lang string) error {
+	if lang == "" {
+		lang = "en"
+	}
+	id := make([]byte, 8)
+	rand.Read(id)
+	h := fmt.Sprintf(`<?xml version='1.0'?><stream:stream xmlns='%s' xmlns:stream='%s' id='%s' from='%s' version='1.0' xml:lang='%s'>`,
+		stanza.NSClient, stanza.NSStream, hex.EncodeToString(id), xmlstream.EscapeAttr(domain), xmlstream.EscapeAttr(lang))
+	return c.writeRaw([]byte(h))
+}
+
+// negotiate runs the stream up to a bound resource.
+func (c *conn) negotiate() error {
+	o := c.l.opts
+	failures := 0
+	for {
+		if err := c.restart(); err != nil {
+			return err
+		}
+		tlsOffered := !c.secure && (o.TLSMode == TLSStartTLS || o.TLSMode == TLSStartTLSRequired)
+		tlsRequired := tlsOffered && o.TLSMode == TLSStartTLSRequired
+		feats := xmlstream.New(stanza.NSStream, "features")
+		switch {
+		case c.user == "":
+			if tlsOffered {
+				st := xmlstream.New(stanza.NSTLS, "starttls")
+				if tlsRequired {
+					st.Append(xmlstream.New(stanza.NSTLS, "required"))
+				}
+				feats.Append(st)
+			}
+			if !tlsRequired {
+				mechs := xmlstream.New(stanza.NSSASL, "mechanisms")
+				for _, m := range c.mechanisms() {
+					mechs.Append(xmlstream.New(stanza.NSSASL, "mechanism").AppendText(m))
+				}
+				feats.Append(mechs)
+			}
+		default:
+			feats.Append(xmlstream.New(stanza.NSBind, "bind"))
+			feats.Append(xmlstream.New(stanza.NSSession, "session").Append(xmlstream.New(stanza.NSSession, "optional")))
+		}
+		if err := c.writeRaw(feats.BytesPrefixed("stream")); err != nil {
+			return err
+		}
+		if c.user != "" {
+			return c.bind()
+		}
+		// Before authentication: STARTTLS or SASL.
+	steps:
+		for {
+			el, err := c.next()
+			if err != nil {
+				return err
+			}
+			switch {
+			case el.Space == stanza.NSTLS && el.Local == "starttls" && tlsOffered:
+				if err := c.writeRaw([]byte(`<proceed xmlns='` + stanza.NSTLS + `'/>`)); err != nil {
+					return err
+				}
+				if c.br.Buffered() > 0 {
+					return serr("policy-violation", "data after starttls")
+				}
+				tc := tls.Server(c.nc, o.TLSConfig)
+				c.nc.SetDeadline(time.Now().Add(o.StateTimeout))
+				if err := tc.Handshake(); err != nil {
+					return err
+				}
+				c.nc.SetDeadline(time.Time{})
+				c.nc = tc
+				c.secure = true
+				c.resetReader()
+				break steps
+			case el.Space == stanza.NSSASL && el.Local == "auth" && !tlsRequired:
+				ok, err := c.authenticate(el)
+				if err != nil {
+					return err
+				}
+				if ok {
+					break steps
+				}
+				failures++
+				if failures >= o.MaxAuthFailures {
+					return serr("policy-violation", "too many failed authentication attempts")
+				}
+			case tlsRequired:
+				return serr("policy-violation", "STARTTLS is required")
+			default:
+				// RFC 6120 §6.4.1: stanzas before authentication.
+				return serr("not-authorized", "")
+			}
+		}
+	}
+}
+
+// next reads one element with the negotiation deadline.
+func (c *conn) next() (*xmlstream.Element, error) {
+	c.nc.SetReadDeadline(time.Now().Add(c.l.opts.StateTimeout))
+	return c.dec.Next()
+}
+
+func (c *conn) mechanisms() []string {
+	var out []string
+	for _, m := range c.l.opts.Mechanisms {
+		if m == auth.MechPLAIN && !c.secure && !c.l.opts.AllowPlainWithoutTLS {
+			continue
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+func saslFailure(cond, text string) *xmlstream.Element {
+	f := xmlstream.New(stanza.NSSASL, "failure")
+	f.Append(xmlstream.New(stanza.NSSASL, cond))
+	if text != "" {
+		t := xmlstream.New(stanza.NSSASL, "text")
+		t.Attrs = append(t.Attrs, xmlstream.Attr{Space: xmlstream.NSXML, Local: "lang", Value: "en"})
+		f.Append(t.AppendText(text))
+	}
+	return f
+}
+
+// authenticate runs one SASL exchange (RFC 6120 §6.4); it reports success,
+// or an error that ends the stream.
+func (c *conn) authenticate(first *xmlstream.Element) (bool, error) {
+	mech := first.Attr("mechanism")
+	m := c.l.deps.Metrics
+	if !slices.Contains(c.mechanisms(), mech) {
+		m.Login(mech, false)
+		return false, c.write(saslFailure("invalid-mechanism", ""))
+	}
+	ex, err := auth.NewExchange(mech, c.domain, c.l.deps.Credentials)
+	if err != nil {
+		m.Login(mech, false)
+		return false, c.write(saslFailure("invalid-mechanism", ""))
+	}
+	in, ok := decodeSASL(first.Text())
+	if !ok {
+		m.Login(mech, false)
+		return false, c.write(saslFailure("incorrect-encoding", ""))
+	}
+	ctx := c.l.ctx
+	for {
+		out, done, err := ex.Step(ctx, in)
+		if err != nil {
+			m.Login(mech, false)
+			c.l.deps.Log.Info("authentication failed", "mechanism", mech, "domain", c.domain, "remote", c.nc.RemoteAddr().String(), "err", err)
+			return false, c.write(saslFailure(saslCondition(err), ""))
+		}
+		if done {
+			s := xmlstream.New(stanza.NSSASL, "success")
+			if len(out) > 0 {
+				s.AppendText(base64.StdEncoding.EncodeToString(out))
+			}
+			if err := c.write(s); err != nil {
+				return false, err
+			}
+			c.user = ex.Username()
+			m.Login(mech, true)
+			return true, nil
+		}
+		ch := xmlstream.New(stanza.NSSASL, "challenge")
+		if len(out) > 0 {
+			ch.AppendText(base64.StdEncoding.EncodeToString(out))
+		}
+		if err := c.write(ch); err != nil {
+			return false, err
+		}
+		resp, err := c.next()
+		if err != nil {
+			return false, err
+		}
+		if resp.Space != stanza.NSSASL {
+			return false, serr("not-authorized", "")
+		}
+		switch resp.Local {
+		case "abort":
+			m.Login(mech, false)
+			return false, c.write(saslFailure("aborted", ""))
+		case "response":
+			if in, ok = decodeSASL(resp.Text()); !ok {
+				m.Login(mech, false)
+				return false, c.write(saslFailure("incorrect-encoding", ""))
+			}
+		default:
+			return false, serr("not-authorized", "")
+		}
+	}
+}
+
+func decodeSASL(s string) ([]byte, bool) {
+	s = strings.TrimSpace(s)
+	if s == "" || s == "=" {
+		return nil, true
+	}
+	b, err := base64.StdEncoding.DecodeString(s)
+	return b, err == nil
+}
+
+// saslCondition maps auth errors to SASL failure conditions (RFC 6120
+// §6.5).
+func saslCondition(err error) string {
+	switch {
+	case errors.Is(err, auth.ErrMalformedRequest):
+		return "malformed-request"
+	case errors.Is(err, auth.ErrInvalidAuthzid):
+		return "invalid-authzid"
+	case errors.Is(err, auth.ErrTemporaryFailure):
+		return "temporary-auth-failure"
+	case errors.Is(err, auth.ErrInvalidMechanism):
+		return "invalid-mechanism"
+	default:
+		return "not-authorized"
+	}
+}
+
+// bind waits for the resource binding IQ (RFC 6120 §7) and creates the
+// session.
+func (c *conn) bind() error {
+	for {
+		el, err := c.next()
+		if err != nil {
+			return err
+		}
+		if el.Local != "iq" || el.Space != stanza.NSClient {
+			return serr("not-authorized", "")
+		}
+		p := stanza.Payload(el)
+		if el.Attr("type") != "set" || p == nil || p.Space != stanza.NSBind || p.Local != "bind" {
+			// Only binding is allowed before a resource is bound.
+			reply := stanza.ErrorReply(el, stanza.Error{Condition: stanza.NotAuthorized})
+			reply.SetAttr("from", "")
+			if err := c.write(reply); err != nil {
+				return err
+			}
+			continue
+		}
+		res := strings.TrimSpace(p.ChildText(stanza.NSBind, "resource"))
+		if res == "" {
+			b := make([]byte, 8)
+			rand.Read(b)
+			res = hex.EncodeToString(b)
+		}
+		full, err := jid.New(c.user, c.domain, res)
+		if err != nil {
+			reply := stanza.ErrorReply(el, stanza.Error{Condition: stanza.BadRequest, Text: "invalid resource"})
+			reply.SetAttr("from", "")
+			if err := c.write(reply); err != nil {
+				return err
+			}
+			continue
+		}
+		r := xmlstream.New(stanza.NSClient, "iq", "type", "result", "id", el.Attr("id"))
+		r.Append(xmlstream.New(stanza.NSBind, "bind").Append(xmlstream.New(stanza.NSBind, "jid").AppendText(full.String())))
+		if err := c.write(r); err != nil {
+			return err
+		}
+		c.nc.SetReadDeadline(time.Time{})
+		c.sess = newSession(c, full)
+		c.sess.start()
+		return nil
+	}
+}

@@ -1,0 +1,334 @@
+package c2s
+
+import (
+	"bufio"
+	"context"
+	"sync"
+	"time"
+
+	"github.com/gander-xmpp/gander/internal/hooks"
+	"github.com/gander-xmpp/gander/internal/jid"
+	"github.com/gander-xmpp/gander/internal/stanza"
+	"github.com/gander-xmpp/gander/internal/xmlstream"
+)
+
+// Session is a bound client session. Its exported methods are safe for
+// concurrent use.
+type Session struct {
+	c   *conn
+	jid jid.JID
+	out chan *xmlstream.Element
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wdone  chan struct{}
+
+	termOnce sync.Once
+	termCond string
+	termText string
+
+	mu        sync.Mutex
+	available bool
+	priority  int
+	presence  *xmlstream.Element // last available presence broadcast
+	directed  map[jid.JID]bool   // directed presence recipients
+	finished  bool
+}
+
+func newSession(c *conn, full jid.JID) *Session {
+	ctx, cancel := context.WithCancel(c.l.ctx)
+	return &Session{c: c, jid: full, out: make(chan *xmlstream.Element, c.l.opts.QueueSize), ctx: ctx, cancel: cancel, wdone: make(chan struct{})}
+}
+
+// JID returns the session's full JID.
+func (s *Session) JID() jid.JID { return s.jid }
+
+// Send queues el for the client without blocking. When the queue is full
+// the stanza is refused (the router bounces it to its sender) and the
+// session is closed with resource-constraint: a client that cannot keep up
+// reconnects and finds later messages in offline storage.
+func (s *Session) Send(el *xmlstream.Element) bool {
+	select {
+	case <-s.ctx.Done():
+		return false
+	default:
+	}
+	select {
+	case s.out <- el:
+		return true
+	default:
+		s.c.l.deps.Metrics.QueueDropped()
+		s.c.l.deps.Log.Warn("c2s outbound queue full, closing session", "jid", s.jid.String())
+		go s.c.shutdown("resource-constraint", "outbound queue full")
+		return false
+	}
+}
+
+// Presence reports availability and priority.
+func (s *Session) Presence() (bool, int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.available, s.priority
+}
+
+// SetPresence records the session's broadcast presence; el nil means
+// unavailable. It returns whether the session was available before.
+func (s *Session) SetPresence(el *xmlstream.Element, priority int) (wasAvailable bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	wasAvailable = s.available
+	s.available = el != nil
+	s.priority = priority
+	s.presence = el
+	return wasAvailable
+}
+
+// LastPresence returns the last available presence broadcast, or nil.
+func (s *Session) LastPresence() *xmlstream.Element {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.presence
+}
+
+// AddDirected remembers a directed presence recipient; remove=true forgets
+// it (after directed unavailable).
+func (s *Session) AddDirected(to jid.JID, remove bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if remove {
+		delete(s.directed, to)
+		return
+	}
+	if s.directed == nil {
+		s.directed = map[jid.JID]bool{}
+	}
+	s.directed[to] = true
+}
+
+// Directed returns and clears the directed presence recipients.
+func (s *Session) Directed() []jid.JID {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]jid.JID, 0, len(s.directed))
+	for j := range s.directed {
+		out = append(out, j)
+	}
+	s.directed = nil
+	return out
+}
+
+// Replaced closes the session because another bound the same resource.
+func (s *Session) Replaced() {
+	s.c.l.deps.Log.Info("session replaced", "jid", s.jid.String())
+	go s.c.shutdown("conflict", "Replaced by new connection")
+}
+
+// Kick closes the session with the stream error policy-violation and the
+// given reason.
+func (s *Session) Kick(reason string) {
+	go s.c.shutdown("policy-violation", reason)
+}
+
+func (s *Session) start() {
+	d := s.c.l.deps
+	d.Router.Bind(s)
+	d.Metrics.SessionCount(1)
+	go s.writer()
+	d.Hooks.SessionOpened.Run(s.ctx, &hooks.SessionEvent{JID: s.jid})
+	d.Log.Debug("session bound", "jid", s.jid.String())
+}
+
+// terminate makes the writer send the stream error (if any) and the
+// stream's closing tag, then close the connection.
+func (s *Session) terminate(cond, text string) {
+	s.termOnce.Do(func() {
+		s.termCond, s.termText = cond, text
+		s.cancel()
+	})
+}
+
+// finish runs once the reader has ended: the session leaves the routing
+// table, contacts learn it is gone and the writer is drained.
+func (s *Session) finish() {
+	s.mu.Lock()
+	if s.finished {
+		s.mu.Unlock()
+		return
+	}
+	s.finished = true
+	status := ""
+	if s.presence != nil {
+		status = s.presence.ChildText(stanza.NSClient, "status")
+	}
+	wasAvailable := s.available
+	s.mu.Unlock()
+	d := s.c.l.deps
+	ctx := context.WithoutCancel(s.ctx)
+	if d.Router.Unbind(s) {
+		d.Metrics.SessionCount(-1)
+	}
+	if wasAvailable && d.Presence != nil {
+		d.Presence.Gone(ctx, s, status)
+	}
+	d.Hooks.SessionClosed.Run(ctx, &hooks.SessionEvent{JID: s.jid, Status: status})
+	s.terminate("", "")
+	select {
+	case <-s.wdone:
+	case <-time.After(5 * time.Second):
+	}
+}
+
+// writer drains the outbound queue, coalescing writes, until the session
+// ends; then it writes the closing stream error and tag.
+func (s *Session) writer() {
+	defer close(s.wdone)
+	c := s.c
+	bw := bufio.NewWriterSize(c.nc, 8192)
+	write := func(el *xmlstream.Element) bool {
+		c.nc.SetWriteDeadline(time.Now().Add(30 * time.Second))
+		_, err := bw.Write(el.Bytes(stanza.NSClient))
+		return err == nil
+	}
+	ok := true
+loop:
+	for ok {
+		select {
+		case el := <-s.out:
+			ok = write(el)
+			for n := len(s.out); n > 0 && ok; n-- {
+				ok = write(<-s.out)
+			}
+			if ok {
+				ok = bw.Flush() == nil
+			}
+		case <-s.ctx.Done():
+			break loop
+		}
+	}
+	if ok && s.termCond != "resource-constraint" {
+		// Deliver what is already queued before closing (clean stop).
+		for n := len(s.out); n > 0 && ok; n-- {
+			ok = write(<-s.out)
+		}
+	}
+	if ok {
+		c.nc.SetWriteDeadline(time.Now().Add(2 * time.Second))
+		if s.termCond != "" {
+			bw.Write(stanza.StreamError(s.termCond, s.termText).BytesPrefixed("stream"))
+		}
+		bw.WriteString("</stream:stream>")
+		bw.Flush()
+	}
+	// Give the client a moment to close its side, then close ours.
+	if cw, ok := c.nc.(interface{ CloseWrite() error }); ok {
+		cw.CloseWrite()
+	}
+	c.nc.SetReadDeadline(time.Now().Add(time.Second))
+	c.nc.Close()
+}
+
+// readLoop processes stanzas until the stream ends.
+func (s *Session) readLoop() error {
+	for {
+		el, err := s.c.dec.Next()
+		if err != nil {
+			return err
+		}
+		if err := s.handle(el); err != nil {
+			return err
+		}
+	}
+}
+
+func (s *Session) handle(el *xmlstream.Element) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			s.c.l.deps.Log.Error("panic handling stanza", "jid", s.jid.String(), "id", el.Attr("id"), "panic", p)
+			if el.Local != "presence" {
+				s.Send(stanza.ErrorReply(el, stanza.Error{Condition: stanza.InternalServerError}))
+			}
+		}
+	}()
+	if el.Space != stanza.NSClient || (el.Local != "message" && el.Local != "presence" && el.Local != "iq") {
+		return serr("unsupported-stanza-type", "")
+	}
+	// RFC 6120 §8.1.2.1: the server stamps from; a client may only claim
+	// its own addresses.
+	if f := el.Attr("from"); f != "" {
+		fj, err := jid.Parse(f)
+		if err != nil || (fj != s.jid && fj != s.jid.Bare()) {
+			return serr("invalid-from", "")
+		}
+	}
+	el.SetAttr("from", s.jid.String())
+	if el.Local == "iq" && !validIQ(el) {
+		s.Send(stanza.ErrorReply(el, stanza.Error{Condition: stanza.BadRequest}))
+		return nil
+	}
+	var to jid.JID
+	if t := el.Attr("to"); t != "" {
+		var perr error
+		if to, perr = jid.Parse(t); perr != nil {
+			if el.Local != "presence" {
+				reply := stanza.ErrorReply(el, stanza.Error{Condition: stanza.JIDMalformed})
+				reply.SetAttr("from", "")
+				s.Send(reply)
+			}
+			return nil
+		}
+		el.SetAttr("to", to.String())
+	}
+	ctx := s.ctx
+	d := s.c.l.deps
+	switch el.Local {
+	case "presence":
+		typ := el.Attr("type")
+		if typ == "subscribe" || typ == "subscribed" || typ == "unsubscribe" || typ == "unsubscribed" {
+			if to.IsZero() {
+				return nil
+			}
+			// Subscription requests always carry the bare JID (RFC 6121 §3.1.1).
+			to = to.Bare()
+			out := el.Clone()
+			out.SetAttr("from", s.jid.Bare().String())
+			out.SetAttr("to", to.String())
+			ev := &hooks.StanzaEvent{From: s.jid, To: to, Stanza: out, Deliver: true}
+			d.Hooks.OutboundSubscription.Run(ctx, ev)
+			if ev.Deliver {
+				d.Router.Route(ctx, s.jid.Bare(), to, out)
+			}
+			return nil
+		}
+		if d.Presence != nil {
+			d.Presence.FromClient(ctx, s, el)
+		}
+		return nil
+	case "iq":
+		if p := stanza.Payload(el); p != nil && p.Space == stanza.NSSession && p.Local == "session" && (to.IsZero() || to == s.jid.Domainpart()) {
+			// Legacy session establishment (RFC 3921 §3): a no-op.
+			r := stanza.IQResult(el)
+			r.SetAttr("from", "")
+			s.Send(r)
+			return nil
+		}
+	}
+	if to.IsZero() {
+		// RFC 6120 §10.3: no to means the user's own bare JID.
+		to = s.jid.Bare()
+	}
+	d.Router.Route(ctx, s.jid, to, el)
+	return nil
+}
+
+func validIQ(el *xmlstream.Element) bool {
+	if el.Attr("id") == "" {
+		return false
+	}
+	switch el.Attr("type") {
+	case "get", "set":
+		return stanza.Payload(el) != nil
+	case "result", "error":
+		return true
+	}
+	return false
+}

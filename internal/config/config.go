@@ -1,0 +1,384 @@
+// Package config loads Gander's TOML configuration file.
+//
+// The layout is MongooseIM's (spec/server.md §5): a MongooseIM configuration
+// that uses only the sections and modules Gander implements loads unchanged.
+// Decoding is strict: an unknown key, a value of the wrong type or an invalid
+// value is an *Error naming the file, line, column and full dotted key.
+// After decoding, defaults are filled in, so consumers never see zero values
+// standing for "unset". The operator-facing reference is
+// docs/configuration.md.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/pelletier/go-toml/v2"
+)
+
+// Config is a whole, validated configuration file.
+type Config struct {
+	// General is the [general] section.
+	General General `toml:"general"`
+	// Listen is the [listen] section: the listeners.
+	Listen Listen `toml:"listen"`
+	// Auth is the [auth] section.
+	Auth Auth `toml:"auth"`
+	// InternalDatabases is [internal_databases]; accepted, unused by Gander.
+	InternalDatabases InternalDatabases `toml:"internal_databases"`
+	// OutgoingPools is [outgoing_pools]: database connections.
+	OutgoingPools OutgoingPools `toml:"outgoing_pools"`
+	// Services is [services].
+	Services Services `toml:"services"`
+	// Modules is [modules]: a non-nil field means the module is enabled.
+	Modules Modules `toml:"modules"`
+	// Instrumentation is [instrumentation].
+	Instrumentation Instrumentation `toml:"instrumentation"`
+	// Shaper maps shaper names to traffic shapers ([shaper.NAME]).
+	Shaper map[string]Shaper `toml:"shaper"`
+	// ACL is [acl], decoded loosely; Gander does not evaluate ACLs yet.
+	ACL map[string][]map[string]any `toml:"acl"`
+	// Access is [access], decoded loosely; Gander does not evaluate access
+	// rules yet (every rule behaves as "allow").
+	Access map[string][]map[string]any `toml:"access"`
+	// S2S is the top-level [s2s] section, accepted and ignored (Gander has
+	// no server-to-server support).
+	S2S map[string]any `toml:"s2s"`
+	// HostConfig is [[host_config]]: per-host overrides. They are validated
+	// but not applied yet.
+	HostConfig []HostConfig `toml:"host_config"`
+}
+
+// General is the [general] section.
+type General struct {
+	// Hosts are the static XMPP domains; each is its own host type.
+	Hosts []string `toml:"hosts"`
+	// HostTypes are host types for dynamic domains.
+	HostTypes []string `toml:"host_types"`
+	// DefaultServerDomain is required and must be one of Hosts.
+	DefaultServerDomain string `toml:"default_server_domain"`
+	// LogLevel is the log level (default "warning").
+	LogLevel string `toml:"loglevel"`
+	// Language is the default language of server messages (default "en").
+	Language string `toml:"language"`
+	// RegistrationTimeout is the minimum time in seconds between two
+	// registrations from one IP address (default 600; Unlimited = no limit).
+	RegistrationTimeout Limit `toml:"registration_timeout"`
+	// SMBackend is the session-manager backend (default "mnesia"); accepted.
+	SMBackend string `toml:"sm_backend"`
+	// ReplacedWaitTimeout is in milliseconds (default 2000); accepted.
+	ReplacedWaitTimeout int `toml:"replaced_wait_timeout"`
+	// HideServiceName hides the server's identity from unauthenticated
+	// streams; accepted.
+	HideServiceName bool `toml:"hide_service_name"`
+	// RouteSubdomains is "s2s" or empty; accepted.
+	RouteSubdomains string `toml:"route_subdomains"`
+	// RoutingModules lists router modules; accepted.
+	RoutingModules []string `toml:"routing_modules"`
+	// HTTPServerName is the HTTP Server header; accepted.
+	HTTPServerName string `toml:"http_server_name"`
+	// S2SBackend is accepted for compatibility.
+	S2SBackend string `toml:"s2s_backend"`
+	// ComponentBackend is accepted for compatibility.
+	ComponentBackend string `toml:"component_backend"`
+	// MaxFSMQueue is accepted for compatibility.
+	MaxFSMQueue int `toml:"max_fsm_queue"`
+	// DataDir (Gander) is the data directory; "" means the --data-dir flag.
+	DataDir string `toml:"data_dir"`
+	// NodeName (Gander) names this node (default "gander@localhost").
+	NodeName string `toml:"node_name"`
+}
+
+// Instrumentation is the [instrumentation] section.
+type Instrumentation struct {
+	// ProbeInterval is the gauge probe period in seconds (default 15).
+	ProbeInterval int `toml:"probe_interval"`
+	// Prometheus, when non-nil, enables the Prometheus reporter.
+	Prometheus *struct{} `toml:"prometheus"`
+	// Log, when non-nil, logs instrumentation events.
+	Log *InstrumentationLog `toml:"log"`
+	// Exometer is accepted and ignored.
+	Exometer map[string]any `toml:"exometer"`
+}
+
+// InstrumentationLog is [instrumentation.log].
+type InstrumentationLog struct {
+	// Level is the log level of event lines (default "debug").
+	Level string `toml:"level"`
+}
+
+// Shaper is one [shaper.NAME] table.
+type Shaper struct {
+	// MaxRate is the allowed rate in bytes per second (required, > 0).
+	MaxRate int `toml:"max_rate"`
+}
+
+// InternalDatabases is [internal_databases]; accepted, unused by Gander.
+type InternalDatabases struct {
+	// Mnesia is [internal_databases.mnesia].
+	Mnesia *struct{} `toml:"mnesia"`
+	// CETS is [internal_databases.cets].
+	CETS *CETS `toml:"cets"`
+}
+
+// CETS is [internal_databases.cets].
+type CETS struct {
+	// Backend is "rdbms" (default) or "file".
+	Backend string `toml:"backend"`
+	// ClusterName defaults to "mongooseim".
+	ClusterName string `toml:"cluster_name"`
+	// NodeListFile is used with the "file" backend.
+	NodeListFile string `toml:"node_list_file"`
+}
+
+// Services is [services].
+type Services struct {
+	// DomainDB is [services.service_domain_db], required for dynamic
+	// domains and domain-admin passwords.
+	DomainDB *ServiceDomainDB `toml:"service_domain_db"`
+	// SystemMetrics is [services.service_mongoose_system_metrics], accepted
+	// and ignored (Gander reports no usage statistics).
+	SystemMetrics map[string]any `toml:"service_mongoose_system_metrics"`
+}
+
+// ServiceDomainDB is [services.service_domain_db].
+type ServiceDomainDB struct {
+	// EventCleaningInterval is in seconds (default 1800).
+	EventCleaningInterval int `toml:"event_cleaning_interval"`
+	// EventMaxAge is in seconds (default 7200).
+	EventMaxAge int `toml:"event_max_age"`
+	// DBPool is the pool tag (default "global").
+	DBPool string `toml:"db_pool"`
+}
+
+// HostConfig is one [[host_config]] entry. Gander validates it but does not
+// apply per-host overrides yet.
+type HostConfig struct {
+	// Host selects a static domain (exactly one of Host and HostType).
+	Host string `toml:"host"`
+	// HostType selects a host type.
+	HostType string `toml:"host_type"`
+	// General holds per-host general options, accepted loosely.
+	General map[string]any `toml:"general"`
+	// Auth overrides [auth] for the host.
+	Auth *Auth `toml:"auth"`
+	// Modules replaces [modules] for the host.
+	Modules *Modules `toml:"modules"`
+	// S2S is accepted and ignored.
+	S2S map[string]any `toml:"s2s"`
+}
+
+// Load reads the file at path and parses it with Parse.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return Parse(data, path)
+}
+
+// Default returns the built-in default configuration (DefaultTOML).
+func Default() *Config {
+	c, err := Parse([]byte(DefaultTOML), "<built-in>")
+	if err != nil {
+		// DefaultTOML is a constant covered by tests.
+		panic("config: built-in default configuration is invalid: " + err.Error())
+	}
+	return c
+}
+
+// Parse decodes data strictly, fills in defaults and validates the result.
+// filename is used in error messages only. The error is an *Error or an
+// errors.Join of several (see AsErrors).
+func Parse(data []byte, filename string) (*Config, error) {
+	ix := indexKeys(data)
+	var c Config
+	dec := toml.NewDecoder(bytes.NewReader(data)).DisallowUnknownFields()
+	ch := &checker{file: filename, ix: ix}
+	if err := dec.Decode(&c); err != nil {
+		errs := decodeErrors(err, filename, ix)
+		var strict *toml.StrictMissingError
+		if !errors.As(err, &strict) {
+			return nil, errors.Join(errs...)
+		}
+		// Unknown keys do not stop decoding: the rest of the document is in
+		// c, so validate it too and report everything at once.
+		ch.errs = errs
+	}
+	c.check(ch)
+	if len(ch.errs) > 0 {
+		sortErrors(ch.errs)
+		return nil, errors.Join(ch.errs...)
+	}
+	return &c, nil
+}
+
+// Hosts returns the static XMPP domains (general.hosts).
+func (c *Config) Hosts() []string {
+	return c.General.Hosts
+}
+
+// RDBMS returns the connection of the RDBMS pool tagged "default", if
+// configured. Without it Gander uses the embedded SQLite database in the data
+// directory.
+func (c *Config) RDBMS() (Connection, bool) {
+	p, ok := c.OutgoingPools.RDBMS["default"]
+	if !ok || p == nil {
+		return Connection{}, false
+	}
+	return p.Connection, true
+}
+
+func sortErrors(errs []error) {
+	sort.SliceStable(errs, func(i, j int) bool {
+		a, b := errs[i].(*Error), errs[j].(*Error)
+		if a.Line != b.Line {
+			return a.Line < b.Line
+		}
+		return a.Col < b.Col
+	})
+}
+
+// decodeErrors converts go-toml errors into *Error values with full keys.
+func decodeErrors(err error, file string, ix *keyIndex) []error {
+	var strict *toml.StrictMissingError
+	if errors.As(err, &strict) {
+		var errs []error
+		reported := map[string]bool{}
+		for i := range strict.Errors {
+			e := unknownKeyError(&strict.Errors[i], file, ix)
+			if reported[e.Key] {
+				continue
+			}
+			reported[e.Key] = true
+			errs = append(errs, e)
+		}
+		return errs
+	}
+	var de *toml.DecodeError
+	if errors.As(err, &de) {
+		line, col := de.Position()
+		key := ix.find(position{line, col}, strings.Join(de.Key(), "."))
+		return []error{&Error{File: file, Line: line, Col: col, Key: key, Msg: decodeMessage(de)}}
+	}
+	return []error{&Error{File: file, Msg: err.Error()}}
+}
+
+func unknownKeyError(de *toml.DecodeError, file string, ix *keyIndex) *Error {
+	line, col := de.Position()
+	key := ix.find(position{line, col}, strings.Join(de.Key(), "."))
+	e := &Error{File: file, Line: line, Col: col, Key: key, Msg: msgUnknownKey, unknown: true}
+	// Name the unsupported module or handler rather than each of its keys.
+	parts := splitKey(key)
+	for i, p := range parts {
+		name := stripIndexes(p)
+		switch {
+		case name == "modules" && i+1 < len(parts):
+			if !knownModule(parts[i+1]) {
+				e.Key = strings.Join(parts[:i+2], ".")
+				e.Msg = "module not supported by Gander"
+			}
+		case name == "handlers" && i+1 < len(parts) && i > 0 && strings.HasPrefix(stripIndexes(parts[i-1]), "http"):
+			if !knownHandler(parts[i+1]) {
+				e.Key = stripTrailingIndex(strings.Join(parts[:i+2], "."))
+				e.Msg = "HTTP handler type not supported by Gander"
+			}
+		default:
+			continue
+		}
+		break
+	}
+	if e.Msg == msgUnknownKey {
+		if s := suggest(key); s != "" {
+			e.Msg += fmt.Sprintf(" (did you mean %q?)", s)
+		}
+	}
+	// The decoder points at the first part of a dotted key; the index knows
+	// where the offending part itself is.
+	if p, ok := ix.pos[e.Key]; ok {
+		e.Line, e.Col = p.Line, p.Col
+	}
+	return e
+}
+
+// splitKey splits a dotted key on dots outside quotes.
+func splitKey(key string) []string {
+	var parts []string
+	start, quoted := 0, false
+	for i := 0; i < len(key); i++ {
+		switch key[i] {
+		case '\\':
+			i++
+		case '"':
+			quoted = !quoted
+		case '.':
+			if !quoted {
+				parts = append(parts, key[start:i])
+				start = i + 1
+			}
+		}
+	}
+	return append(parts, key[start:])
+}
+
+func stripTrailingIndex(key string) string {
+	if strings.HasSuffix(key, "]") {
+		if i := strings.LastIndexByte(key, '['); i >= 0 {
+			return key[:i]
+		}
+	}
+	return key
+}
+
+// decodeMessage rewrites go-toml's messages, which name Go types, in terms
+// of the file.
+func decodeMessage(de *toml.DecodeError) string {
+	msg := strings.TrimPrefix(de.Error(), "toml: ")
+	const prefix = "cannot decode TOML "
+	if !strings.HasPrefix(msg, prefix) {
+		return msg
+	}
+	rest := msg[len(prefix):]
+	got, target, ok := strings.Cut(rest, " into ")
+	if !ok {
+		return msg
+	}
+	if i := strings.LastIndex(target, " of type "); i >= 0 {
+		target = target[i+len(" of type "):]
+	}
+	return fmt.Sprintf("expected %s, got %s %s", describeGoType(target), article(got), got)
+}
+
+func describeGoType(t string) string {
+	switch {
+	case t == "config.Limit":
+		return `a non-negative integer or "infinity"`
+	case strings.HasPrefix(t, "[]map[string]interface"), strings.HasPrefix(t, "[]map[string]any"):
+		return "an array of tables"
+	case strings.HasPrefix(t, "[]string"):
+		return "an array of strings"
+	case strings.HasPrefix(t, "[]"):
+		return "an array"
+	case t == "string":
+		return "a string"
+	case t == "bool":
+		return "a boolean"
+	case strings.HasPrefix(t, "int"), strings.HasPrefix(t, "uint"):
+		return "an integer"
+	case strings.HasPrefix(t, "float"):
+		return "a number"
+	default:
+		return "a table"
+	}
+}
+
+func article(s string) string {
+	if s != "" && strings.ContainsRune("aeiou", rune(s[0])) {
+		return "an"
+	}
+	return "a"
+}

@@ -1,0 +1,141 @@
+// Package hooks defines Gander's typed events. Features register handlers
+// on the chains they care about at start; the core runs the chains. A
+// feature never imports another feature: they meet here.
+package hooks
+
+import (
+	"context"
+	"sort"
+	"sync"
+
+	"github.com/gander-xmpp/gander/internal/jid"
+	"github.com/gander-xmpp/gander/internal/xmlstream"
+)
+
+// Chain is an ordered list of handlers for events of type T. Handlers run
+// in ascending priority order (ties in registration order) until one
+// returns true (stop). It is safe for concurrent use; handlers must not
+// block for long, as they run on the routing path.
+type Chain[T any] struct {
+	mu       sync.RWMutex
+	handlers []entry[T]
+}
+
+type entry[T any] struct {
+	prio int
+	name string
+	fn   func(context.Context, *T) bool
+}
+
+// Add registers fn at priority prio under a name used in logs and
+// Remove.
+func (c *Chain[T]) Add(prio int, name string, fn func(ctx context.Context, ev *T) (stop bool)) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.handlers = append(c.handlers, entry[T]{prio, name, fn})
+	sort.SliceStable(c.handlers, func(i, j int) bool { return c.handlers[i].prio < c.handlers[j].prio })
+}
+
+// Remove unregisters the handlers registered under name.
+func (c *Chain[T]) Remove(name string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := c.handlers[:0]
+	for _, h := range c.handlers {
+		if h.name != name {
+			out = append(out, h)
+		}
+	}
+	c.handlers = out
+}
+
+// Run runs the chain on ev and reports whether a handler stopped it.
+func (c *Chain[T]) Run(ctx context.Context, ev *T) bool {
+	c.mu.RLock()
+	hs := c.handlers
+	c.mu.RUnlock()
+	for _, h := range hs {
+		if h.fn(ctx, ev) {
+			return true
+		}
+	}
+	return false
+}
+
+// Len returns the number of handlers.
+func (c *Chain[T]) Len() int {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return len(c.handlers)
+}
+
+// Hooks holds every chain. The zero value is ready to use.
+type Hooks struct {
+	// UserRegistered runs after an account is created.
+	UserRegistered Chain[UserEvent]
+	// UserRemoved runs after an account is removed; features purge the
+	// user's data.
+	UserRemoved Chain[UserEvent]
+	// SessionOpened runs when a resource is bound.
+	SessionOpened Chain[SessionEvent]
+	// SessionClosed runs when a bound session ends, for whatever reason.
+	SessionClosed Chain[SessionEvent]
+	// PresenceUnavailable runs when an available resource becomes
+	// unavailable (presence or disconnect).
+	PresenceUnavailable Chain[SessionEvent]
+	// InitialPresence runs after a session's first available presence was
+	// broadcast (offline messages are delivered here).
+	InitialPresence Chain[SessionEvent]
+	// OfflineMessage runs when a message has no available resource to go
+	// to; a handler that stores it sets Handled.
+	OfflineMessage Chain[StanzaEvent]
+	// OutboundSubscription runs for a subscription presence a user sends
+	// (RFC 6121 §3); the roster sets Deliver when it must be routed.
+	OutboundSubscription Chain[StanzaEvent]
+	// InboundSubscription runs for a subscription presence addressed to a
+	// local user; the roster sets Deliver when the user must see it.
+	InboundSubscription Chain[StanzaEvent]
+	// PresenceProbe runs for a probe addressed to a local user; the
+	// presence feature answers it and sets Handled.
+	PresenceProbe Chain[StanzaEvent]
+	// RosterLists asks for a user's presence subscriptions.
+	RosterLists Chain[RosterLists]
+	// DiscoFeatures collects extra features for a domain's disco#info.
+	DiscoFeatures Chain[DiscoFeatures]
+}
+
+// UserEvent names an account (bare JID).
+type UserEvent struct {
+	User jid.JID
+}
+
+// SessionEvent names a session (full JID) and, for unavailability, the
+// status text of the last presence.
+type SessionEvent struct {
+	JID    jid.JID
+	Status string
+}
+
+// StanzaEvent carries a stanza with its routing addresses. Handlers set
+// Handled or Deliver as the chain's documentation says.
+type StanzaEvent struct {
+	From, To jid.JID
+	Stanza   *xmlstream.Element
+	Handled  bool
+	Deliver  bool
+}
+
+// RosterLists is filled by the roster: the contacts that receive the
+// user's presence (subscription from/both) and those whose presence the
+// user receives (to/both).
+type RosterLists struct {
+	User jid.JID
+	From []jid.JID
+	To   []jid.JID
+}
+
+// DiscoFeatures collects disco#info features for a domain.
+type DiscoFeatures struct {
+	Domain   string
+	Features []string
+}

@@ -1,0 +1,219 @@
+// Package iq is the IQ handler registry with the four IQ processing
+// policies of spec/server.md §1.4.
+package iq
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sort"
+	"sync"
+
+	"github.com/gander-xmpp/gander/internal/jid"
+	"github.com/gander-xmpp/gander/internal/stanza"
+	"github.com/gander-xmpp/gander/internal/xmlstream"
+)
+
+// Component says which addresses a handler serves (spec/server.md §1.1).
+type Component int
+
+const (
+	// Local serves IQs addressed to the bare domain.
+	Local Component = iota
+	// SessionManager serves IQs addressed to a bare user JID.
+	SessionManager
+)
+
+// Request is one IQ get or set.
+type Request struct {
+	From, To jid.JID
+	IQ       *xmlstream.Element
+	Payload  *xmlstream.Element
+}
+
+// Handler answers a request with a reply IQ, or nil to send nothing.
+type Handler func(ctx context.Context, r Request) *xmlstream.Element
+
+// Policy is an IQ processing policy.
+type Policy struct {
+	Type    string // "no_queue", "one_queue", "queues", "parallel"
+	Workers int    // with "queues"
+}
+
+// QueueSize bounds each worker queue; a full queue answers the IQ with
+// resource-constraint instead of blocking the sender.
+const QueueSize = 1000
+
+type key struct {
+	comp Component
+	ns   string
+}
+
+type registered struct {
+	h      Handler
+	policy Policy
+	queues []chan job
+	done   chan struct{}
+	wg     sync.WaitGroup
+}
+
+type job struct {
+	ctx   context.Context
+	r     Request
+	reply func(*xmlstream.Element)
+}
+
+// Registry maps (component, namespace) to handlers. It is safe for
+// concurrent use.
+type Registry struct {
+	log *slog.Logger
+	mu  sync.RWMutex
+	m   map[key]*registered
+}
+
+// NewRegistry returns an empty registry.
+func NewRegistry(log *slog.Logger) *Registry {
+	return &Registry{log: log, m: map[key]*registered{}}
+}
+
+// Register installs h for ns on comp with the given policy, starting its
+// workers. Registering the same key again replaces the old handler.
+func (r *Registry) Register(comp Component, ns string, h Handler, p Policy) error {
+	reg := &registered{h: h, policy: p, done: make(chan struct{})}
+	switch p.Type {
+	case "", "one_queue":
+		reg.policy.Type = "one_queue"
+		reg.queues = []chan job{make(chan job, QueueSize)}
+	case "queues":
+		if p.Workers <= 0 {
+			return fmt.Errorf("iq: policy queues needs workers > 0")
+		}
+		for i := 0; i < p.Workers; i++ {
+			reg.queues = append(reg.queues, make(chan job, QueueSize))
+		}
+	case "no_queue", "parallel":
+	default:
+		return fmt.Errorf("iq: unknown policy %q", p.Type)
+	}
+	for _, q := range reg.queues {
+		reg.wg.Add(1)
+		go r.worker(reg, q)
+	}
+	r.mu.Lock()
+	old := r.m[key{comp, ns}]
+	r.m[key{comp, ns}] = reg
+	r.mu.Unlock()
+	if old != nil {
+		old.stop()
+	}
+	return nil
+}
+
+// Unregister removes the handler and stops its workers after they drain.
+func (r *Registry) Unregister(comp Component, ns string) {
+	r.mu.Lock()
+	reg := r.m[key{comp, ns}]
+	delete(r.m, key{comp, ns})
+	r.mu.Unlock()
+	if reg != nil {
+		reg.stop()
+	}
+}
+
+// Close unregisters everything.
+func (r *Registry) Close() {
+	r.mu.Lock()
+	m := r.m
+	r.m = map[key]*registered{}
+	r.mu.Unlock()
+	for _, reg := range m {
+		reg.stop()
+	}
+}
+
+func (reg *registered) stop() {
+	close(reg.done)
+	reg.wg.Wait()
+}
+
+func (r *Registry) worker(reg *registered, q chan job) {
+	defer reg.wg.Done()
+	for {
+		select {
+		case j := <-q:
+			r.run(reg.h, j)
+		case <-reg.done:
+			for {
+				select {
+				case j := <-q:
+					r.run(reg.h, j)
+				default:
+					return
+				}
+			}
+		}
+	}
+}
+
+// Namespaces lists the namespaces registered on comp, sorted.
+func (r *Registry) Namespaces(comp Component) []string {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	var out []string
+	for k := range r.m {
+		if k.comp == comp {
+			out = append(out, k.ns)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Dispatch hands a request to the handler of (comp, payload namespace)
+// according to its policy; reply is called with the answer (possibly from
+// another goroutine). It reports false when no handler is registered.
+func (r *Registry) Dispatch(ctx context.Context, comp Component, req Request, reply func(*xmlstream.Element)) bool {
+	r.mu.RLock()
+	reg := r.m[key{comp, req.Payload.Space}]
+	r.mu.RUnlock()
+	if reg == nil {
+		return false
+	}
+	j := job{ctx: context.WithoutCancel(ctx), r: req, reply: reply}
+	switch reg.policy.Type {
+	case "no_queue":
+		r.run(reg.h, j)
+	case "parallel":
+		go r.run(reg.h, j)
+	default:
+		q := reg.queues[0]
+		if len(reg.queues) > 1 {
+			q = reg.queues[rand.IntN(len(reg.queues))]
+		}
+		select {
+		case q <- j:
+		default:
+			reply(stanza.IQErrorReply(req.IQ, stanza.Error{Condition: stanza.ResourceConstraint, Text: "IQ queue full"}))
+		}
+	}
+	return true
+}
+
+// run calls the handler, turning a panic into internal-server-error
+// (spec/server.md §1.3).
+func (r *Registry) run(h Handler, j job) {
+	var res *xmlstream.Element
+	func() {
+		defer func() {
+			if p := recover(); p != nil {
+				r.log.Warn("iq handler crashed", "ns", j.r.Payload.Space, "id", j.r.IQ.Attr("id"), "from", j.r.From.String(), "panic", p)
+				res = stanza.IQErrorReply(j.r.IQ, stanza.Error{Condition: stanza.InternalServerError, Text: "The server could not process the IQ stanza"})
+			}
+		}()
+		res = h(j.ctx, j.r)
+	}()
+	if res != nil {
+		j.reply(res)
+	}
+}

@@ -1,0 +1,90 @@
+// Package disco answers service discovery (XEP-0030) for the server's
+// domains and its users, the feature behind [modules.mod_disco].
+package disco
+
+import (
+	"context"
+	"sort"
+
+	"github.com/gander-xmpp/gander/internal/hooks"
+	"github.com/gander-xmpp/gander/internal/iq"
+	"github.com/gander-xmpp/gander/internal/stanza"
+	"github.com/gander-xmpp/gander/internal/xmlstream"
+)
+
+// Module is the disco feature.
+type Module struct {
+	reg   *iq.Registry
+	hooks *hooks.Hooks
+}
+
+// New registers disco#info and disco#items on the domain and on users.
+func New(reg *iq.Registry, h *hooks.Hooks, p iq.Policy) (*Module, error) {
+	m := &Module{reg: reg, hooks: h}
+	for _, r := range []struct {
+		c  iq.Component
+		ns string
+		h  iq.Handler
+	}{
+		{iq.Local, stanza.NSDiscoInfo, m.domainInfo},
+		{iq.Local, stanza.NSDiscoItems, m.items},
+		{iq.SessionManager, stanza.NSDiscoInfo, m.userInfo},
+		{iq.SessionManager, stanza.NSDiscoItems, m.items},
+	} {
+		if err := reg.Register(r.c, r.ns, r.h, p); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+func query(ns string, req iq.Request) *xmlstream.Element {
+	q := xmlstream.New(ns, "query")
+	if n := req.Payload.Attr("node"); n != "" {
+		q.SetAttr("node", n)
+	}
+	return q
+}
+
+// domainInfo lists the server identity and every feature registered on
+// the domain (spec/server.md §1.1) plus those features announce by hook.
+func (m *Module) domainInfo(ctx context.Context, req iq.Request) *xmlstream.Element {
+	if req.IQ.Attr("type") != "get" {
+		return stanza.IQErrorReply(req.IQ, stanza.Error{Condition: stanza.NotAllowed})
+	}
+	if req.Payload.Attr("node") != "" {
+		return stanza.IQErrorReply(req.IQ, stanza.Error{Condition: stanza.ItemNotFound})
+	}
+	q := query(stanza.NSDiscoInfo, req)
+	q.Append(xmlstream.New(stanza.NSDiscoInfo, "identity", "category", "server", "type", "im", "name", "Gander"))
+	ev := &hooks.DiscoFeatures{Domain: req.To.Domain(), Features: m.reg.Namespaces(iq.Local)}
+	m.hooks.DiscoFeatures.Run(ctx, ev)
+	seen := map[string]bool{}
+	sort.Strings(ev.Features)
+	for _, f := range ev.Features {
+		if !seen[f] {
+			seen[f] = true
+			q.Append(xmlstream.New(stanza.NSDiscoInfo, "feature", "var", f))
+		}
+	}
+	return stanza.IQResult(req.IQ).Append(q)
+}
+
+// userInfo describes an account (XEP-0030 §3.1: account/registered).
+func (m *Module) userInfo(_ context.Context, req iq.Request) *xmlstream.Element {
+	if req.IQ.Attr("type") != "get" {
+		return stanza.IQErrorReply(req.IQ, stanza.Error{Condition: stanza.NotAllowed})
+	}
+	q := query(stanza.NSDiscoInfo, req)
+	q.Append(xmlstream.New(stanza.NSDiscoInfo, "identity", "category", "account", "type", "registered"))
+	q.Append(xmlstream.New(stanza.NSDiscoInfo, "feature", "var", stanza.NSDiscoInfo))
+	return stanza.IQResult(req.IQ).Append(q)
+}
+
+// items lists no items yet: services such as MUC Light add theirs later.
+func (m *Module) items(_ context.Context, req iq.Request) *xmlstream.Element {
+	if req.IQ.Attr("type") != "get" {
+		return stanza.IQErrorReply(req.IQ, stanza.Error{Condition: stanza.NotAllowed})
+	}
+	return stanza.IQResult(req.IQ).Append(query(stanza.NSDiscoItems, req))
+}

@@ -1,0 +1,151 @@
+// Package offline stores messages for users with no available resource and
+// delivers them on the next available presence (XEP-0160), the feature
+// behind [modules.mod_offline].
+package offline
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/gander-xmpp/gander/internal/hooks"
+	"github.com/gander-xmpp/gander/internal/jid"
+	"github.com/gander-xmpp/gander/internal/router"
+	"github.com/gander-xmpp/gander/internal/stanza"
+	"github.com/gander-xmpp/gander/internal/xmlstream"
+)
+
+// NSOffline is the disco feature of offline storage.
+const NSOffline = "msgoffline"
+
+// Store is the storage the module needs; safe for concurrent use.
+type Store interface {
+	Store(ctx context.Context, server, username string, m Message, max int) error
+	Fetch(ctx context.Context, server, username string) ([]Message, error)
+	Delete(ctx context.Context, server, username string, upToID int64) error
+	RemoveUser(ctx context.Context, server, username string) error
+}
+
+// Router is what the module needs of the router.
+type Router interface {
+	Session(full jid.JID) router.Session
+	Bounce(ctx context.Context, el *xmlstream.Element, e stanza.Error)
+}
+
+// Metrics counts stored and delivered messages.
+type Metrics interface {
+	OfflineStored()
+	OfflineDelivered(n int)
+}
+
+// Module is the offline feature. It is safe for concurrent use.
+type Module struct {
+	log     *slog.Logger
+	store   Store
+	r       Router
+	max     int
+	metrics Metrics
+	now     func() time.Time
+}
+
+// New creates the module and registers its hooks. max caps the stored
+// messages per user (0: no cap).
+func New(log *slog.Logger, store Store, r Router, h *hooks.Hooks, max int, m Metrics) *Module {
+	mod := &Module{log: log, store: store, r: r, max: max, metrics: m, now: time.Now}
+	h.OfflineMessage.Add(50, "mod_offline", mod.storeMessage)
+	h.InitialPresence.Add(50, "mod_offline", mod.deliver)
+	h.DiscoFeatures.Add(50, "mod_offline", func(_ context.Context, ev *hooks.DiscoFeatures) bool {
+		ev.Features = append(ev.Features, NSOffline)
+		return false
+	})
+	h.UserRemoved.Add(50, "mod_offline", func(ctx context.Context, ev *hooks.UserEvent) bool {
+		if err := store.RemoveUser(ctx, ev.User.Domain(), ev.User.Local()); err != nil {
+			log.Error("offline removal failed", "user", ev.User.String(), "err", err)
+		}
+		return false
+	})
+	return mod
+}
+
+// storeMessage keeps a message for later with a XEP-0203 delay stamp.
+func (m *Module) storeMessage(ctx context.Context, ev *hooks.StanzaEvent) bool {
+	typ := ev.Stanza.Attr("type")
+	if typ != "" && typ != "normal" && typ != "chat" {
+		return false
+	}
+	// Messages without content (chat states alone) are not worth storing.
+	if ev.Stanza.Child(stanza.NSClient, "body") == nil && ev.Stanza.Child(stanza.NSClient, "subject") == nil && len(ev.Stanza.Elements()) == 0 {
+		ev.Handled = true
+		return true
+	}
+	now := m.now().UTC()
+	el := ev.Stanza.Clone()
+	delay := xmlstream.New(stanza.NSDelay, "delay", "from", ev.To.Domain(), "stamp", now.Format("2006-01-02T15:04:05.000000Z"))
+	delay.AppendText("Offline Storage")
+	el.Append(delay)
+	msg := Message{From: ev.From.String(), Packet: el.Bytes(stanza.NSClient), Stored: now}
+	err := m.store.Store(ctx, ev.To.Domain(), ev.To.Local(), msg, m.max)
+	ev.Handled = true
+	switch {
+	case errors.Is(err, ErrLimitReached):
+		m.r.Bounce(ctx, ev.Stanza, stanza.Error{Condition: stanza.ResourceConstraint, Text: "Offline message queue is full"})
+	case err != nil:
+		m.log.Error("offline store failed", "user", ev.To.String(), "err", err)
+		m.r.Bounce(ctx, ev.Stanza, stanza.Error{Condition: stanza.InternalServerError})
+	default:
+		if m.metrics != nil {
+			m.metrics.OfflineStored()
+		}
+	}
+	return true
+}
+
+// deliver sends stored messages to a resource that became available and
+// deletes what the session accepted.
+func (m *Module) deliver(ctx context.Context, ev *hooks.SessionEvent) bool {
+	user := ev.JID.Bare()
+	msgs, err := m.store.Fetch(ctx, user.Domain(), user.Local())
+	if err != nil {
+		m.log.Error("offline fetch failed", "user", user.String(), "err", err)
+		return false
+	}
+	if len(msgs) == 0 {
+		return false
+	}
+	s := m.r.Session(ev.JID)
+	if s == nil {
+		return false
+	}
+	var last int64
+	n := 0
+	for _, msg := range msgs {
+		d := xmlstream.NewDecoder(strings.NewReader(streamPrefix+string(msg.Packet)), 0)
+		if _, err := d.Header(); err != nil {
+			continue
+		}
+		el, err := d.Next()
+		if err != nil {
+			m.log.Error("stored offline message unreadable", "user", user.String(), "id", msg.ID, "err", err)
+			last = msg.ID
+			continue
+		}
+		if !s.Send(el) {
+			break
+		}
+		last = msg.ID
+		n++
+	}
+	if last > 0 {
+		if err := m.store.Delete(ctx, user.Domain(), user.Local(), last); err != nil {
+			m.log.Error("offline delete failed", "user", user.String(), "err", err)
+		}
+	}
+	if m.metrics != nil && n > 0 {
+		m.metrics.OfflineDelivered(n)
+	}
+	return false
+}
+
+const streamPrefix = `<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>`
