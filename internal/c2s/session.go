@@ -24,6 +24,7 @@ type Session struct {
 	wdone  chan struct{}
 
 	termOnce sync.Once
+	termCh   chan struct{} // closed by terminate, after termCond is set
 	termCond string
 	termText string
 
@@ -37,7 +38,7 @@ type Session struct {
 
 func newSession(c *conn, full jid.JID) *Session {
 	ctx, cancel := context.WithCancel(c.l.ctx)
-	return &Session{c: c, jid: full, out: make(chan *xmlstream.Element, c.l.opts.QueueSize), ctx: ctx, cancel: cancel, wdone: make(chan struct{})}
+	return &Session{c: c, jid: full, out: make(chan *xmlstream.Element, c.l.opts.QueueSize), ctx: ctx, cancel: cancel, wdone: make(chan struct{}), termCh: make(chan struct{})}
 }
 
 // JID returns the session's full JID.
@@ -49,7 +50,7 @@ func (s *Session) JID() jid.JID { return s.jid }
 // reconnects and finds later messages in offline storage.
 func (s *Session) Send(el *xmlstream.Element) bool {
 	select {
-	case <-s.ctx.Done():
+	case <-s.termCh:
 		return false
 	default:
 	}
@@ -143,7 +144,7 @@ func (s *Session) start() {
 func (s *Session) terminate(cond, text string) {
 	s.termOnce.Do(func() {
 		s.termCond, s.termText = cond, text
-		s.cancel()
+		close(s.termCh)
 	})
 }
 
@@ -176,6 +177,7 @@ func (s *Session) finish() {
 	case <-s.wdone:
 	case <-time.After(5 * time.Second):
 	}
+	s.cancel()
 }
 
 // writer drains the outbound queue, coalescing writes, until the session
@@ -201,7 +203,7 @@ loop:
 			if ok {
 				ok = bw.Flush() == nil
 			}
-		case <-s.ctx.Done():
+		case <-s.termCh:
 			break loop
 		}
 	}
