@@ -51,8 +51,37 @@ type Router struct {
 	metrics  Metrics
 	domains  map[string]bool
 
-	mu    sync.RWMutex
-	users map[jid.JID]map[string]Session // bare -> resource -> session
+	mu       sync.RWMutex
+	users    map[jid.JID]map[string]Session // bare -> resource -> session
+	services map[string]Service             // service domain -> handler
+}
+
+// Service handles every stanza addressed to a service domain (such as
+// muclight.localhost) or to a JID on it. It runs on the sender's routing
+// path and must not block for long.
+type Service func(ctx context.Context, from, to jid.JID, el *xmlstream.Element)
+
+// RegisterService routes the stanzas for domain to svc.
+func (r *Router) RegisterService(domain string, svc Service) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.services == nil {
+		r.services = map[string]Service{}
+	}
+	r.services[domain] = svc
+}
+
+// UnregisterService removes the handler of a service domain.
+func (r *Router) UnregisterService(domain string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.services, domain)
+}
+
+func (r *Router) service(domain string) Service {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.services[domain]
 }
 
 // New returns a router serving the given domains.
@@ -164,6 +193,10 @@ func (r *Router) Route(ctx context.Context, from, to jid.JID, el *xmlstream.Elem
 	if r.metrics != nil {
 		r.metrics.Routed(el.Local)
 	}
+	if svc := r.service(to.Domain()); svc != nil {
+		svc(ctx, from, to, el)
+		return
+	}
 	if !r.domains[to.Domain()] {
 		// No server-to-server yet: every remote domain is unreachable.
 		r.bounce(ctx, el, stanza.Error{Condition: stanza.RemoteServerNotFound})
@@ -179,8 +212,9 @@ func (r *Router) Route(ctx context.Context, from, to jid.JID, el *xmlstream.Elem
 	}
 }
 
-// Error sends an error reply for el back to its sender, unless el is
-// itself an error (never answer an error with an error).
+// bounce sends an error reply for el back to its sender, unless el is
+// itself an error or a result, or a presence (never answer an error with an
+// error).
 func (r *Router) bounce(ctx context.Context, el *xmlstream.Element, e stanza.Error) {
 	typ := el.Attr("type")
 	if typ == "error" || typ == "result" {
@@ -198,7 +232,7 @@ func (r *Router) bounce(ctx context.Context, el *xmlstream.Element, e stanza.Err
 		return
 	}
 	from, _ := jid.Parse(reply.Attr("from"))
-	if !r.domains[to.Domain()] {
+	if !r.domains[to.Domain()] && r.service(to.Domain()) == nil {
 		return
 	}
 	r.Route(ctx, from, to, reply)
@@ -285,7 +319,7 @@ func (r *Router) routeToFull(ctx context.Context, from, to jid.JID, el *xmlstrea
 			return
 		}
 		// §8.5.3.2.1: normal, chat and headline fall back to the bare JID;
-		// groupchat and error are dropped... groupchat gets an error.
+		// groupchat gets an error and errors are dropped.
 		switch typ {
 		case "", "normal", "chat", "headline":
 			r.deliverMessage(ctx, from, to.Bare(), el)

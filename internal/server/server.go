@@ -22,6 +22,7 @@ import (
 	"github.com/gander-xmpp/gander/internal/db"
 	"github.com/gander-xmpp/gander/internal/hooks"
 	"github.com/gander-xmpp/gander/internal/iq"
+	"github.com/gander-xmpp/gander/internal/metrics"
 	"github.com/gander-xmpp/gander/internal/mod/disco"
 	"github.com/gander-xmpp/gander/internal/mod/offline"
 	"github.com/gander-xmpp/gander/internal/mod/ping"
@@ -56,6 +57,7 @@ type Server struct {
 	iq       *iq.Registry
 	router   *router.Router
 	accounts *auth.Accounts
+	metrics  *metrics.Registry
 	c2s      []*c2s.Listener
 	http     []*http.Server
 	httpLn   []net.Listener
@@ -83,6 +85,7 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Server, error)
 			return nil, fmt.Errorf("database: %w", err)
 		}
 	}
+	s.metrics = metrics.New()
 	s.hooks = &hooks.Hooks{}
 	s.iq = iq.NewRegistry(s.log)
 	store := auth.NewSQLStore(s.db)
@@ -154,6 +157,9 @@ func (s *Server) buildModules() error {
 
 // Accounts returns the account service (used by the CLI and tests).
 func (s *Server) Accounts() *auth.Accounts { return s.accounts }
+
+// Metrics returns the metrics registry.
+func (s *Server) Metrics() *metrics.Registry { return s.metrics }
 
 // Router returns the routing table.
 func (s *Server) Router() *router.Router { return s.router }
@@ -258,14 +264,14 @@ func (s *Server) startHTTP(ctx context.Context) error {
 			http.Error(w, "not found", http.StatusNotFound)
 		})
 		for _, g := range h.Handlers.GraphQL {
-			// The GraphQL admin API is not implemented yet: say so clearly.
-			mux.HandleFunc(g.Path, func(w http.ResponseWriter, r *http.Request) {
-				w.Header().Set("Content-Type", "application/json")
-				w.WriteHeader(http.StatusNotImplemented)
-				w.Write([]byte(`{"errors":[{"message":"The GraphQL API is not available in this version of Gander","extensions":{"code":"not_implemented"}}]}`))
-			})
+			if err := s.mountGraphQL(mux, g); err != nil {
+				return fmt.Errorf("listen.http[%d].handlers.mongoose_graphql_handler: %w", i, err)
+			}
 		}
-		mux.HandleFunc("/health", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
+		for _, p := range h.Handlers.Prometheus {
+			s.mountPrometheus(mux, p)
+		}
+		s.mountHealth(mux)
 		var lc net.ListenConfig
 		ln, err := lc.Listen(ctx, "tcp", net.JoinHostPort(h.IPAddress, strconv.Itoa(h.Port)))
 		if err != nil {
