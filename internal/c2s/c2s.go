@@ -12,7 +12,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/gander-xmpp/gander/internal/auth"
 	"github.com/gander-xmpp/gander/internal/hooks"
 	"github.com/gander-xmpp/gander/internal/router"
 	"github.com/gander-xmpp/gander/internal/xmlstream"
@@ -72,15 +71,34 @@ type Metrics interface {
 	SessionCount(delta int)
 }
 
+// Authenticator starts SASL exchanges. Implementations must be safe for
+// concurrent use; an Exchange is used by one connection only.
+type Authenticator interface {
+	// NewExchange starts mechanism mech for a user of domain server.
+	NewExchange(mech, server string) (Exchange, error)
+	// Condition maps an error from an exchange to a SASL failure
+	// condition of RFC 6120 §6.5 (e.g. "not-authorized").
+	Condition(err error) string
+}
+
+// Exchange is one SASL authentication in progress.
+type Exchange interface {
+	// Step consumes the client's decoded response and returns the next
+	// challenge or, when done, the additional data for <success/>.
+	Step(ctx context.Context, in []byte) (out []byte, done bool, err error)
+	// Username is the authenticated localpart once done.
+	Username() string
+}
+
 // Deps are the collaborators of the listeners.
 type Deps struct {
-	Log         *slog.Logger
-	Domains     []string
-	Credentials auth.CredentialLookup
-	Router      *router.Router
-	Hooks       *hooks.Hooks
-	Presence    Presence
-	Metrics     Metrics
+	Log      *slog.Logger
+	Domains  []string
+	Auth     Authenticator
+	Router   *router.Router
+	Hooks    *hooks.Hooks
+	Presence Presence
+	Metrics  Metrics
 }
 
 // Listener is one client listener.

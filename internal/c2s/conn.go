@@ -18,7 +18,6 @@ import (
 
 	"golang.org/x/time/rate"
 
-	"github.com/gander-xmpp/gander/internal/auth"
 	"github.com/gander-xmpp/gander/internal/jid"
 	"github.com/gander-xmpp/gander/internal/stanza"
 	"github.com/gander-xmpp/gander/internal/xmlstream"
@@ -332,7 +331,7 @@ func (c *conn) next() (*xmlstream.Element, error) {
 func (c *conn) mechanisms() []string {
 	var out []string
 	for _, m := range c.l.opts.Mechanisms {
-		if m == auth.MechPLAIN && !c.secure && !c.l.opts.AllowPlainWithoutTLS {
+		if m == "PLAIN" && !c.secure && !c.l.opts.AllowPlainWithoutTLS {
 			continue
 		}
 		out = append(out, m)
@@ -360,7 +359,7 @@ func (c *conn) authenticate(first *xmlstream.Element) (bool, error) {
 		m.Login(mech, false)
 		return false, c.write(saslFailure("invalid-mechanism", ""))
 	}
-	ex, err := auth.NewExchange(mech, c.domain, c.l.deps.Credentials)
+	ex, err := c.l.deps.Auth.NewExchange(mech, c.domain)
 	if err != nil {
 		m.Login(mech, false)
 		return false, c.write(saslFailure("invalid-mechanism", ""))
@@ -376,7 +375,7 @@ func (c *conn) authenticate(first *xmlstream.Element) (bool, error) {
 		if err != nil {
 			m.Login(mech, false)
 			c.l.deps.Log.Info("authentication failed", "mechanism", mech, "domain", c.domain, "remote", c.nc.RemoteAddr().String(), "err", err)
-			return false, c.write(saslFailure(saslCondition(err), ""))
+			return false, c.write(saslFailure(c.l.deps.Auth.Condition(err), ""))
 		}
 		if done {
 			s := xmlstream.New(stanza.NSSASL, "success")
@@ -426,23 +425,6 @@ func decodeSASL(s string) ([]byte, bool) {
 	}
 	b, err := base64.StdEncoding.DecodeString(s)
 	return b, err == nil
-}
-
-// saslCondition maps auth errors to SASL failure conditions (RFC 6120
-// §6.5).
-func saslCondition(err error) string {
-	switch {
-	case errors.Is(err, auth.ErrMalformedRequest):
-		return "malformed-request"
-	case errors.Is(err, auth.ErrInvalidAuthzid):
-		return "invalid-authzid"
-	case errors.Is(err, auth.ErrTemporaryFailure):
-		return "temporary-auth-failure"
-	case errors.Is(err, auth.ErrInvalidMechanism):
-		return "invalid-mechanism"
-	default:
-		return "not-authorized"
-	}
 }
 
 // bind waits for the resource binding IQ (RFC 6120 §7) and creates the

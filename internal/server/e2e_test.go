@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
@@ -257,4 +258,22 @@ func TestBadInputClosesOnlyThatConnection(t *testing.T) {
 	// The server still serves everyone else.
 	c := s.login(t, "alice", "still")
 	require.Equal(t, "result", c.sendIQ(`<iq type='get' id='p' to='localhost'><ping xmlns='urn:xmpp:ping'/></iq>`).Attr("type"))
+}
+
+func TestWhitespaceKeepaliveAndCleanShutdown(t *testing.T) {
+	s := startServer(t, nil, nil)
+	s.register(t, "alice")
+	r := s.loginRaw(t, "alice", "alice@localhost/keep")
+	// Whitespace between stanzas is a keepalive (RFC 6120 §4.6.1).
+	r.write("  \n ")
+	r.write(`<iq type='get' id='k1' to='localhost'><ping xmlns='urn:xmpp:ping'/></iq>`)
+	readUntil(t, r.nc, r.nc.SetReadDeadline, "id=\"k1\"")
+
+	// Stopping the server closes every stream with system-shutdown.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	require.NoError(t, s.Stop(ctx))
+	got := r.readUntilClosed()
+	require.Contains(t, got, `<stream:error><system-shutdown xmlns="urn:ietf:params:xml:ns:xmpp-streams"/></stream:error>`)
+	require.True(t, strings.HasSuffix(got, "</stream:stream>"), got)
 }

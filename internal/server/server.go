@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/gander-xmpp/gander/internal/auth"
@@ -61,6 +62,9 @@ type Server struct {
 	c2s      []*c2s.Listener
 	http     []*http.Server
 	httpLn   []net.Listener
+
+	stopOnce sync.Once
+	stopErr  error
 }
 
 // New builds every component from cfg; it opens the database (running
@@ -202,7 +206,7 @@ func (s *Server) Start(ctx context.Context) error {
 				opts.TLSMode = c2s.TLSStartTLS
 			}
 		}
-		l := c2s.New(opts, c2s.Deps{Log: s.log, Domains: s.cfg.Hosts(), Credentials: s.accounts.Store(),
+		l := c2s.New(opts, c2s.Deps{Log: s.log, Domains: s.cfg.Hosts(), Auth: authenticator{s.accounts.Store()},
 			Router: s.router, Hooks: s.hooks, Presence: pres})
 		if err := l.Start(ctx); err != nil {
 			s.stopListeners(ctx)
@@ -304,6 +308,11 @@ func (s *Server) stopListeners(ctx context.Context) {
 // Stop closes every stream with system-shutdown, drains the IQ workers and
 // closes the database, bounded by ctx.
 func (s *Server) Stop(ctx context.Context) error {
+	s.stopOnce.Do(func() { s.stopErr = s.stop(ctx) })
+	return s.stopErr
+}
+
+func (s *Server) stop(ctx context.Context) error {
 	s.stopListeners(ctx)
 	s.iq.Close()
 	var err error
