@@ -49,6 +49,10 @@ type Options struct {
 	// BytesPerSecond limits how fast one connection's input is read (0: no
 	// limit); the reader slows down, it never drops the connection.
 	BytesPerSecond int
+	// MaxConnections caps concurrent connections on this listener (0: no
+	// cap). A connection over the cap gets the stream error
+	// resource-constraint and is closed at once.
+	MaxConnections int
 }
 
 // Presence is the presence feature as the c2s needs it.
@@ -69,6 +73,8 @@ type Metrics interface {
 	XMLError()
 	QueueDropped()
 	SessionCount(delta int)
+	// Refused counts connections closed because the listener was full.
+	Refused()
 }
 
 // Authenticator starts SASL exchanges. Implementations must be safe for
@@ -175,8 +181,22 @@ func (l *Listener) accept() {
 		backoff = 5 * time.Millisecond
 		c := newConn(l, nc)
 		l.mu.Lock()
-		l.conns[c] = struct{}{}
+		full := l.opts.MaxConnections > 0 && len(l.conns) >= l.opts.MaxConnections
+		if !full {
+			l.conns[c] = struct{}{}
+		}
 		l.mu.Unlock()
+		if full {
+			l.deps.Metrics.Refused()
+			l.deps.Log.Warn("c2s connection refused: max_connections reached",
+				"addr", l.ln.Addr().String(), "remote", nc.RemoteAddr().String(), "max_connections", l.opts.MaxConnections)
+			l.wg.Add(1)
+			go func() {
+				defer l.wg.Done()
+				c.refuse()
+			}()
+			continue
+		}
 		l.wg.Add(1)
 		go func() {
 			defer l.wg.Done()
@@ -228,3 +248,4 @@ func (nopMetrics) Login(string, bool) {}
 func (nopMetrics) XMLError()          {}
 func (nopMetrics) QueueDropped()      {}
 func (nopMetrics) SessionCount(int)   {}
+func (nopMetrics) Refused()           {}

@@ -37,23 +37,24 @@ func serr(cond, text string) error { return &streamErr{cond, text} }
 // Session.
 type conn struct {
 	l      *Listener
-	nc     net.Conn
+	raw    net.Conn // the accepted TCP connection; closing it ends everything
+	nc     net.Conn // raw, or the TLS connection over it; swapped under wmu
 	br     *bufio.Reader
 	dec    *xmlstream.Decoder
 	domain string
 	lang   string
 	secure bool
-	user   string // authenticated localpart
-	sess   *Session
+	user   string   // authenticated localpart
+	sess   *Session // set under wmu once bound
 
-	wmu       sync.Mutex // serialises writes before the writer goroutine runs
+	wmu       sync.Mutex // serialises writes before the writer goroutine runs; guards nc and sess swaps
 	closeOnce sync.Once
 	stopCh    chan struct{}
 	stopCond  string
 }
 
 func newConn(l *Listener, nc net.Conn) *conn {
-	return &conn{l: l, nc: nc, stopCh: make(chan struct{})}
+	return &conn{l: l, raw: nc, nc: nc, stopCh: make(chan struct{})}
 }
 
 // shutdown asks the connection to end with a stream error; safe to call
@@ -62,14 +63,33 @@ func (c *conn) shutdown(cond, text string) {
 	c.closeOnce.Do(func() {
 		c.stopCond = cond
 		close(c.stopCh)
-		if c.sess != nil {
-			c.sess.terminate(cond, text)
+		c.wmu.Lock()
+		sess := c.sess
+		c.wmu.Unlock()
+		if sess != nil {
+			sess.terminate(cond, text)
 			return
 		}
 		// Still negotiating: write the error directly and close.
 		c.writeRaw([]byte(streamErrorBytes(cond, text)))
-		c.nc.Close()
+		c.raw.Close()
 	})
+}
+
+// refuse answers a connection over the listener's cap: a stream header
+// (RFC 6120 §4.9.1.3 lets the server open the stream first when it must
+// fail it), the stream error resource-constraint, and the close. On a
+// direct-TLS port it just closes: there is no stream to speak on yet.
+func (c *conn) refuse() {
+	defer c.nc.Close()
+	if c.l.opts.TLSMode == TLSDirect {
+		return
+	}
+	id := make([]byte, 8)
+	rand.Read(id)
+	h := fmt.Sprintf(`<?xml version='1.0'?><stream:stream xmlns='%s' xmlns:stream='%s' id='%s' version='1.0'>`,
+		stanza.NSClient, stanza.NSStream, hex.EncodeToString(id))
+	c.writeRaw([]byte(h + streamErrorBytes("resource-constraint", "too many connections")))
 }
 
 func streamErrorBytes(cond, text string) string {
@@ -77,6 +97,13 @@ func streamErrorBytes(cond, text string) string {
 		return "</stream:stream>"
 	}
 	return string(stanza.StreamError(cond, text).BytesPrefixed("stream")) + "</stream:stream>"
+}
+
+// setNC swaps the connection for its TLS wrapper.
+func (c *conn) setNC(nc net.Conn) {
+	c.wmu.Lock()
+	c.nc = nc
+	c.wmu.Unlock()
 }
 
 func (c *conn) writeRaw(b []byte) error {
@@ -113,7 +140,7 @@ func (c *conn) serve() {
 			c.l.deps.Log.Debug("tls handshake failed", "remote", c.nc.RemoteAddr().String(), "err", err)
 			return
 		}
-		c.nc = tc
+		c.setNC(tc)
 		c.secure = true
 	}
 	c.resetReader()
@@ -296,7 +323,7 @@ func (c *conn) negotiate() error {
 					return err
 				}
 				c.nc.SetDeadline(time.Time{})
-				c.nc = tc
+				c.setNC(tc)
 				c.secure = true
 				c.resetReader()
 				break steps
@@ -469,8 +496,11 @@ func (c *conn) bind() error {
 			return err
 		}
 		c.nc.SetReadDeadline(time.Time{})
-		c.sess = newSession(c, full)
-		c.sess.start()
+		sess := newSession(c, full)
+		c.wmu.Lock()
+		c.sess = sess
+		c.wmu.Unlock()
+		sess.start()
 		return nil
 	}
 }

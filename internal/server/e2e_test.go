@@ -277,3 +277,29 @@ func TestWhitespaceKeepaliveAndCleanShutdown(t *testing.T) {
 	require.Contains(t, got, `<stream:error><system-shutdown xmlns="urn:ietf:params:xml:ns:xmpp-streams"/></stream:error>`)
 	require.True(t, strings.HasSuffix(got, "</stream:stream>"), got)
 }
+
+func TestMaxConnections(t *testing.T) {
+	s := startServer(t, nil, func(c *config.Config) { c.Listen.C2S[0].MaxConnections = 1 })
+	s.register(t, "alice")
+	first := s.login(t, "alice", "first")
+
+	// The listener is full: a second connection is told why and closed.
+	r := s.raw(t)
+	got := r.readUntilClosed()
+	require.Contains(t, got, `<stream:error><resource-constraint xmlns="urn:ietf:params:xml:ns:xmpp-streams"`, got)
+	require.True(t, strings.HasSuffix(got, "</stream:stream>"), got)
+	require.Equal(t, "result", first.sendIQ(`<iq type='get' id='p' to='localhost'><ping xmlns='urn:xmpp:ping'/></iq>`).Attr("type"))
+
+	// Once the first connection is gone, a new one gets in.
+	first.sess.Close()
+	first.sess.Conn().Close()
+	require.Eventually(t, func() bool {
+		c, err := s.dial(t, "alice", dialOpts{})
+		if err != nil {
+			return false
+		}
+		c.sess.Close()
+		c.sess.Conn().Close()
+		return true
+	}, 10*time.Second, 50*time.Millisecond)
+}

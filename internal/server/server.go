@@ -191,6 +191,7 @@ func (s *Server) Start(ctx context.Context) error {
 			StateTimeout:         time.Duration(lc.StateTimeout) * time.Millisecond,
 			Mechanisms:           mechs,
 			AllowPlainWithoutTLS: s.cfg.Auth.AllowPlainWithoutTLS,
+			MaxConnections:       int(lc.MaxConnections),
 		}
 		if sh, ok := s.cfg.Shaper[lc.Shaper]; ok && lc.Shaper != "none" {
 			opts.BytesPerSecond = sh.MaxRate
