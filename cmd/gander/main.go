@@ -6,6 +6,7 @@
 //	gander check-config FILE                          validate a configuration file
 //	gander print-default-config                       print the built-in configuration
 //	gander register --username U --password P         create an account
+//	gander ctl CATEGORY COMMAND [--ARG VALUE ...]     call the admin GraphQL API
 //	gander version                                    print the version
 package main
 
@@ -37,6 +38,7 @@ Usage:
   gander check-config FILE            validate a configuration file and exit
   gander print-default-config         print the built-in default configuration
   gander register [flags]             create an account directly in the database
+  gander ctl CATEGORY COMMAND [args]  call the admin GraphQL API (gander ctl --help)
   gander version                      print the version
 
 Run 'gander COMMAND --help' for the flags of a command.
@@ -60,6 +62,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 0
 	case "register":
 		return register(args, stdout, stderr)
+	case "ctl":
+		return ctl(args, stdout, stderr)
 	case "version":
 		fmt.Fprintf(stdout, "gander %s\n", server.Version)
 		return 0

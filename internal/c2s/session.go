@@ -3,6 +3,7 @@ package c2s
 import (
 	"bufio"
 	"context"
+	"net"
 	"sync"
 	"time"
 
@@ -18,6 +19,8 @@ type Session struct {
 	c   *conn
 	jid jid.JID
 	out chan *xmlstream.Element
+
+	since time.Time // when the resource was bound
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -38,7 +41,7 @@ type Session struct {
 
 func newSession(c *conn, full jid.JID) *Session {
 	ctx, cancel := context.WithCancel(c.l.ctx)
-	return &Session{c: c, jid: full, out: make(chan *xmlstream.Element, c.l.opts.QueueSize), ctx: ctx, cancel: cancel, wdone: make(chan struct{}), termCh: make(chan struct{})}
+	return &Session{c: c, jid: full, since: time.Now(), out: make(chan *xmlstream.Element, c.l.opts.QueueSize), ctx: ctx, cancel: cancel, wdone: make(chan struct{}), termCh: make(chan struct{})}
 }
 
 // JID returns the session's full JID.
@@ -64,6 +67,15 @@ func (s *Session) Send(el *xmlstream.Element) bool {
 		return false
 	}
 }
+
+// RemoteAddr is the client's address.
+func (s *Session) RemoteAddr() net.Addr { return s.c.nc.RemoteAddr() }
+
+// Secure reports whether the connection is encrypted with TLS.
+func (s *Session) Secure() bool { return s.c.secure }
+
+// Since is when the resource was bound.
+func (s *Session) Since() time.Time { return s.since }
 
 // Presence reports availability and priority.
 func (s *Session) Presence() (bool, int) {

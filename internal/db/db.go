@@ -13,6 +13,7 @@ import (
 	"database/sql"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 )
 
@@ -57,6 +58,28 @@ type DB struct {
 	SQL *sql.DB
 	// Dialect is SQLite or PostgreSQL.
 	Dialect string
+
+	observer atomic.Pointer[Observer]
+}
+
+// Observer is told of every call made through DB and Tx: the function
+// ("exec", "query", "query_row", "begin", "commit"), how long it took and
+// whether it failed. It must be safe for concurrent use and fast.
+type Observer func(function string, took time.Duration, failed bool)
+
+// SetObserver installs o (nil removes it); used for the backend metrics.
+func (d *DB) SetObserver(o Observer) {
+	if o == nil {
+		d.observer.Store(nil)
+		return
+	}
+	d.observer.Store(&o)
+}
+
+func (d *DB) observe(function string, start time.Time, err error) {
+	if o := d.observer.Load(); o != nil {
+		(*o)(function, time.Since(start), err != nil)
+	}
 }
 
 // Open opens the database cfg describes, checks that it answers, and applies
@@ -101,19 +124,26 @@ func (d *DB) Close() error {
 }
 
 // ExecContext runs a statement that returns no rows, after Rebind.
-func (d *DB) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+func (d *DB) ExecContext(ctx context.Context, query string, args ...any) (res sql.Result, err error) {
+	start := time.Now()
+	defer func() { d.observe("exec", start, err) }()
 	return d.SQL.ExecContext(ctx, d.Rebind(query), args...)
 }
 
 // QueryContext runs a query that returns rows, after Rebind. The caller must
 // close the rows.
-func (d *DB) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+func (d *DB) QueryContext(ctx context.Context, query string, args ...any) (rows *sql.Rows, err error) {
+	start := time.Now()
+	defer func() { d.observe("query", start, err) }()
 	return d.SQL.QueryContext(ctx, d.Rebind(query), args...)
 }
 
 // QueryRowContext runs a query that returns at most one row, after Rebind.
 func (d *DB) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
-	return d.SQL.QueryRowContext(ctx, d.Rebind(query), args...)
+	start := time.Now()
+	row := d.SQL.QueryRowContext(ctx, d.Rebind(query), args...)
+	d.observe("query_row", start, row.Err())
+	return row
 }
 
 // Tx is a transaction started by InTx. Its methods rebind like those of DB.
@@ -125,20 +155,27 @@ type Tx struct {
 }
 
 // ExecContext runs a statement that returns no rows in the transaction.
-func (t *Tx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+func (t *Tx) ExecContext(ctx context.Context, query string, args ...any) (res sql.Result, err error) {
+	start := time.Now()
+	defer func() { t.db.observe("exec", start, err) }()
 	return t.tx.ExecContext(ctx, t.db.Rebind(query), args...)
 }
 
 // QueryContext runs a query that returns rows in the transaction. The rows
 // must be closed before the next statement of the transaction runs.
-func (t *Tx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+func (t *Tx) QueryContext(ctx context.Context, query string, args ...any) (rows *sql.Rows, err error) {
+	start := time.Now()
+	defer func() { t.db.observe("query", start, err) }()
 	return t.tx.QueryContext(ctx, t.db.Rebind(query), args...)
 }
 
 // QueryRowContext runs a query that returns at most one row in the
 // transaction.
 func (t *Tx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
-	return t.tx.QueryRowContext(ctx, t.db.Rebind(query), args...)
+	start := time.Now()
+	row := t.tx.QueryRowContext(ctx, t.db.Rebind(query), args...)
+	t.db.observe("query_row", start, row.Err())
+	return row
 }
 
 // InTx runs fn in a transaction, committing it if fn returns nil and rolling
@@ -149,7 +186,9 @@ func (t *Tx) QueryRowContext(ctx context.Context, query string, args ...any) *sq
 // fn may run while other writers wait, so keep it short and free of network
 // calls.
 func (d *DB) InTx(ctx context.Context, fn func(tx *Tx) error) (err error) {
+	start := time.Now()
 	sqlTx, err := d.SQL.BeginTx(ctx, nil)
+	d.observe("begin", start, err)
 	if err != nil {
 		return fmt.Errorf("db: begin: %w", err)
 	}
@@ -162,7 +201,10 @@ func (d *DB) InTx(ctx context.Context, fn func(tx *Tx) error) (err error) {
 	if err := fn(&Tx{tx: sqlTx, db: d}); err != nil {
 		return err
 	}
-	if err := sqlTx.Commit(); err != nil {
+	start = time.Now()
+	err = sqlTx.Commit()
+	d.observe("commit", start, err)
+	if err != nil {
 		return fmt.Errorf("db: commit: %w", err)
 	}
 	committed = true

@@ -1,18 +1,171 @@
 package server
 
 import (
+	"context"
+	"net"
 	"net/http"
+	"sort"
 
+	"github.com/gander-xmpp/gander/internal/api"
+	"github.com/gander-xmpp/gander/internal/auth"
+	"github.com/gander-xmpp/gander/internal/c2s"
 	"github.com/gander-xmpp/gander/internal/config"
+	"github.com/gander-xmpp/gander/internal/jid"
+	"github.com/gander-xmpp/gander/internal/stanza"
+	"github.com/gander-xmpp/gander/internal/xmlstream"
 )
 
-// mountGraphQL serves a mongoose_graphql_handler. The GraphQL API is not
-// implemented yet: the endpoint says so clearly.
+// mountGraphQL serves a mongoose_graphql_handler: the admin schema on the
+// admin and domain_admin endpoints (docs/api.md). The user endpoint is not
+// implemented yet and says so.
 func (s *Server) mountGraphQL(mux *http.ServeMux, g config.GraphQLHandler) error {
-	mux.HandleFunc(g.Path, func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusNotImplemented)
-		w.Write([]byte(`{"errors":[{"message":"The GraphQL API is not available in this version of Gander","extensions":{"code":"not_implemented"}}]}`))
-	})
+	if g.SchemaEndpoint == "user" {
+		mux.HandleFunc(g.Path, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusNotImplemented)
+			w.Write([]byte(`{"errors":[{"message":"The user GraphQL endpoint is not available in this version of Gander","extensions":{"code":"not_implemented"}}]}`))
+		})
+		return nil
+	}
+	mux.Handle(g.Path, api.NewHandler(api.Options{
+		Endpoint:          g.SchemaEndpoint,
+		Path:              g.Path,
+		Username:          g.Username,
+		Password:          g.Password,
+		AllowedCategories: g.AllowedCategories,
+	}, s.apiDeps()))
 	return nil
+}
+
+// apiDeps builds the services the admin API drives.
+func (s *Server) apiDeps() api.Deps {
+	node := s.cfg.General.NodeName
+	if node == "" {
+		node = "gander@localhost"
+	}
+	d := api.Deps{
+		Log:               s.log,
+		Accounts:          apiAccounts{s.accounts},
+		Sessions:          &apiSessions{s: s},
+		Router:            s.router,
+		Node:              node,
+		Version:           Version,
+		MaxUsersPerDomain: int(s.cfg.Auth.MaxUsersPerDomain),
+		Started:           s.started,
+	}
+	// spec/server.md §2.3: domain admin passwords need service_domain_db.
+	if s.cfg.Services.DomainDB != nil {
+		d.DomainAdmins = auth.NewDomainAdminStore(s.db, s.cfg.Auth.Password.ScramIterations)
+	}
+	return d
+}
+
+// apiAccounts adds the store's queries to the account service.
+type apiAccounts struct{ *auth.Accounts }
+
+func (a apiAccounts) UserExists(ctx context.Context, server, username string) (bool, error) {
+	return a.Store().UserExists(ctx, server, username)
+}
+
+func (a apiAccounts) ListUsers(ctx context.Context, server string, limit, offset int) ([]string, error) {
+	return a.Store().ListUsers(ctx, server, limit, offset)
+}
+
+func (a apiAccounts) CountUsers(ctx context.Context, server string) (int, error) {
+	return a.Store().CountUsers(ctx, server)
+}
+
+// apiSessions is the session table of this node as the API sees it.
+type apiSessions struct{ s *Server }
+
+func info(cs *c2s.Session) api.SessionInfo {
+	i := api.SessionInfo{JID: cs.JID(), Connection: "c2s", Since: cs.Since()}
+	if cs.Secure() {
+		i.Connection = "c2s_tls"
+	}
+	if ap, err := netipPort(cs.RemoteAddr()); err == nil {
+		i.IP, i.Port = ap.ip, ap.port
+	}
+	i.Available, i.Priority = cs.Presence()
+	if p := cs.LastPresence(); p != nil {
+		i.Show = p.ChildText(stanza.NSClient, "show")
+		i.Status = p.ChildText(stanza.NSClient, "status")
+	}
+	return i
+}
+
+type ipPort struct {
+	ip   string
+	port int
+}
+
+func netipPort(a net.Addr) (ipPort, error) {
+	if ta, ok := a.(*net.TCPAddr); ok {
+		return ipPort{ta.IP.String(), ta.Port}, nil
+	}
+	return ipPort{}, net.InvalidAddrError("not a TCP address")
+}
+
+func (a *apiSessions) List(domain string) []api.SessionInfo {
+	var out []api.SessionInfo
+	for _, rs := range a.s.router.AllSessions() {
+		cs, ok := rs.(*c2s.Session)
+		if !ok || (domain != "" && cs.JID().Domain() != domain) {
+			continue
+		}
+		out = append(out, info(cs))
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].JID.String() < out[j].JID.String() })
+	return out
+}
+
+func (a *apiSessions) User(bare jid.JID) []api.SessionInfo {
+	var out []api.SessionInfo
+	for _, rs := range a.s.router.Sessions(bare) {
+		if cs, ok := rs.(*c2s.Session); ok {
+			out = append(out, info(cs))
+		}
+	}
+	return out
+}
+
+func (a *apiSessions) Kick(ctx context.Context, user jid.JID, reason string) int {
+	var targets []*c2s.Session
+	for _, rs := range a.s.router.Sessions(user.Bare()) {
+		if cs, ok := rs.(*c2s.Session); ok && (user.IsBare() || cs.JID() == user) {
+			targets = append(targets, cs)
+		}
+	}
+	for _, cs := range targets {
+		cs.Kick(reason)
+	}
+	return len(targets)
+}
+
+func (a *apiSessions) SetPresence(ctx context.Context, full jid.JID, p *xmlstream.Element) bool {
+	cs, ok := a.s.router.Session(full).(*c2s.Session)
+	if !ok {
+		return false
+	}
+	if a.s.presence != nil {
+		a.s.presence.FromClient(ctx, cs, p)
+		return true
+	}
+	// Without mod_presence only the session's own state changes.
+	if p.Attr("type") == "unavailable" {
+		cs.SetPresence(nil, 0)
+	} else {
+		cs.SetPresence(p, 0)
+	}
+	return true
+}
+
+// HTTPAddrs returns the bound HTTP listener addresses (after Start), in
+// configuration order.
+func (s *Server) HTTPAddrs() []net.Addr {
+	var out []net.Addr
+	for _, l := range s.httpLn {
+		out = append(out, l.Addr())
+	}
+	return out
 }

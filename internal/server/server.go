@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gander-xmpp/gander/internal/auth"
@@ -59,6 +60,10 @@ type Server struct {
 	router   *router.Router
 	accounts *auth.Accounts
 	metrics  *metrics.Registry
+	core     *coreMetrics
+	presence *presence.Module
+	started  time.Time
+	ready    atomic.Bool // listeners up (readiness)
 	c2s      []*c2s.Listener
 	http     []*http.Server
 	httpLn   []net.Listener
@@ -91,10 +96,13 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Server, error)
 	}
 	s.metrics = metrics.New()
 	s.hooks = &hooks.Hooks{}
+	s.core = newCoreMetrics(s.metrics, cfg.Hosts(), mechanisms(cfg.Auth.SASLMechanisms))
+	s.core.hook(s.hooks)
+	s.db.SetObserver(s.core.observeDB)
 	s.iq = iq.NewRegistry(s.log)
 	store := auth.NewSQLStore(s.db)
 	s.accounts = auth.NewAccounts(store, cfg.Auth.Password.ScramIterations, s.hooks)
-	s.router = router.New(s.log, cfg.Hosts(), s.hooks, s.iq, store, nil)
+	s.router = router.New(s.log, cfg.Hosts(), s.hooks, s.iq, store, s.core)
 	if err := s.buildModules(); err != nil {
 		s.iq.Close()
 		if opts.DB == nil {
@@ -139,7 +147,7 @@ func (s *Server) buildModules() error {
 	}
 	if m.Offline != nil {
 		max := int(m.Offline.MaxMessages)
-		offline.New(s.log, offline.NewSQLStore(s.db), s.router, s.hooks, max, nil)
+		offline.New(s.log, offline.NewSQLStore(s.db), s.router, s.hooks, max, s.core)
 	}
 	if m.Disco != nil {
 		if _, err := disco.New(s.iq, s.hooks, policy(m.Disco.IQDisc, "one_queue")); err != nil {
@@ -181,7 +189,8 @@ func (s *Server) C2SAddrs() []net.Addr {
 func (s *Server) Start(ctx context.Context) error {
 	var pres c2s.Presence
 	if s.cfg.Modules.Presence != nil {
-		pres = presence.New(s.router, s.hooks)
+		s.presence = presence.New(s.router, s.hooks)
+		pres = s.presence
 	}
 	mechs := mechanisms(s.cfg.Auth.SASLMechanisms)
 	for i, lc := range s.cfg.Listen.C2S {
@@ -208,17 +217,19 @@ func (s *Server) Start(ctx context.Context) error {
 			}
 		}
 		l := c2s.New(opts, c2s.Deps{Log: s.log, Domains: s.cfg.Hosts(), Auth: authenticator{s.accounts.Store()},
-			Router: s.router, Hooks: s.hooks, Presence: pres})
+			Router: s.router, Hooks: s.hooks, Presence: pres, Metrics: s.core})
 		if err := l.Start(ctx); err != nil {
 			s.stopListeners(ctx)
 			return fmt.Errorf("listen.c2s[%d]: %w", i, err)
 		}
 		s.c2s = append(s.c2s, l)
 	}
+	s.started = time.Now()
 	if err := s.startHTTP(ctx); err != nil {
 		s.stopListeners(ctx)
 		return err
 	}
+	s.ready.Store(true)
 	s.log.Info("gander started", "version", Version, "hosts", s.cfg.Hosts(), "database", s.db.Dialect)
 	return nil
 }
@@ -296,6 +307,7 @@ func (s *Server) startHTTP(ctx context.Context) error {
 }
 
 func (s *Server) stopListeners(ctx context.Context) {
+	s.ready.Store(false)
 	for _, h := range s.http {
 		h.Shutdown(ctx)
 	}

@@ -1,0 +1,95 @@
+// Package api serves Gander's GraphQL admin API over HTTP
+// (spec/server.md §2): the admin schema on the "admin" and "domain_admin"
+// endpoints, with HTTP Basic authentication, the protection rules of
+// @protected, category switches and the reference's error format.
+//
+// The package depends on the services it drives through the small
+// interfaces below; internal/server builds them. Features never import
+// this package.
+package api
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/gander-xmpp/gander/internal/jid"
+	"github.com/gander-xmpp/gander/internal/xmlstream"
+)
+
+// Accounts is the account service (internal/auth). Implementations must be
+// safe for concurrent use. Errors are auth's sentinels (ErrUserExists,
+// ErrUserNotFound, ErrBadPassword, ErrInvalidUser), possibly wrapped.
+type Accounts interface {
+	Register(ctx context.Context, domain, username, password string) (jid.JID, error)
+	Remove(ctx context.Context, user jid.JID) error
+	SetPassword(ctx context.Context, user jid.JID, password string) error
+	CheckPassword(ctx context.Context, user jid.JID, password string) (bool, error)
+	UserExists(ctx context.Context, server, username string) (bool, error)
+	ListUsers(ctx context.Context, server string, limit, offset int) ([]string, error)
+	CountUsers(ctx context.Context, server string) (int, error)
+}
+
+// SessionInfo describes one bound client session.
+type SessionInfo struct {
+	JID        jid.JID
+	Connection string // "c2s" or "c2s_tls"
+	IP         string
+	Port       int
+	Priority   int
+	Available  bool
+	Show       string // "" when available without <show/>
+	Status     string
+	Since      time.Time
+}
+
+// Sessions is the session table as the API sees it. Implementations must
+// be safe for concurrent use.
+type Sessions interface {
+	// List returns the sessions of domain, or of every domain when domain
+	// is "", sorted by JID.
+	List(domain string) []SessionInfo
+	// User returns the sessions of a bare JID, sorted by resource.
+	User(bare jid.JID) []SessionInfo
+	// Kick closes the session of a full JID, or every session of a bare
+	// JID, with a policy-violation stream error carrying reason; it
+	// returns how many sessions it closed.
+	Kick(ctx context.Context, user jid.JID, reason string) int
+	// SetPresence processes presence as if the session of the full JID
+	// had sent it; false means there is no such session.
+	SetPresence(ctx context.Context, full jid.JID, presence *xmlstream.Element) bool
+}
+
+// Router routes stanzas. Implementations must be safe for concurrent use.
+type Router interface {
+	Route(ctx context.Context, from, to jid.JID, el *xmlstream.Element)
+	IsLocal(domain string) bool
+	Domains() []string
+}
+
+// DomainAdmins keeps the passwords of domain administrators. It is nil
+// when [services.service_domain_db] is not configured.
+type DomainAdmins interface {
+	SetPassword(ctx context.Context, domain, password string) error
+	DeletePassword(ctx context.Context, domain string) error
+	// CheckPassword reports whether password is the domain's admin
+	// password; false when none is set.
+	CheckPassword(ctx context.Context, domain, password string) (bool, error)
+}
+
+// Deps are the services the admin API drives.
+type Deps struct {
+	Log          *slog.Logger
+	Accounts     Accounts
+	Sessions     Sessions
+	Router       Router
+	DomainAdmins DomainAdmins
+	// Node is the node name shown in messages (general.node_name).
+	Node string
+	// Version is the server version.
+	Version string
+	// MaxUsersPerDomain caps accounts per domain; 0 means no cap.
+	MaxUsersPerDomain int
+	// Started is when the server started.
+	Started time.Time
+}

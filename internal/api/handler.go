@@ -1,0 +1,273 @@
+package api
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/executor"
+	"github.com/99designs/gqlgen/graphql/handler/extension"
+	"github.com/99designs/gqlgen/graphql/playground"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+)
+
+// Endpoint kinds (schema_endpoint, spec/server.md §2.1).
+const (
+	EndpointAdmin       = "admin"
+	EndpointDomainAdmin = "domain_admin"
+)
+
+// Options configure one mongoose_graphql_handler.
+type Options struct {
+	// Endpoint is EndpointAdmin or EndpointDomainAdmin.
+	Endpoint string
+	// Path is where the handler is mounted (for the GraphiQL page).
+	Path string
+	// Username and Password are the admin endpoint's Basic credentials;
+	// empty means every request is the global admin.
+	Username, Password string
+	// AllowedCategories lists the enabled categories; nil means all.
+	AllowedCategories []string
+}
+
+// Handler serves the admin schema over HTTP. It is safe for concurrent
+// use.
+type Handler struct {
+	opts  Options
+	deps  Deps
+	log   *slog.Logger
+	exec  *executor.Executor
+	es    graphql.ExecutableSchema
+	ide   http.HandlerFunc
+	maxIn int64
+}
+
+// NewHandler returns the handler of one endpoint.
+func NewHandler(opts Options, deps Deps) *Handler {
+	if deps.Log == nil {
+		deps.Log = slog.New(slog.DiscardHandler)
+	}
+	h := &Handler{opts: opts, deps: deps, log: deps.Log, maxIn: 1 << 20}
+	h.es = NewExecutableSchema(Config{Resolvers: &Resolver{deps: deps, allowed: opts.AllowedCategories}})
+	h.exec = executor.New(h.es)
+	h.exec.Use(extension.Introspection{})
+	h.exec.SetErrorPresenter(h.presentError)
+	h.exec.SetRecoverFunc(h.recoverPanic)
+	h.ide = playground.Handler("Gander GraphQL", opts.Path)
+	return h
+}
+
+// caller is who sent a request.
+type caller struct {
+	kind   string // "", EndpointAdmin or EndpointDomainAdmin
+	domain string // for a domain admin
+}
+
+type callerKey struct{}
+
+func callerFrom(ctx context.Context) caller {
+	c, _ := ctx.Value(callerKey{}).(caller)
+	return c
+}
+
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodGet && strings.Contains(r.Header.Get("Accept"), "text/html") {
+		h.ide(w, r)
+		return
+	}
+	if r.Method != http.MethodGet && r.Method != http.MethodPost {
+		w.Header().Set("Allow", "GET, POST")
+		writeErrors(w, http.StatusMethodNotAllowed, &gqlerror.Error{Message: "Method not allowed",
+			Extensions: map[string]any{"code": "method_not_allowed"}})
+		return
+	}
+	ctx := r.Context()
+	who, herr := h.authenticate(ctx, r)
+	if herr != nil {
+		writeErrors(w, herr.Status, herr.gql())
+		return
+	}
+	ctx = context.WithValue(ctx, callerKey{}, who)
+	params, herr := h.params(r)
+	if herr != nil {
+		writeErrors(w, herr.Status, herr.gql())
+		return
+	}
+	ctx = graphql.StartOperationTrace(ctx)
+	op, errs := h.exec.CreateOperationContext(ctx, params)
+	if errs != nil {
+		writeErrors(w, http.StatusBadRequest, mapParseErrors(errs)...)
+		return
+	}
+	if herr := h.check(op, who); herr != nil {
+		writeErrors(w, herr.Status, herr.gql())
+		return
+	}
+	responses, ctx := h.exec.DispatchOperation(ctx, op)
+	resp := responses(ctx)
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	enc.Encode(resp)
+}
+
+func writeErrors(w http.ResponseWriter, status int, errs ...*gqlerror.Error) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	enc.Encode(struct {
+		Errors []*gqlerror.Error `json:"errors"`
+	}{errs})
+}
+
+// authenticate applies spec/server.md §2.3; a nil error with a zero caller
+// means "unauthorized" (only unprotected fields work).
+func (h *Handler) authenticate(ctx context.Context, r *http.Request) (caller, *httpError) {
+	hdr := r.Header.Get("Authorization")
+	if h.opts.Endpoint == EndpointAdmin && h.opts.Username == "" {
+		return caller{kind: EndpointAdmin}, nil
+	}
+	if hdr == "" {
+		return caller{}, nil
+	}
+	user, pass, ok := basicAuth(hdr)
+	if !ok {
+		return caller{}, errMalformedAuth()
+	}
+	switch h.opts.Endpoint {
+	case EndpointAdmin:
+		if user == h.opts.Username && pass == h.opts.Password {
+			return caller{kind: EndpointAdmin}, nil
+		}
+	case EndpointDomainAdmin:
+		local, domain, found := strings.Cut(user, "@")
+		if !found || local != "admin" || h.deps.DomainAdmins == nil {
+			return caller{}, errWrongCredentials()
+		}
+		d, err := UnmarshalDomainName(domain)
+		if err != nil {
+			return caller{}, errWrongCredentials()
+		}
+		ok, err := h.deps.DomainAdmins.CheckPassword(ctx, d, pass)
+		if err != nil {
+			h.log.Error("domain admin password check failed", "domain", d, "err", err)
+			return caller{}, requestErr(http.StatusInternalServerError, "internal_server_error", "GraphQL Internal Server Error")
+		}
+		if ok {
+			return caller{kind: EndpointDomainAdmin, domain: d}, nil
+		}
+	}
+	return caller{}, errWrongCredentials()
+}
+
+func basicAuth(hdr string) (user, pass string, ok bool) {
+	scheme, enc, found := strings.Cut(hdr, " ")
+	if !found || !strings.EqualFold(scheme, "Basic") {
+		return "", "", false
+	}
+	raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(enc))
+	if err != nil {
+		return "", "", false
+	}
+	return strings.Cut(string(raw), ":")
+}
+
+// params reads the query, variables and operation name of a POST body or
+// a GET query string (spec/server.md §2.2).
+func (h *Handler) params(r *http.Request) (*graphql.RawParams, *httpError) {
+	var (
+		query, opName string
+		vars          json.RawMessage
+	)
+	if r.Method == http.MethodGet {
+		q, err := url.ParseQuery(r.URL.RawQuery)
+		if err != nil {
+			return nil, requestErr(http.StatusBadRequest, "invalid_query_parameters", "The query string is invalid")
+		}
+		query, opName = q.Get("query"), q.Get("operationName")
+		if v := q.Get("variables"); v != "" {
+			vars = json.RawMessage(v)
+		}
+	} else {
+		body, err := io.ReadAll(io.LimitReader(r.Body, h.maxIn))
+		if err != nil {
+			return nil, requestErr(http.StatusBadRequest, "invalid_json_body", "The request JSON body is invalid")
+		}
+		var req struct {
+			Query         *string         `json:"query"`
+			Variables     json.RawMessage `json:"variables"`
+			OperationName *string         `json:"operationName"`
+		}
+		if err := json.Unmarshal(body, &req); err != nil {
+			return nil, requestErr(http.StatusBadRequest, "invalid_json_body", "The request JSON body is invalid")
+		}
+		if req.Query != nil {
+			query = *req.Query
+		}
+		if req.OperationName != nil {
+			opName = *req.OperationName
+		}
+		vars = req.Variables
+	}
+	if query == "" {
+		return nil, requestErr(http.StatusBadRequest, "no_query_supplied", "The query was not supplied in the request body")
+	}
+	vm, err := variables(vars)
+	if err != nil {
+		return nil, requestErr(http.StatusBadRequest, "variables_invalid_json", "The variables' JSON is invalid")
+	}
+	return &graphql.RawParams{Query: query, OperationName: opName, Variables: vm, Headers: r.Header}, nil
+}
+
+// variables decodes the variables, given as an object, a JSON string
+// holding one, or null. Null values are dropped so that argument defaults
+// apply (spec/server.md §2.2).
+func variables(raw json.RawMessage) (map[string]any, error) {
+	raw = json.RawMessage(strings.TrimSpace(string(raw)))
+	if len(raw) == 0 || string(raw) == "null" {
+		return map[string]any{}, nil
+	}
+	if raw[0] == '"' {
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return nil, err
+		}
+		if strings.TrimSpace(s) == "" {
+			return map[string]any{}, nil
+		}
+		raw = json.RawMessage(s)
+	}
+	var m map[string]any
+	d := json.NewDecoder(strings.NewReader(string(raw)))
+	d.UseNumber()
+	if err := d.Decode(&m); err != nil {
+		return nil, err
+	}
+	if d.More() {
+		return nil, errors.New("trailing data")
+	}
+	for k, v := range m {
+		if v == nil {
+			delete(m, k)
+		}
+	}
+	if m == nil {
+		m = map[string]any{}
+	}
+	return m, nil
+}
+
+// allowed reports whether a category is enabled on this endpoint.
+func allowed(list []string, category string) bool {
+	return list == nil || slices.Contains(list, category)
+}
