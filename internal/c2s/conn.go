@@ -50,6 +50,9 @@ type conn struct {
 	closeOnce sync.Once
 	stopCh    chan struct{}
 	stopCond  string
+	// closeStatus is the status text of the unavailable presence sent for
+	// the session when it ends (spec/last.md §4.1); set with closeOnce.
+	closeStatus string
 }
 
 func newConn(l *Listener, nc net.Conn) *conn {
@@ -61,6 +64,7 @@ func newConn(l *Listener, nc net.Conn) *conn {
 func (c *conn) shutdown(cond, text string) {
 	c.closeOnce.Do(func() {
 		c.stopCond = cond
+		c.closeStatus = closeStatus(cond, text)
 		close(c.stopCh)
 		if c.sess != nil {
 			c.sess.terminate(cond, text)
@@ -70,6 +74,30 @@ func (c *conn) shutdown(cond, text string) {
 		c.writeRaw([]byte(streamErrorBytes(cond, text)))
 		c.nc.Close()
 	})
+}
+
+// closeStatus maps why a stream ends to the status text of the session's
+// final unavailable presence, the reference's wording (spec/last.md §4.1).
+func closeStatus(cond, text string) string {
+	switch {
+	case cond == "":
+		return "Shutdown by reason: stream_end" // the client closed its stream
+	case cond == "conflict" && text != "":
+		return text // "Replaced by new connection"
+	case text != "":
+		return "Shutdown by reason: " + text // e.g. an admin kick with a reason
+	default:
+		return "Shutdown by reason: " + strings.ReplaceAll(cond, "-", "_")
+	}
+}
+
+// status returns the close status once the connection is ending.
+func (c *conn) status() string {
+	c.closeOnce.Do(func() {
+		c.closeStatus = "Unknown condition"
+		close(c.stopCh)
+	})
+	return c.closeStatus
 }
 
 func streamErrorBytes(cond, text string) string {
@@ -150,7 +178,10 @@ func (c *conn) end(err error) {
 			c.shutdown("connection-timeout", "")
 			return
 		}
-		c.closeOnce.Do(func() { close(c.stopCh) })
+		c.closeOnce.Do(func() {
+			c.closeStatus = "Shutdown by reason: socket_error"
+			close(c.stopCh)
+		})
 		if c.sess != nil {
 			c.sess.terminate("", "")
 		}

@@ -25,6 +25,7 @@ import (
 	"github.com/gander-xmpp/gander/internal/iq"
 	"github.com/gander-xmpp/gander/internal/metrics"
 	"github.com/gander-xmpp/gander/internal/mod/disco"
+	"github.com/gander-xmpp/gander/internal/mod/last"
 	"github.com/gander-xmpp/gander/internal/mod/offline"
 	"github.com/gander-xmpp/gander/internal/mod/ping"
 	"github.com/gander-xmpp/gander/internal/mod/presence"
@@ -62,6 +63,8 @@ type Server struct {
 	c2s      []*c2s.Listener
 	http     []*http.Server
 	httpLn   []net.Listener
+	started  time.Time
+	last     *last.Module
 
 	stopOnce sync.Once
 	stopErr  error
@@ -70,7 +73,7 @@ type Server struct {
 // New builds every component from cfg; it opens the database (running
 // migrations) but accepts no connections until Start.
 func New(ctx context.Context, cfg *config.Config, opts Options) (*Server, error) {
-	s := &Server{cfg: cfg, opts: opts, log: opts.Log}
+	s := &Server{cfg: cfg, opts: opts, log: opts.Log, started: time.Now()}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -154,6 +157,11 @@ func (s *Server) buildModules() error {
 	if m.Version != nil {
 		if err := version.Register(s.iq, policy(m.Version.IQDisc, "no_queue"), "Gander", Version, m.Version.OSInfo); err != nil {
 			return fmt.Errorf("mod_version: %w", err)
+		}
+	}
+	if m.Last != nil {
+		if err := s.buildLast(); err != nil {
+			return fmt.Errorf("mod_last: %w", err)
 		}
 	}
 	return nil
@@ -315,6 +323,9 @@ func (s *Server) Stop(ctx context.Context) error {
 func (s *Server) stop(ctx context.Context) error {
 	s.stopListeners(ctx)
 	s.iq.Close()
+	if err := s.stopLast(ctx); err != nil {
+		s.log.Error("mod_last: stop", "err", err)
+	}
 	var err error
 	if s.opts.DB == nil {
 		err = s.db.Close()
