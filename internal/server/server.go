@@ -95,6 +95,7 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Server, error)
 	s.metrics = metrics.New()
 	s.hooks = &hooks.Hooks{}
 	s.iq = iq.NewRegistry(s.log)
+	s.iq.SetMetrics(s.metrics)
 	store := auth.NewSQLStore(s.db)
 	s.accounts = auth.NewAccounts(store, cfg.Auth.Password.ScramIterations, s.hooks)
 	s.router = router.New(s.log, cfg.Hosts(), s.hooks, s.iq, store, nil)
