@@ -14,6 +14,7 @@ import (
 	"github.com/gander-xmpp/gander/internal/config"
 	"github.com/gander-xmpp/gander/internal/db"
 	"github.com/gander-xmpp/gander/internal/db/dbtest"
+	"github.com/gander-xmpp/gander/internal/mod/last"
 	"github.com/gander-xmpp/gander/internal/mod/roster"
 	"github.com/gander-xmpp/gander/internal/xmlstream"
 )
@@ -343,4 +344,38 @@ func metricSum(t *testing.T, s *testServer, name, label, value string) float64 {
 		}
 	}
 	return sum
+}
+
+// TestLastActivitySurvivesCleanStop stops the server while users are
+// online: their sessions end with system_shutdown and every write queued
+// on the way is in the database after Stop returns.
+func TestLastActivitySurvivesCleanStop(t *testing.T) {
+	const n = 25
+	forEachDB(t, func(t *testing.T, d *db.DB) {
+		s := startServer(t, d, func(c *config.Config) {
+			c.Modules.Last = &config.ModLast{Backend: "rdbms", IQDisc: config.IQDisc{Type: "one_queue"}}
+		})
+		var clients []*client
+		for i := range n {
+			u := fmt.Sprintf("s%02d", i)
+			s.register(t, u)
+			c, err := s.dial(t, u, dialOpts{mech: sasl.Plain})
+			require.NoError(t, err)
+			c.send(`<presence/>`)
+			clients = append(clients, c)
+		}
+		for _, c := range clients {
+			c.expect("own presence", func(el *xmlstream.Element) bool { return el.Local == "presence" })
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		require.NoError(t, s.Stop(ctx))
+		store := last.NewSQLStore(d)
+		for i := range n {
+			r, ok, err := store.Get(context.Background(), last.Key{Server: "localhost", Username: fmt.Sprintf("s%02d", i)})
+			require.NoError(t, err)
+			require.True(t, ok, "s%02d", i)
+			require.Equal(t, "Shutdown by reason: system_shutdown", r.Status)
+		}
+	})
 }
