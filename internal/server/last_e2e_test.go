@@ -23,14 +23,19 @@ const nsLast = "jabber:iq:last"
 
 // forEachLastBackend runs fn on SQLite and PostgreSQL, each with mod_last
 // on the rdbms and on the mnesia (in-memory) backend, every time on a
-// fresh database.
+// fresh database. The four runs use the four iqdisc policies, so that each
+// is seen to serve the module.
 func forEachLastBackend(t *testing.T, fn func(t *testing.T, s *testServer, d *db.DB)) {
+	policies := []config.IQDisc{{Type: "one_queue"}, {Type: "no_queue"}, {Type: "queues", Workers: 3}, {Type: "parallel"}}
+	i := 0
 	for _, driver := range dbtest.Drivers() {
 		for _, backend := range []string{"rdbms", "mnesia"} {
-			t.Run(driver+"/"+backend, func(t *testing.T) {
+			p := policies[i%len(policies)]
+			i++
+			t.Run(driver+"/"+backend+"/"+p.Type, func(t *testing.T) {
 				d := dbtest.Open(t, driver)
 				s := startServer(t, d, func(c *config.Config) {
-					c.Modules.Last = &config.ModLast{Backend: backend, IQDisc: config.IQDisc{Type: "one_queue"}}
+					c.Modules.Last = &config.ModLast{Backend: backend, IQDisc: p}
 				})
 				fn(t, s, d)
 			})
