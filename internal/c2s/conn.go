@@ -51,6 +51,9 @@ type conn struct {
 	closeOnce sync.Once
 	stopCh    chan struct{}
 	stopCond  string
+	// closeStatus is the status text of the unavailable presence sent for
+	// the session when it ends (spec/last.md §4.1); set with closeOnce.
+	closeStatus string
 }
 
 func newConn(l *Listener, nc net.Conn) *conn {
@@ -62,6 +65,7 @@ func newConn(l *Listener, nc net.Conn) *conn {
 func (c *conn) shutdown(cond, text string) {
 	c.closeOnce.Do(func() {
 		c.stopCond = cond
+		c.closeStatus = closeStatus(cond, text)
 		close(c.stopCh)
 		c.wmu.Lock()
 		sess := c.sess
@@ -90,6 +94,30 @@ func (c *conn) refuse() {
 	h := fmt.Sprintf(`<?xml version='1.0'?><stream:stream xmlns='%s' xmlns:stream='%s' id='%s' version='1.0'>`,
 		stanza.NSClient, stanza.NSStream, hex.EncodeToString(id))
 	c.writeRaw([]byte(h + streamErrorBytes("resource-constraint", "too many connections")))
+}
+
+// closeStatus maps why a stream ends to the status text of the session's
+// final unavailable presence, the reference's wording (spec/last.md §4.1).
+func closeStatus(cond, text string) string {
+	switch {
+	case cond == "":
+		return "Shutdown by reason: stream_end" // the client closed its stream
+	case cond == "conflict" && text != "":
+		return text // "Replaced by new connection"
+	case text != "":
+		return "Shutdown by reason: " + text // e.g. an admin kick with a reason
+	default:
+		return "Shutdown by reason: " + strings.ReplaceAll(cond, "-", "_")
+	}
+}
+
+// status returns the close status once the connection is ending.
+func (c *conn) status() string {
+	c.closeOnce.Do(func() {
+		c.closeStatus = "Unknown condition"
+		close(c.stopCh)
+	})
+	return c.closeStatus
 }
 
 func streamErrorBytes(cond, text string) string {
@@ -177,7 +205,10 @@ func (c *conn) end(err error) {
 			c.shutdown("connection-timeout", "")
 			return
 		}
-		c.closeOnce.Do(func() { close(c.stopCh) })
+		c.closeOnce.Do(func() {
+			c.closeStatus = "Shutdown by reason: socket_error"
+			close(c.stopCh)
+		})
 		if c.sess != nil {
 			c.sess.terminate("", "")
 		}

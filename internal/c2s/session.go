@@ -181,7 +181,8 @@ func (s *Session) finish() {
 		d.Metrics.SessionCount(-1)
 	}
 	if wasAvailable && d.Presence != nil {
-		d.Presence.Gone(ctx, s, status)
+		// The final unavailable presence carries why the session ended.
+		d.Presence.Gone(ctx, s, s.c.status())
 	}
 	d.Hooks.SessionClosed.Run(ctx, &hooks.SessionEvent{JID: s.jid, Status: status})
 	s.terminate("", "")

@@ -102,6 +102,11 @@ type Hooks struct {
 	RosterLists Chain[RosterLists]
 	// DiscoFeatures collects extra features for a domain's disco#info.
 	DiscoFeatures Chain[DiscoFeatures]
+	// SessionIQ runs before an IQ get or set addressed to a connected full
+	// JID is delivered to that session (spec/server.md §1.2: per-session
+	// delivery checks). A handler that refuses the IQ answers the sender
+	// itself and sets Handled; the IQ is then dropped.
+	SessionIQ Chain[StanzaEvent]
 }
 
 // UserEvent names an account (bare JID).

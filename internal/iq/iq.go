@@ -10,7 +10,10 @@ import (
 	"sort"
 	"sync"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/gander-xmpp/gander/internal/jid"
+	"github.com/gander-xmpp/gander/internal/metrics"
 	"github.com/gander-xmpp/gander/internal/stanza"
 	"github.com/gander-xmpp/gander/internal/xmlstream"
 )
@@ -56,6 +59,19 @@ type registered struct {
 	queues []chan job
 	done   chan struct{}
 	wg     sync.WaitGroup
+	// Per-handler queue metrics (nil without SetMetrics): the jobs
+	// waiting in the handler's queues, and those refused because a queue
+	// was full.
+	queued  prometheus.Gauge
+	dropped prometheus.Counter
+}
+
+// String names a component in metrics and logs.
+func (c Component) String() string {
+	if c == Local {
+		return "local"
+	}
+	return "sm"
 }
 
 type job struct {
@@ -67,10 +83,16 @@ type job struct {
 // Registry maps (component, namespace) to handlers. It is safe for
 // concurrent use.
 type Registry struct {
-	log *slog.Logger
-	mu  sync.RWMutex
-	m   map[key]*registered
+	log     *slog.Logger
+	metrics *metrics.Registry
+	mu      sync.RWMutex
+	m       map[key]*registered
 }
+
+// SetMetrics makes the registry measure its queues: iq_queue_length (jobs
+// waiting) and iq_queue_dropped_count (jobs refused, queue full), labelled
+// with component and xmlns. Call it before Register.
+func (r *Registry) SetMetrics(m *metrics.Registry) { r.metrics = m }
 
 // NewRegistry returns an empty registry.
 func NewRegistry(log *slog.Logger) *Registry {
@@ -95,6 +117,11 @@ func (r *Registry) Register(comp Component, ns string, h Handler, p Policy) erro
 	case "no_queue", "parallel":
 	default:
 		return fmt.Errorf("iq: unknown policy %q", p.Type)
+	}
+	if r.metrics != nil && len(reg.queues) > 0 {
+		l := prometheus.Labels{"component": comp.String(), "xmlns": ns}
+		reg.queued = r.metrics.Gauge("iq_queue", "length", "component", "xmlns").With(l)
+		reg.dropped = r.metrics.Spiral("iq_queue_dropped", "count", "component", "xmlns").With(l)
 	}
 	for _, q := range reg.queues {
 		reg.wg.Add(1)
@@ -142,17 +169,25 @@ func (r *Registry) worker(reg *registered, q chan job) {
 	for {
 		select {
 		case j := <-q:
+			reg.dequeued()
 			r.run(reg.h, j)
 		case <-reg.done:
 			for {
 				select {
 				case j := <-q:
+					reg.dequeued()
 					r.run(reg.h, j)
 				default:
 					return
 				}
 			}
 		}
+	}
+}
+
+func (reg *registered) dequeued() {
+	if reg.queued != nil {
+		reg.queued.Dec()
 	}
 }
 
@@ -191,9 +226,16 @@ func (r *Registry) Dispatch(ctx context.Context, comp Component, req Request, re
 		if len(reg.queues) > 1 {
 			q = reg.queues[rand.IntN(len(reg.queues))]
 		}
+		if reg.queued != nil {
+			reg.queued.Inc()
+		}
 		select {
 		case q <- j:
 		default:
+			if reg.queued != nil {
+				reg.queued.Dec()
+				reg.dropped.Inc()
+			}
 			reply(stanza.IQErrorReply(req.IQ, stanza.Error{Condition: stanza.ResourceConstraint, Text: "IQ queue full"}))
 		}
 	}

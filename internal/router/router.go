@@ -312,6 +312,12 @@ func (r *Router) routeToFull(ctx context.Context, from, to jid.JID, el *xmlstrea
 			}
 			return
 		}
+		if typ == "get" || typ == "set" {
+			ev := &hooks.StanzaEvent{From: from, To: to, Stanza: el}
+			if r.hooks.SessionIQ.Run(ctx, ev); ev.Handled {
+				return
+			}
+		}
 		r.send(ctx, s, el)
 	case "message":
 		if s != nil {

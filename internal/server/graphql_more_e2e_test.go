@@ -188,10 +188,10 @@ func TestAdminSessionAPI(t *testing.T) {
 // eventually polls cond until it holds or 5 seconds pass.
 func eventually(t *testing.T, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(15 * time.Second)
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatal("condition not met within 5s")
+			t.Fatal("condition not met within 15s")
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

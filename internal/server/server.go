@@ -26,6 +26,7 @@ import (
 	"github.com/gander-xmpp/gander/internal/iq"
 	"github.com/gander-xmpp/gander/internal/metrics"
 	"github.com/gander-xmpp/gander/internal/mod/disco"
+	"github.com/gander-xmpp/gander/internal/mod/last"
 	"github.com/gander-xmpp/gander/internal/mod/offline"
 	"github.com/gander-xmpp/gander/internal/mod/ping"
 	"github.com/gander-xmpp/gander/internal/mod/presence"
@@ -67,6 +68,7 @@ type Server struct {
 	c2s      []*c2s.Listener
 	http     []*http.Server
 	httpLn   []net.Listener
+	last     *last.Module
 
 	stopOnce sync.Once
 	stopErr  error
@@ -75,7 +77,7 @@ type Server struct {
 // New builds every component from cfg; it opens the database (running
 // migrations) but accepts no connections until Start.
 func New(ctx context.Context, cfg *config.Config, opts Options) (*Server, error) {
-	s := &Server{cfg: cfg, opts: opts, log: opts.Log}
+	s := &Server{cfg: cfg, opts: opts, log: opts.Log, started: time.Now()}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -100,6 +102,7 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Server, error)
 	s.core.hook(s.hooks)
 	s.db.SetObserver(s.core.observeDB)
 	s.iq = iq.NewRegistry(s.log)
+	s.iq.SetMetrics(s.metrics)
 	store := auth.NewSQLStore(s.db)
 	s.accounts = auth.NewAccounts(store, cfg.Auth.Password.ScramIterations, s.hooks)
 	s.router = router.New(s.log, cfg.Hosts(), s.hooks, s.iq, store, s.core)
@@ -164,6 +167,11 @@ func (s *Server) buildModules() error {
 			return fmt.Errorf("mod_version: %w", err)
 		}
 	}
+	if m.Last != nil {
+		if err := s.buildLast(); err != nil {
+			return fmt.Errorf("mod_last: %w", err)
+		}
+	}
 	return nil
 }
 
@@ -224,7 +232,6 @@ func (s *Server) Start(ctx context.Context) error {
 		}
 		s.c2s = append(s.c2s, l)
 	}
-	s.started = time.Now()
 	if err := s.startHTTP(ctx); err != nil {
 		s.stopListeners(ctx)
 		return err
@@ -328,6 +335,9 @@ func (s *Server) Stop(ctx context.Context) error {
 func (s *Server) stop(ctx context.Context) error {
 	s.stopListeners(ctx)
 	s.iq.Close()
+	if err := s.stopLast(ctx); err != nil {
+		s.log.Error("mod_last: stop", "err", err)
+	}
 	var err error
 	if s.opts.DB == nil {
 		err = s.db.Close()

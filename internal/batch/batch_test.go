@@ -1,0 +1,242 @@
+package batch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"github.com/gander-xmpp/gander/internal/metrics"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// recorder is a flush function that records batches and can be held.
+type recorder struct {
+	mu      sync.Mutex
+	batches [][]Item[string, int]
+	gate    chan struct{} // when non-nil, each flush waits for a token
+	entered chan struct{} // signalled when a flush starts
+	fail    int           // fail this many flushes first
+	active  atomic.Int32
+	maxAct  atomic.Int32
+}
+
+func (r *recorder) flush(ctx context.Context, items []Item[string, int]) error {
+	n := r.active.Add(1)
+	defer r.active.Add(-1)
+	for {
+		m := r.maxAct.Load()
+		if n <= m || r.maxAct.CompareAndSwap(m, n) {
+			break
+		}
+	}
+	if r.entered != nil {
+		r.entered <- struct{}{}
+	}
+	if r.gate != nil {
+		<-r.gate
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.fail > 0 {
+		r.fail--
+		return errors.New("database down")
+	}
+	r.batches = append(r.batches, append([]Item[string, int](nil), items...))
+	return nil
+}
+
+func (r *recorder) written() map[string]int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := map[string]int{}
+	for _, b := range r.batches {
+		for _, it := range b {
+			out[it.Key] = it.Value
+		}
+	}
+	return out
+}
+
+func stop(t *testing.T, w interface{ Stop(context.Context) error }) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	require.NoError(t, w.Stop(ctx))
+}
+
+func TestLatestWinsAndPerKeyOrder(t *testing.T) {
+	r := &recorder{gate: make(chan struct{}), entered: make(chan struct{}, 10)}
+	w := New(Options{Name: "t", Workers: 1}, r.flush, nil)
+	ctx := context.Background()
+	require.NoError(t, w.Put(ctx, "a", 1))
+	<-r.entered // a=1 is in flight
+	v, ok := w.Get("a")
+	require.True(t, ok)
+	require.Equal(t, 1, v)
+	// Writes for the in-flight key wait in pending, merged: latest wins.
+	require.NoError(t, w.Put(ctx, "b", 1))
+	require.NoError(t, w.Put(ctx, "a", 2))
+	require.NoError(t, w.Put(ctx, "a", 3))
+	require.NoError(t, w.Put(ctx, "b", 2))
+	v, _ = w.Get("a")
+	require.Equal(t, 3, v)
+	require.Equal(t, 2, w.Len())
+	close(r.gate)
+	require.NoError(t, w.Sync(ctx))
+	require.Equal(t, [][]Item[string, int]{{{"a", 1}}, {{"b", 2}, {"a", 3}}}, r.batches,
+		"second batch in order of first arrival of each key")
+	_, ok = w.Get("a")
+	require.False(t, ok)
+	stop(t, w)
+}
+
+func TestMergeFunction(t *testing.T) {
+	r := &recorder{gate: make(chan struct{}), entered: make(chan struct{}, 10)}
+	sum := func(old, new int) (int, error) {
+		if new < 0 {
+			return 0, errors.New("negative")
+		}
+		return old + new, nil
+	}
+	w := New(Options{Name: "t", Workers: 1}, r.flush, sum)
+	ctx := context.Background()
+	require.NoError(t, w.Put(ctx, "x", 100))
+	<-r.entered
+	for i := 1; i <= 4; i++ {
+		require.NoError(t, w.Put(ctx, "k", i))
+	}
+	require.NoError(t, w.Put(ctx, "k", -1)) // merge error: discarded, old kept
+	close(r.gate)
+	require.NoError(t, w.Sync(ctx))
+	require.Equal(t, map[string]int{"x": 100, "k": 10}, r.written())
+	stop(t, w)
+}
+
+func TestRetriesThenSuccess(t *testing.T) {
+	reg := metrics.New()
+	r := &recorder{fail: 2}
+	w := New(Options{Name: "retry", HostType: "localhost", Workers: 1, RetryDelay: time.Millisecond, Metrics: reg}, r.flush, nil)
+	require.NoError(t, w.Put(context.Background(), "a", 7))
+	require.NoError(t, w.Sync(context.Background()))
+	require.Equal(t, map[string]int{"a": 7}, r.written())
+	require.Equal(t, 2.0, metricValue(t, reg, "async_pool_retries_count", "retry"))
+	require.Equal(t, 3.0, metricValue(t, reg, "async_pool_request_count", "retry"))
+	require.Equal(t, 0.0, metricValue(t, reg, "async_pool_dropped_count", "retry"))
+	stop(t, w)
+}
+
+func TestDroppedAfterRetries(t *testing.T) {
+	reg := metrics.New()
+	r := &recorder{fail: 100}
+	w := New(Options{Name: "drop", Workers: 1, Retries: 2, RetryDelay: time.Millisecond, Metrics: reg}, r.flush, nil)
+	require.NoError(t, w.Put(context.Background(), "a", 1))
+	require.NoError(t, w.Sync(context.Background()))
+	require.Empty(t, r.written())
+	require.Equal(t, 1.0, metricValue(t, reg, "async_pool_dropped_count", "drop"))
+	require.Equal(t, 3.0, metricValue(t, reg, "async_pool_request_count", "drop"))
+	// The writer goes on with the next write.
+	r.mu.Lock()
+	r.fail = 0
+	r.mu.Unlock()
+	require.NoError(t, w.Put(context.Background(), "b", 2))
+	require.NoError(t, w.Sync(context.Background()))
+	require.Equal(t, map[string]int{"b": 2}, r.written())
+	stop(t, w)
+}
+
+func TestStopDrainsEverything(t *testing.T) {
+	r := &recorder{}
+	slow := func(ctx context.Context, items []Item[string, int]) error {
+		time.Sleep(time.Millisecond) // a slow database, so that batches form
+		return r.flush(ctx, items)
+	}
+	reg := metrics.New()
+	w := New(Options{Name: "drain", Workers: 3, MaxBatch: 50, Metrics: reg}, slow, nil)
+	want := map[string]int{}
+	for i := range 2000 {
+		k := fmt.Sprintf("k%d", i%1500)
+		require.NoError(t, w.Put(context.Background(), k, i))
+		want[k] = i
+	}
+	stop(t, w)
+	require.Equal(t, want, r.written())
+	require.ErrorIs(t, w.Put(context.Background(), "late", 1), ErrClosed)
+	flushes := metricValue(t, reg, "async_pool_request_count", "drain")
+	require.Less(t, flushes, 1500.0/5, "writes were batched")
+	require.Equal(t, 0.0, metricValue(t, reg, "async_pool_queue_lengths_value", "drain"))
+}
+
+func TestQueueBoundBlocksPut(t *testing.T) {
+	r := &recorder{gate: make(chan struct{}), entered: make(chan struct{}, 10)}
+	w := New(Options{Name: "full", Workers: 1, QueueSize: 2}, r.flush, nil)
+	bg := context.Background()
+	require.NoError(t, w.Put(bg, "a", 1))
+	<-r.entered
+	require.NoError(t, w.Put(bg, "b", 1))
+	require.NoError(t, w.Put(bg, "c", 1))
+	require.NoError(t, w.Put(bg, "b", 2), "merging into a pending key never blocks")
+	ctx, cancel := context.WithCancel(bg)
+	errc := make(chan error, 1)
+	go func() { errc <- w.Put(ctx, "d", 1) }()
+	cancel()
+	require.ErrorIs(t, <-errc, context.Canceled)
+
+	// A blocked Put proceeds once a flush makes room.
+	go func() { errc <- w.Put(bg, "d", 1) }()
+	r.gate <- struct{}{} // a=1 done; b, c go in flight
+	<-r.entered
+	require.NoError(t, <-errc)
+	close(r.gate)
+	require.NoError(t, w.Sync(bg))
+	require.Equal(t, map[string]int{"a": 1, "b": 2, "c": 1, "d": 1}, r.written())
+	stop(t, w)
+}
+
+func TestFlushesInFlightBoundedByWorkers(t *testing.T) {
+	r := &recorder{gate: make(chan struct{}), entered: make(chan struct{}, 100)}
+	w := New(Options{Name: "bound", Workers: 3, MaxBatch: 1}, r.flush, nil)
+	for i := range 60 {
+		require.NoError(t, w.Put(context.Background(), fmt.Sprint(i), i))
+	}
+	// Release flushes one by one; never more than 3 run at once.
+	go func() {
+		for range 60 {
+			r.gate <- struct{}{}
+		}
+	}()
+	require.NoError(t, w.Sync(context.Background()))
+	require.LessOrEqual(t, r.maxAct.Load(), int32(3))
+	require.Len(t, r.written(), 60)
+	stop(t, w)
+}
+
+// metricValue reads a counter or gauge with the given pool_id label.
+func metricValue(t *testing.T, reg *metrics.Registry, name, pool string) float64 {
+	t.Helper()
+	mfs, err := reg.Prometheus().Gather()
+	require.NoError(t, err)
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "pool_id" && l.GetValue() == pool {
+					if m.Counter != nil {
+						return m.Counter.GetValue()
+					}
+					return m.Gauge.GetValue()
+				}
+			}
+		}
+	}
+	t.Fatalf("metric %s{pool_id=%q} not found", name, pool)
+	return 0
+}
