@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"mime"
 	"net/http"
 	"net/url"
 	"slices"
@@ -16,6 +17,7 @@ import (
 	"github.com/99designs/gqlgen/graphql/executor"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/playground"
+	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 )
 
@@ -89,6 +91,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			Extensions: map[string]any{"code": "method_not_allowed"}})
 		return
 	}
+	if crossOriginForm(r) {
+		writeErrors(w, http.StatusForbidden, &gqlerror.Error{Message: "Cross-origin requests must use Content-Type: application/json",
+			Extensions: map[string]any{"code": "cross_origin_request"}})
+		return
+	}
 	ctx := r.Context()
 	who, herr := h.authenticate(ctx, r)
 	if herr != nil {
@@ -107,6 +114,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeErrors(w, http.StatusBadRequest, mapParseErrors(errs)...)
 		return
 	}
+	if r.Method == http.MethodGet && op.Operation.Operation != ast.Query {
+		// A link or an image must never change state (CSRF).
+		writeErrors(w, http.StatusBadRequest, requestErr(http.StatusBadRequest, "unsupported_operation",
+			"The GET execution method does not support "+string(op.Operation.Operation)+" operations.").gql())
+		return
+	}
 	if herr := h.check(op, who); herr != nil {
 		writeErrors(w, herr.Status, herr.gql())
 		return
@@ -118,6 +131,29 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
 	enc.Encode(resp)
+}
+
+// crossOriginForm reports a browser request from another origin that uses
+// a content type a page may send without a CORS preflight. The admin
+// endpoint often has no credentials on 127.0.0.1; a web page must not be
+// able to drive it.
+func crossOriginForm(r *http.Request) bool {
+	if r.Method != http.MethodPost {
+		return false
+	}
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "application/json" {
+		return false
+	}
+	switch r.Header.Get("Sec-Fetch-Site") {
+	case "cross-site", "same-site":
+		return true
+	}
+	o := r.Header.Get("Origin")
+	if o == "" {
+		return false
+	}
+	u, err := url.Parse(o)
+	return err != nil || u.Host != r.Host
 }
 
 func writeErrors(w http.ResponseWriter, status int, errs ...*gqlerror.Error) {

@@ -254,3 +254,27 @@ func TestHealthEndpoints(t *testing.T) {
 	}
 	_ = srv
 }
+
+func TestAdminCSRFProtection(t *testing.T) {
+	_, c := startAPI(t, nil, nil)
+	// A mutation over GET is refused (a link must not change state).
+	q := url.Values{"query": {`mutation { account { registerUser(domain: "localhost", username: "x", password: "y") { jid } } }`}}
+	req, _ := http.NewRequest(http.MethodGet, c.url+"?"+q.Encode(), nil)
+	c.auth(req)
+	st, m := c.send(req)
+	checkRejected(t, st, m, 400, "unsupported_operation", "The GET execution method does not support mutation operations.")
+	// A form post from another origin is refused.
+	req, _ = http.NewRequest(http.MethodPost, c.url, strings.NewReader(`{"query": "{ checkAuth { authStatus } }"}`))
+	req.Header.Set("Content-Type", "text/plain")
+	req.Header.Set("Origin", "http://evil.example")
+	c.auth(req)
+	st, m = c.send(req)
+	checkRejected(t, st, m, 403, "cross_origin_request", "")
+	// The same body without an Origin (curl -d) is served.
+	req, _ = http.NewRequest(http.MethodPost, c.url, strings.NewReader(`{"query": "{ checkAuth { authStatus } }"}`))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	c.auth(req)
+	st, m = c.send(req)
+	require.Equal(t, 200, st, "%v", m)
+	require.EqualValues(t, 0, c.ok(qCount, map[string]any{"domain": "localhost"}, "account", "countUsers"))
+}
