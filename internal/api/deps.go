@@ -90,6 +90,4 @@ type Deps struct {
 	Version string
 	// MaxUsersPerDomain caps accounts per domain; 0 means no cap.
 	MaxUsersPerDomain int
-	// Started is when the server started.
-	Started time.Time
 }

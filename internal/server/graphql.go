@@ -51,7 +51,6 @@ func (s *Server) apiDeps() api.Deps {
 		Node:              node,
 		Version:           Version,
 		MaxUsersPerDomain: int(s.cfg.Auth.MaxUsersPerDomain),
-		Started:           s.started,
 	}
 	// spec/server.md §2.3: domain admin passwords need service_domain_db.
 	if s.cfg.Services.DomainDB != nil {

@@ -62,7 +62,6 @@ type Server struct {
 	metrics  *metrics.Registry
 	core     *coreMetrics
 	presence *presence.Module
-	started  time.Time
 	ready    atomic.Bool // listeners up (readiness)
 	c2s      []*c2s.Listener
 	http     []*http.Server
@@ -223,7 +222,6 @@ func (s *Server) Start(ctx context.Context) error {
 		}
 		s.c2s = append(s.c2s, l)
 	}
-	s.started = time.Now()
 	if err := s.startHTTP(ctx); err != nil {
 		s.stopListeners(ctx)
 		return err
