@@ -90,4 +90,7 @@ type Deps struct {
 	Version string
 	// MaxUsersPerDomain caps accounts per domain; 0 means no cap.
 	MaxUsersPerDomain int
+	// ModuleEnabled reports whether a module (e.g. "mod_inbox") runs for a
+	// host type; nil means none does. Used for module gating.
+	ModuleEnabled func(hostType, module string) bool
 }

@@ -51,6 +51,9 @@ func (s *Server) apiDeps() api.Deps {
 		Node:              node,
 		Version:           Version,
 		MaxUsersPerDomain: int(s.cfg.Auth.MaxUsersPerDomain),
+		// Modules are configured for all hosts alike ([[host_config]]
+		// overrides are not applied yet).
+		ModuleEnabled: func(_, module string) bool { return s.cfg.Modules.IsEnabled(module) },
 	}
 	// spec/server.md §2.3: domain admin passwords need service_domain_db.
 	if s.cfg.Services.DomainDB != nil {
