@@ -19,17 +19,20 @@ import (
 	"github.com/99designs/gqlgen/graphql/playground"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"github.com/gander-xmpp/gander/internal/jid"
 )
 
 // Endpoint kinds (schema_endpoint, spec/server.md §2.1).
 const (
 	EndpointAdmin       = "admin"
 	EndpointDomainAdmin = "domain_admin"
+	EndpointUser        = "user"
 )
 
 // Options configure one mongoose_graphql_handler.
 type Options struct {
-	// Endpoint is EndpointAdmin or EndpointDomainAdmin.
+	// Endpoint is EndpointAdmin, EndpointDomainAdmin or EndpointUser.
 	Endpoint string
 	// Path is where the handler is mounted (for the GraphiQL page).
 	Path string
@@ -52,13 +55,20 @@ type Handler struct {
 	maxIn int64
 }
 
-// NewHandler returns the handler of one endpoint.
+// NewHandler returns the handler of an admin or domain_admin endpoint.
 func NewHandler(opts Options, deps Deps) *Handler {
+	return NewSchemaHandler(opts, deps, NewExecutableSchema(Config{Resolvers: &Resolver{deps: deps, allowed: opts.AllowedCategories}}))
+}
+
+// NewSchemaHandler serves es with this package's transport, authentication,
+// protection rules and error format; the user endpoint's schema
+// (internal/api/userapi) comes through here.
+func NewSchemaHandler(opts Options, deps Deps, es graphql.ExecutableSchema) *Handler {
 	if deps.Log == nil {
 		deps.Log = slog.New(slog.DiscardHandler)
 	}
 	h := &Handler{opts: opts, deps: deps, log: deps.Log, maxIn: 1 << 20}
-	h.es = NewExecutableSchema(Config{Resolvers: &Resolver{deps: deps, allowed: opts.AllowedCategories}})
+	h.es = es
 	h.exec = executor.New(h.es)
 	h.exec.Use(extension.Introspection{})
 	h.exec.SetErrorPresenter(h.presentError)
@@ -69,8 +79,9 @@ func NewHandler(opts Options, deps Deps) *Handler {
 
 // caller is who sent a request.
 type caller struct {
-	kind   string // "", EndpointAdmin or EndpointDomainAdmin
-	domain string // for a domain admin
+	kind   string  // "", EndpointAdmin, EndpointDomainAdmin or EndpointUser
+	domain string  // for a domain admin
+	user   jid.JID // for a user (bare)
 }
 
 type callerKey struct{}
@@ -78,6 +89,12 @@ type callerKey struct{}
 func callerFrom(ctx context.Context) caller {
 	c, _ := ctx.Value(callerKey{}).(caller)
 	return c
+}
+
+// UserFrom returns the authenticated account of a user-endpoint request.
+func UserFrom(ctx context.Context) (jid.JID, bool) {
+	c := callerFrom(ctx)
+	return c.user, c.kind == EndpointUser
 }
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -202,6 +219,16 @@ func (h *Handler) authenticate(ctx context.Context, r *http.Request) (caller, *h
 		if ok {
 			return caller{kind: EndpointDomainAdmin, domain: d}, nil
 		}
+	case EndpointUser:
+		// spec/server.md §2.3: the bare JID and the account's password.
+		j, err := UnmarshalBareJID(user)
+		if err != nil || !h.deps.Router.IsLocal(j.Domain()) {
+			return caller{}, errWrongCredentials()
+		}
+		ok, err := h.deps.Accounts.CheckPassword(ctx, j, pass)
+		if err == nil && ok {
+			return caller{kind: EndpointUser, user: j}, nil
+		}
 	}
 	return caller{}, errWrongCredentials()
 }
@@ -302,6 +329,10 @@ func variables(raw json.RawMessage) (map[string]any, error) {
 	}
 	return m, nil
 }
+
+// CategoryAllowed reports whether category is in allowed_categories (nil
+// means all are).
+func CategoryAllowed(list []string, category string) bool { return allowed(list, category) }
 
 // allowed reports whether a category is enabled on this endpoint.
 func allowed(list []string, category string) bool {

@@ -7,6 +7,7 @@ import (
 	"sort"
 
 	"github.com/gander-xmpp/gander/internal/api"
+	"github.com/gander-xmpp/gander/internal/api/userapi"
 	"github.com/gander-xmpp/gander/internal/auth"
 	"github.com/gander-xmpp/gander/internal/c2s"
 	"github.com/gander-xmpp/gander/internal/config"
@@ -16,24 +17,21 @@ import (
 )
 
 // mountGraphQL serves a mongoose_graphql_handler: the admin schema on the
-// admin and domain_admin endpoints (docs/api.md). The user endpoint is not
-// implemented yet and says so.
+// admin and domain_admin endpoints, the user schema on the user endpoint
+// (docs/api.md).
 func (s *Server) mountGraphQL(mux *http.ServeMux, g config.GraphQLHandler) error {
-	if g.SchemaEndpoint == "user" {
-		mux.HandleFunc(g.Path, func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(http.StatusNotImplemented)
-			w.Write([]byte(`{"errors":[{"message":"The user GraphQL endpoint is not available in this version of Gander","extensions":{"code":"not_implemented"}}]}`))
-		})
-		return nil
-	}
-	mux.Handle(g.Path, api.NewHandler(api.Options{
+	opts := api.Options{
 		Endpoint:          g.SchemaEndpoint,
 		Path:              g.Path,
 		Username:          g.Username,
 		Password:          g.Password,
 		AllowedCategories: g.AllowedCategories,
-	}, s.apiDeps()))
+	}
+	if g.SchemaEndpoint == api.EndpointUser {
+		mux.Handle(g.Path, userapi.NewHandler(opts, s.apiDeps()))
+		return nil
+	}
+	mux.Handle(g.Path, api.NewHandler(opts, s.apiDeps()))
 	return nil
 }
 
