@@ -159,8 +159,10 @@ func (r *Resolver) UserMutation() UserMutationResolver { return &userMutationRes
 // UserQuery returns UserQueryResolver implementation.
 func (r *Resolver) UserQuery() UserQueryResolver { return &userQueryResolver{r} }
 
-type accountUserMutationResolver struct{ *Resolver }
-type sessionUserQueryResolver struct{ *Resolver }
-type stanzaUserMutationResolver struct{ *Resolver }
-type userMutationResolver struct{ *Resolver }
-type userQueryResolver struct{ *Resolver }
+type (
+	accountUserMutationResolver struct{ *Resolver }
+	sessionUserQueryResolver    struct{ *Resolver }
+	stanzaUserMutationResolver  struct{ *Resolver }
+	userMutationResolver        struct{ *Resolver }
+	userQueryResolver           struct{ *Resolver }
+)
