@@ -5,6 +5,8 @@ import (
 	"net"
 	"net/http"
 	"sort"
+	"strconv"
+	"time"
 
 	"github.com/gander-xmpp/gander/internal/api"
 	"github.com/gander-xmpp/gander/internal/api/userapi"
@@ -28,11 +30,37 @@ func (s *Server) mountGraphQL(mux *http.ServeMux, g config.GraphQLHandler) error
 		AllowedCategories: g.AllowedCategories,
 	}
 	if g.SchemaEndpoint == api.EndpointUser {
-		mux.Handle(g.Path, userapi.NewHandler(opts, s.apiDeps()))
+		mux.Handle(g.Path, s.instrumentAPI(g.SchemaEndpoint, userapi.NewHandler(opts, s.apiDeps())))
 		return nil
 	}
-	mux.Handle(g.Path, api.NewHandler(opts, s.apiDeps()))
+	mux.Handle(g.Path, s.instrumentAPI(g.SchemaEndpoint, api.NewHandler(opts, s.apiDeps())))
 	return nil
+}
+
+// instrumentAPI counts the requests of an endpoint by HTTP status and
+// times them (docs/metrics.md).
+func (s *Server) instrumentAPI(endpoint string, h http.Handler) http.Handler {
+	count := s.metrics.Spiral("graphql_request", "count", "endpoint", "status")
+	took := s.metrics.Histogram("graphql_request", "time", "endpoint")
+	count.WithLabelValues(endpoint, "200")
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		h.ServeHTTP(sw, r)
+		count.WithLabelValues(endpoint, strconv.Itoa(sw.status)).Inc()
+		took.WithLabelValues(endpoint).Observe(float64(time.Since(start).Microseconds()))
+	})
+}
+
+// statusWriter remembers the status code written.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	w.status = code
+	w.ResponseWriter.WriteHeader(code)
 }
 
 // apiDeps builds the services the admin API drives.
