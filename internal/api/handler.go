@@ -16,6 +16,7 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/executor"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
+	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/99designs/gqlgen/graphql/playground"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
@@ -71,6 +72,9 @@ func NewSchemaHandler(opts Options, deps Deps, es graphql.ExecutableSchema) *Han
 	h.es = es
 	h.exec = executor.New(h.es)
 	h.exec.Use(extension.Introspection{})
+	// Scripts and ctl send the same few documents again and again: keep
+	// their parsed and validated form (variables are not part of the key).
+	h.exec.SetQueryCache(lru.New[*ast.QueryDocument](256))
 	h.exec.SetErrorPresenter(h.presentError)
 	h.exec.SetRecoverFunc(h.recoverPanic)
 	h.ide = playground.Handler("Gander GraphQL", opts.Path)
