@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -137,4 +138,39 @@ func TestCtlDocument(t *testing.T) {
 	code, m, out = runCtl(t, flags, "account", "countUsers", "--domain", "localhost")
 	require.Equal(t, 0, code, out)
 	require.EqualValues(t, 0, m["data"].(map[string]any)["account"].(map[string]any)["countUsers"])
+}
+
+func TestCtlEndpointFromConfig(t *testing.T) {
+	ep, err := endpoint(common{}, "", "", "")
+	require.NoError(t, err)
+	require.Equal(t, ctlEndpoint{url: "http://127.0.0.1:5551/api/graphql"}, ep)
+
+	path := t.TempDir() + "/gander.toml"
+	toml := `[general]
+  hosts = ["localhost"]
+  default_server_domain = "localhost"
+[[listen.http]]
+  port = 5541
+  [[listen.http.handlers.mongoose_graphql_handler]]
+    host = "_"
+    path = "/api/graphql"
+    schema_endpoint = "domain_admin"
+[[listen.http]]
+  ip_address = "0.0.0.0"
+  port = 8088
+  [[listen.http.handlers.mongoose_graphql_handler]]
+    host = "_"
+    path = "/admin"
+    schema_endpoint = "admin"
+    username = "root"
+    password = "pw"
+`
+	require.NoError(t, os.WriteFile(path, []byte(toml), 0o600))
+	ep, err = endpoint(common{config: path}, "", "", "")
+	require.NoError(t, err)
+	require.Equal(t, ctlEndpoint{url: "http://127.0.0.1:8088/admin", user: "root", pass: "pw"}, ep)
+	// Flags win over the configuration.
+	ep, err = endpoint(common{config: path}, "http://h:1/x", "u", "p")
+	require.NoError(t, err)
+	require.Equal(t, ctlEndpoint{url: "http://h:1/x", user: "u", pass: "p"}, ep)
 }

@@ -198,5 +198,7 @@ func (r *Resolver) AccountAdminQuery() AccountAdminQueryResolver {
 	return &accountAdminQueryResolver{r}
 }
 
-type accountAdminMutationResolver struct{ *Resolver }
-type accountAdminQueryResolver struct{ *Resolver }
+type (
+	accountAdminMutationResolver struct{ *Resolver }
+	accountAdminQueryResolver    struct{ *Resolver }
+)

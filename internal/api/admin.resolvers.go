@@ -74,5 +74,7 @@ func (r *Resolver) AdminMutation() AdminMutationResolver { return &adminMutation
 // AdminQuery returns AdminQueryResolver implementation.
 func (r *Resolver) AdminQuery() AdminQueryResolver { return &adminQueryResolver{r} }
 
-type adminMutationResolver struct{ *Resolver }
-type adminQueryResolver struct{ *Resolver }
+type (
+	adminMutationResolver struct{ *Resolver }
+	adminQueryResolver    struct{ *Resolver }
+)

@@ -90,6 +90,7 @@ type Deps struct {
 	Version string
 	// MaxUsersPerDomain caps accounts per domain; 0 means no cap.
 	MaxUsersPerDomain int
-	// Started is when the server started.
-	Started time.Time
+	// ModuleEnabled reports whether a module (e.g. "mod_inbox") runs for a
+	// host type; nil means none does. Used for module gating.
+	ModuleEnabled func(hostType, module string) bool
 }

@@ -5,8 +5,7 @@ package api
 // exists.
 func (r *Resolver) domainAdmins(domain string) error {
 	if r.deps.DomainAdmins == nil {
-		return apiErr("deps_not_loaded", "Some of the required services are not loaded",
-			"not_loaded_services", []string{"service_domain_db"})
+		return notLoaded(nil, []string{"service_domain_db"})
 	}
 	if !r.deps.Router.IsLocal(domain) {
 		return apiErr("domain_not_found", "Given domain does not exist", "domain", domain)

@@ -63,5 +63,7 @@ func (r *Resolver) DomainAdminMutation() DomainAdminMutationResolver {
 // DomainAdminQuery returns DomainAdminQueryResolver implementation.
 func (r *Resolver) DomainAdminQuery() DomainAdminQueryResolver { return &domainAdminQueryResolver{r} }
 
-type domainAdminMutationResolver struct{ *Resolver }
-type domainAdminQueryResolver struct{ *Resolver }
+type (
+	domainAdminMutationResolver struct{ *Resolver }
+	domainAdminQueryResolver    struct{ *Resolver }
+)

@@ -32,6 +32,10 @@ func apiErr(code, msg string, ext ...any) *Error {
 	return e
 }
 
+// NewError returns an *Error with code, message and extension key/value
+// pairs.
+func NewError(code, msg string, ext ...any) *Error { return apiErr(code, msg, ext...) }
+
 // httpError is a request-level failure: the response is only
 // {"errors": [...]} with Status.
 type httpError struct {

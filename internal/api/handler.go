@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"mime"
 	"net/http"
 	"net/url"
 	"slices"
@@ -15,19 +16,24 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/executor"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
+	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/99designs/gqlgen/graphql/playground"
+	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"github.com/gander-xmpp/gander/internal/jid"
 )
 
 // Endpoint kinds (schema_endpoint, spec/server.md §2.1).
 const (
 	EndpointAdmin       = "admin"
 	EndpointDomainAdmin = "domain_admin"
+	EndpointUser        = "user"
 )
 
 // Options configure one mongoose_graphql_handler.
 type Options struct {
-	// Endpoint is EndpointAdmin or EndpointDomainAdmin.
+	// Endpoint is EndpointAdmin, EndpointDomainAdmin or EndpointUser.
 	Endpoint string
 	// Path is where the handler is mounted (for the GraphiQL page).
 	Path string
@@ -50,15 +56,25 @@ type Handler struct {
 	maxIn int64
 }
 
-// NewHandler returns the handler of one endpoint.
+// NewHandler returns the handler of an admin or domain_admin endpoint.
 func NewHandler(opts Options, deps Deps) *Handler {
+	return NewSchemaHandler(opts, deps, NewExecutableSchema(Config{Resolvers: &Resolver{deps: deps, allowed: opts.AllowedCategories}}))
+}
+
+// NewSchemaHandler serves es with this package's transport, authentication,
+// protection rules and error format; the user endpoint's schema
+// (internal/api/userapi) comes through here.
+func NewSchemaHandler(opts Options, deps Deps, es graphql.ExecutableSchema) *Handler {
 	if deps.Log == nil {
 		deps.Log = slog.New(slog.DiscardHandler)
 	}
 	h := &Handler{opts: opts, deps: deps, log: deps.Log, maxIn: 1 << 20}
-	h.es = NewExecutableSchema(Config{Resolvers: &Resolver{deps: deps, allowed: opts.AllowedCategories}})
+	h.es = es
 	h.exec = executor.New(h.es)
 	h.exec.Use(extension.Introspection{})
+	// Scripts and ctl send the same few documents again and again: keep
+	// their parsed and validated form (variables are not part of the key).
+	h.exec.SetQueryCache(lru.New[*ast.QueryDocument](256))
 	h.exec.SetErrorPresenter(h.presentError)
 	h.exec.SetRecoverFunc(h.recoverPanic)
 	h.ide = playground.Handler("Gander GraphQL", opts.Path)
@@ -67,8 +83,9 @@ func NewHandler(opts Options, deps Deps) *Handler {
 
 // caller is who sent a request.
 type caller struct {
-	kind   string // "", EndpointAdmin or EndpointDomainAdmin
-	domain string // for a domain admin
+	kind   string  // "", EndpointAdmin, EndpointDomainAdmin or EndpointUser
+	domain string  // for a domain admin
+	user   jid.JID // for a user (bare)
 }
 
 type callerKey struct{}
@@ -76,6 +93,12 @@ type callerKey struct{}
 func callerFrom(ctx context.Context) caller {
 	c, _ := ctx.Value(callerKey{}).(caller)
 	return c
+}
+
+// UserFrom returns the authenticated account of a user-endpoint request.
+func UserFrom(ctx context.Context) (jid.JID, bool) {
+	c := callerFrom(ctx)
+	return c.user, c.kind == EndpointUser
 }
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -87,6 +110,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Allow", "GET, POST")
 		writeErrors(w, http.StatusMethodNotAllowed, &gqlerror.Error{Message: "Method not allowed",
 			Extensions: map[string]any{"code": "method_not_allowed"}})
+		return
+	}
+	if crossOriginForm(r) {
+		writeErrors(w, http.StatusForbidden, &gqlerror.Error{Message: "Cross-origin requests must use Content-Type: application/json",
+			Extensions: map[string]any{"code": "cross_origin_request"}})
 		return
 	}
 	ctx := r.Context()
@@ -107,6 +135,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeErrors(w, http.StatusBadRequest, mapParseErrors(errs)...)
 		return
 	}
+	if r.Method == http.MethodGet && op.Operation.Operation != ast.Query {
+		// A link or an image must never change state (CSRF).
+		writeErrors(w, http.StatusBadRequest, requestErr(http.StatusBadRequest, "unsupported_operation",
+			"The GET execution method does not support "+string(op.Operation.Operation)+" operations.").gql())
+		return
+	}
 	if herr := h.check(op, who); herr != nil {
 		writeErrors(w, herr.Status, herr.gql())
 		return
@@ -118,6 +152,29 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
 	enc.Encode(resp)
+}
+
+// crossOriginForm reports a browser request from another origin that uses
+// a content type a page may send without a CORS preflight. The admin
+// endpoint often has no credentials on 127.0.0.1; a web page must not be
+// able to drive it.
+func crossOriginForm(r *http.Request) bool {
+	if r.Method != http.MethodPost {
+		return false
+	}
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "application/json" {
+		return false
+	}
+	switch r.Header.Get("Sec-Fetch-Site") {
+	case "cross-site", "same-site":
+		return true
+	}
+	o := r.Header.Get("Origin")
+	if o == "" {
+		return false
+	}
+	u, err := url.Parse(o)
+	return err != nil || u.Host != r.Host
 }
 
 func writeErrors(w http.ResponseWriter, status int, errs ...*gqlerror.Error) {
@@ -165,6 +222,16 @@ func (h *Handler) authenticate(ctx context.Context, r *http.Request) (caller, *h
 		}
 		if ok {
 			return caller{kind: EndpointDomainAdmin, domain: d}, nil
+		}
+	case EndpointUser:
+		// spec/server.md §2.3: the bare JID and the account's password.
+		j, err := UnmarshalBareJID(user)
+		if err != nil || !h.deps.Router.IsLocal(j.Domain()) {
+			return caller{}, errWrongCredentials()
+		}
+		ok, err := h.deps.Accounts.CheckPassword(ctx, j, pass)
+		if err == nil && ok {
+			return caller{kind: EndpointUser, user: j}, nil
 		}
 	}
 	return caller{}, errWrongCredentials()
@@ -266,6 +333,10 @@ func variables(raw json.RawMessage) (map[string]any, error) {
 	}
 	return m, nil
 }
+
+// CategoryAllowed reports whether category is in allowed_categories (nil
+// means all are).
+func CategoryAllowed(list []string, category string) bool { return allowed(list, category) }
 
 // allowed reports whether a category is enabled on this endpoint.
 func allowed(list []string, category string) bool {

@@ -171,5 +171,7 @@ func (r *Resolver) SessionAdminQuery() SessionAdminQueryResolver {
 	return &sessionAdminQueryResolver{r}
 }
 
-type sessionAdminMutationResolver struct{ *Resolver }
-type sessionAdminQueryResolver struct{ *Resolver }
+type (
+	sessionAdminMutationResolver struct{ *Resolver }
+	sessionAdminQueryResolver    struct{ *Resolver }
+)

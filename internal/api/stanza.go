@@ -14,15 +14,26 @@ const nsClient = "jabber:client"
 // send routes el from a local user, as if that user's client had sent it.
 // The sender must be an existing account of a local domain.
 func (r *Resolver) send(ctx context.Context, from, to jid.JID, el *xmlstream.Element) (*SendStanzaPayload, error) {
-	ok := r.deps.Router.IsLocal(from.Domain())
+	id, err := SendStanza(ctx, r.deps, from, to, el)
+	if err != nil {
+		return nil, err
+	}
+	return &SendStanzaPayload{ID: id}, nil
+}
+
+// SendStanza routes el from a local user as if that user's client had
+// sent it, giving it an id when it has none; the sender must be an
+// existing account of a local domain (unknown_user otherwise).
+func SendStanza(ctx context.Context, deps Deps, from, to jid.JID, el *xmlstream.Element) (string, error) {
+	ok := deps.Router.IsLocal(from.Domain())
 	if ok {
 		var err error
-		if ok, err = r.deps.Accounts.UserExists(ctx, from.Domain(), from.Local()); err != nil {
-			return nil, err
+		if ok, err = deps.Accounts.UserExists(ctx, from.Domain(), from.Local()); err != nil {
+			return "", err
 		}
 	}
 	if !ok {
-		return nil, apiErr("unknown_user", "Given user does not exist", "jid", from.String())
+		return "", apiErr("unknown_user", "Given user does not exist", "jid", from.String())
 	}
 	id := el.Attr("id")
 	if id == "" {
@@ -33,6 +44,6 @@ func (r *Resolver) send(ctx context.Context, from, to jid.JID, el *xmlstream.Ele
 	}
 	el.SetAttr("from", from.String())
 	el.SetAttr("to", to.String())
-	r.deps.Router.Route(ctx, from, to, el)
-	return &SendStanzaPayload{ID: id}, nil
+	deps.Router.Route(ctx, from, to, el)
+	return id, nil
 }

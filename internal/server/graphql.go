@@ -5,8 +5,11 @@ import (
 	"net"
 	"net/http"
 	"sort"
+	"strconv"
+	"time"
 
 	"github.com/gander-xmpp/gander/internal/api"
+	"github.com/gander-xmpp/gander/internal/api/userapi"
 	"github.com/gander-xmpp/gander/internal/auth"
 	"github.com/gander-xmpp/gander/internal/c2s"
 	"github.com/gander-xmpp/gander/internal/config"
@@ -16,25 +19,48 @@ import (
 )
 
 // mountGraphQL serves a mongoose_graphql_handler: the admin schema on the
-// admin and domain_admin endpoints (docs/api.md). The user endpoint is not
-// implemented yet and says so.
+// admin and domain_admin endpoints, the user schema on the user endpoint
+// (docs/api.md).
 func (s *Server) mountGraphQL(mux *http.ServeMux, g config.GraphQLHandler) error {
-	if g.SchemaEndpoint == "user" {
-		mux.HandleFunc(g.Path, func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(http.StatusNotImplemented)
-			w.Write([]byte(`{"errors":[{"message":"The user GraphQL endpoint is not available in this version of Gander","extensions":{"code":"not_implemented"}}]}`))
-		})
-		return nil
-	}
-	mux.Handle(g.Path, api.NewHandler(api.Options{
+	opts := api.Options{
 		Endpoint:          g.SchemaEndpoint,
 		Path:              g.Path,
 		Username:          g.Username,
 		Password:          g.Password,
 		AllowedCategories: g.AllowedCategories,
-	}, s.apiDeps()))
+	}
+	if g.SchemaEndpoint == api.EndpointUser {
+		mux.Handle(g.Path, s.instrumentAPI(g.SchemaEndpoint, userapi.NewHandler(opts, s.apiDeps())))
+		return nil
+	}
+	mux.Handle(g.Path, s.instrumentAPI(g.SchemaEndpoint, api.NewHandler(opts, s.apiDeps())))
 	return nil
+}
+
+// instrumentAPI counts the requests of an endpoint by HTTP status and
+// times them (docs/metrics.md).
+func (s *Server) instrumentAPI(endpoint string, h http.Handler) http.Handler {
+	count := s.metrics.Spiral("graphql_request", "count", "endpoint", "status")
+	took := s.metrics.Histogram("graphql_request", "time", "endpoint")
+	count.WithLabelValues(endpoint, "200")
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		h.ServeHTTP(sw, r)
+		count.WithLabelValues(endpoint, strconv.Itoa(sw.status)).Inc()
+		took.WithLabelValues(endpoint).Observe(float64(time.Since(start).Microseconds()))
+	})
+}
+
+// statusWriter remembers the status code written.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	w.status = code
+	w.ResponseWriter.WriteHeader(code)
 }
 
 // apiDeps builds the services the admin API drives.
@@ -51,7 +77,9 @@ func (s *Server) apiDeps() api.Deps {
 		Node:              node,
 		Version:           Version,
 		MaxUsersPerDomain: int(s.cfg.Auth.MaxUsersPerDomain),
-		Started:           s.started,
+		// Modules are configured for all hosts alike ([[host_config]]
+		// overrides are not applied yet).
+		ModuleEnabled: func(_, module string) bool { return s.cfg.Modules.IsEnabled(module) },
 	}
 	// spec/server.md §2.3: domain admin passwords need service_domain_db.
 	if s.cfg.Services.DomainDB != nil {

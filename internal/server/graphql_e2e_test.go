@@ -22,8 +22,8 @@ type apiClient struct {
 	raw        string // raw Authorization header, if set
 }
 
-// gqlHandler returns an HTTP listener on a random port with one GraphQL
-// handler.
+// gqlListener returns an HTTP listener on a random port with one GraphQL
+// handler (and /metrics).
 func gqlListener(h config.GraphQLHandler) config.HTTP {
 	if h.Host == "" {
 		h.Host = "_"

@@ -254,3 +254,71 @@ func TestHealthEndpoints(t *testing.T) {
 	}
 	_ = srv
 }
+
+func TestAdminCSRFProtection(t *testing.T) {
+	_, c := startAPI(t, nil, nil)
+	// A mutation over GET is refused (a link must not change state).
+	q := url.Values{"query": {`mutation { account { registerUser(domain: "localhost", username: "x", password: "y") { jid } } }`}}
+	req, _ := http.NewRequest(http.MethodGet, c.url+"?"+q.Encode(), nil)
+	c.auth(req)
+	st, m := c.send(req)
+	checkRejected(t, st, m, 400, "unsupported_operation", "The GET execution method does not support mutation operations.")
+	// A form post from another origin is refused.
+	req, _ = http.NewRequest(http.MethodPost, c.url, strings.NewReader(`{"query": "{ checkAuth { authStatus } }"}`))
+	req.Header.Set("Content-Type", "text/plain")
+	req.Header.Set("Origin", "http://evil.example")
+	c.auth(req)
+	st, m = c.send(req)
+	checkRejected(t, st, m, 403, "cross_origin_request", "")
+	// The same body without an Origin (curl -d) is served.
+	req, _ = http.NewRequest(http.MethodPost, c.url, strings.NewReader(`{"query": "{ checkAuth { authStatus } }"}`))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	c.auth(req)
+	st, m = c.send(req)
+	require.Equal(t, 200, st, "%v", m)
+	require.EqualValues(t, 0, c.ok(qCount, map[string]any{"domain": "localhost"}, "account", "countUsers"))
+}
+
+func TestUserEndpoint(t *testing.T) {
+	forEachDB(t, func(t *testing.T, d *db.DB) {
+		srv, _ := startAPI(t, d, func(c *config.Config) {
+			c.Listen.HTTP = append(c.Listen.HTTP, gqlListener(config.GraphQLHandler{SchemaEndpoint: "user"}))
+		})
+		srv.register(t, "alice", "bob")
+		u := srv.client(t, 1, "alice@localhost", password)
+		require.Equal(t, map[string]any{"username": "alice@localhost", "authStatus": "AUTHORIZED"},
+			u.ok(`{ checkAuth { username authStatus } }`, nil, "checkAuth"))
+
+		// Credentials: wrong password, unknown user, a full JID, no header.
+		srv.client(t, 1, "alice@localhost", "nope").rejected(`{ checkAuth { authStatus } }`, nil, 401, "wrong_credentials", "The provided credentials are wrong")
+		srv.client(t, 1, "zed@localhost", password).rejected(`{ checkAuth { authStatus } }`, nil, 401, "wrong_credentials", "The provided credentials are wrong")
+		srv.client(t, 1, "alice@localhost/r", password).rejected(`{ checkAuth { authStatus } }`, nil, 401, "wrong_credentials", "The provided credentials are wrong")
+		anon := srv.client(t, 1, "", "")
+		require.Equal(t, "UNAUTHORIZED", anon.ok(`{ checkAuth { authStatus } }`, nil, "checkAuth", "authStatus"))
+		anon.rejected(`{ session { countResources } }`, nil, 401, "no_permissions", "Cannot execute query ROOT without permissions")
+
+		// Sessions and stanzas of the user itself.
+		phone := srv.login(t, "alice", "phone")
+		bob := srv.login(t, "bob", "b")
+		bob.send(`<presence/>`)
+		bob.expect("own presence", func(el *xmlstream.Element) bool { return el.Local == "presence" })
+		require.EqualValues(t, 1, u.ok(`{ session { countResources } }`, nil, "session", "countResources"))
+		require.Equal(t, []any{strings.TrimPrefix(phone.jid, "alice@localhost/")}, u.ok(`{ session { listResources } }`, nil, "session", "listResources"))
+		require.Equal(t, phone.jid, u.ok(`{ session { listSessions { user } } }`, nil, "session", "listSessions").([]any)[0].(map[string]any)["user"])
+		u.ok(`mutation { stanza { sendMessage(to: "bob@localhost", body: "from alice's API") { id } } }`, nil, "stanza", "sendMessage", "id")
+		require.Equal(t, "alice@localhost", bob.expect("message", isMessage("from alice's API")).Attr("from"))
+		u.fails(`mutation { stanza { sendMessage(from: "bob@localhost", to: "bob@localhost", body: "x") { id } } }`, nil,
+			"invalid_sender", "Sender's JID is different from the user's JID", "stanza", "sendMessage")
+		u.ok(`mutation { stanza { sendStanza(stanza: "<message to='bob@localhost'><body>raw</body></message>") { id } } }`, nil, "stanza", "sendStanza", "id")
+		bob.expect("raw", isMessage("raw"))
+
+		// Account: change the password, then unregister.
+		require.Equal(t, "Password changed", u.ok(`mutation { account { changePassword(newPassword: "new") } }`, nil, "account", "changePassword"))
+		u.rejected(`{ checkAuth { authStatus } }`, nil, 401, "wrong_credentials", "The provided credentials are wrong")
+		u = srv.client(t, 1, "alice@localhost", "new")
+		u.fails(`mutation { account { changePassword(newPassword: "") } }`, nil, "empty_password", "Empty password", "account", "changePassword")
+		require.Equal(t, "User alice@localhost successfully unregistered", u.ok(`mutation { account { unregister } }`, nil, "account", "unregister"))
+		waitClosed(t, phone)
+		u.rejected(`{ checkAuth { authStatus } }`, nil, 401, "wrong_credentials", "The provided credentials are wrong")
+	})
+}

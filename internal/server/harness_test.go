@@ -207,7 +207,7 @@ func (c *client) expect(what string, match func(*xmlstream.Element) bool) *xmlst
 			return el
 		}
 	}
-	deadline := time.After(5 * time.Second)
+	deadline := time.After(15 * time.Second)
 	seen := c.backlog
 	for {
 		select {

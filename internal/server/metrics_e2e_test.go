@@ -107,6 +107,15 @@ func TestMetricsMove(t *testing.T) {
 		require.Greater(t, value(t, after, "rdbms_query_count", "function", "exec"), dbCalls)
 		require.Greater(t, value(t, after, "rdbms_query_time", "function", "exec"), 0.0)
 
+		// The API requests of this test: 200s, and one 401.
+		require.Equal(t, 0.0, value(t, after, "graphql_request_count", "endpoint", "admin", "status", "200"))
+		c.ok(qCount, map[string]any{"domain": "localhost"}, "account", "countUsers")
+		srv.client(t, 0, "admin", "wrong").do(`{ checkAuth { authStatus } }`, nil)
+		api := scrape(t, c)
+		require.Equal(t, 1.0, value(t, api, "graphql_request_count", "endpoint", "admin", "status", "200"))
+		require.Equal(t, 1.0, value(t, api, "graphql_request_count", "endpoint", "admin", "status", "401"))
+		require.Equal(t, 2.0, value(t, api, "graphql_request_time", "endpoint", "admin"))
+
 		// Bad XML is counted and ends the stream.
 		r := srv.raw(t)
 		r.write(streamOpen + `<message><!-- no --></message>`)

@@ -63,7 +63,7 @@ type Server struct {
 	metrics  *metrics.Registry
 	core     *coreMetrics
 	presence *presence.Module
-	started  time.Time
+	started  time.Time   // when New ran: the uptime XEP-0012 reports for the server
 	ready    atomic.Bool // listeners up (readiness)
 	c2s      []*c2s.Listener
 	http     []*http.Server

@@ -1,0 +1,70 @@
+// Package userapi is the user GraphQL schema (schema_endpoint = "user"):
+// what an XMPP account may do for itself, authenticated with its own bare
+// JID and password (spec/server.md §2.3). The transport, authentication,
+// protection rules and error format are internal/api's.
+package userapi
+
+import (
+	"context"
+
+	"github.com/gander-xmpp/gander/internal/api"
+	"github.com/gander-xmpp/gander/internal/jid"
+	"github.com/gander-xmpp/gander/internal/xmlstream"
+)
+
+//go:generate go tool gqlgen generate --config gqlgen.yml
+
+const nsClient = "jabber:client"
+
+// NewHandler returns the handler of a user endpoint.
+func NewHandler(opts api.Options, deps api.Deps) *api.Handler {
+	opts.Endpoint = api.EndpointUser
+	return api.NewSchemaHandler(opts, deps, NewExecutableSchema(Config{Resolvers: &Resolver{deps: deps, allowed: opts.AllowedCategories}}))
+}
+
+// Resolver is the root of the user schema's resolvers.
+type Resolver struct {
+	deps    api.Deps
+	allowed []string
+}
+
+// AccountUserMutation is the account category of mutations.
+type AccountUserMutation struct{}
+
+// SessionUserQuery is the session category of queries.
+type SessionUserQuery struct{}
+
+// StanzaUserMutation is the stanza category of mutations.
+type StanzaUserMutation struct{}
+
+func category[T any](r *Resolver, name string) (*T, error) {
+	if !api.CategoryAllowed(r.allowed, name) {
+		return nil, api.NewError("category_disabled", "Category disabled", "category", name)
+	}
+	return new(T), nil
+}
+
+// me is the authenticated account; the categories are @protected, so the
+// request was refused before execution if there is none.
+func (r *Resolver) me(ctx context.Context) jid.JID {
+	me, _ := api.UserFrom(ctx)
+	return me
+}
+
+// send routes a stanza from the user: from, when given, must be the user's
+// bare JID or one of its full JIDs.
+func (r *Resolver) send(ctx context.Context, from *jid.JID, to jid.JID, el *xmlstream.Element) (*SendStanzaPayload, error) {
+	me := r.me(ctx)
+	sender := me
+	if from != nil {
+		if from.Bare() != me {
+			return nil, api.NewError("invalid_sender", "Sender's JID is different from the user's JID", "jid", from.String())
+		}
+		sender = *from
+	}
+	id, err := api.SendStanza(ctx, r.deps, sender, to, el)
+	if err != nil {
+		return nil, err
+	}
+	return &SendStanzaPayload{ID: id}, nil
+}
