@@ -102,6 +102,21 @@ type Hooks struct {
 	RosterLists Chain[RosterLists]
 	// DiscoFeatures collects extra features for a domain's disco#info.
 	DiscoFeatures Chain[DiscoFeatures]
+
+	// MUC Light (spec/muclight.md §13), see muclight.go in this package.
+	// GroupchatDelivered runs for every room stanza (message or system
+	// notification) about to be delivered to one member's bare JID.
+	GroupchatDelivered Chain[GroupchatDelivery]
+	// RoomAffiliationsChanged runs after a room's occupant list changed.
+	RoomAffiliationsChanged Chain[RoomAffiliations]
+	// RoomDestroyed runs when a room is deleted (forget-room), before the
+	// destruction notifications are sent.
+	RoomDestroyed Chain[RoomDestroyed]
+	// DiscoItems collects extra disco#items of a domain (services).
+	DiscoItems Chain[DiscoItems]
+	// RosterItems collects extra items for a roster fetch, placed before
+	// the stored ones (MUC Light rooms_in_rosters).
+	RosterItems Chain[RosterItems]
 }
 
 // UserEvent names an account (bare JID).
