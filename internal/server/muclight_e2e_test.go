@@ -375,3 +375,507 @@ func TestMucLightA16SchemaWithoutRoomname(t *testing.T) {
 		require.Equal(t, "testroom", rosterRoom(t, e.bob, mlRoom).Attr("name"))
 	})
 }
+
+// ---- Occupant ----
+
+func TestMucLightA17MessageFanOut(t *testing.T) {
+	forEachML(t, func(t *testing.T, d *db.DB, backend string) {
+		e := startML(t, d, backend, "", true)
+		e.bob.send(`<message to='` + mlRoom + `' type='groupchat' id='m1'><body>hello room</body><stanza-id xmlns='urn:xmpp:sid:0' by='` + mlRoom + `' id='forged'/></message>`)
+		var sid string
+		for _, c := range []*client{e.alice, e.bob, e.kate} {
+			m := c.expect("room message", isMessage("hello room"))
+			require.Equal(t, mlRoom+"/bob@localhost", m.Attr("from"))
+			require.Equal(t, "m1", m.Attr("id"))
+			require.Equal(t, "groupchat", m.Attr("type"))
+			require.Equal(t, strings.SplitN(c.jid, "/", 2)[0], m.Attr("to"))
+			var ids []string
+			for _, s := range m.Elements() {
+				if s.Local == "stanza-id" {
+					require.Equal(t, mlRoom, s.Attr("by"))
+					ids = append(ids, s.Attr("id"))
+				}
+			}
+			require.Len(t, ids, 1, "one stanza-id, the forged one removed")
+			require.NotEqual(t, "forged", ids[0])
+			if sid == "" {
+				sid = ids[0]
+			}
+			require.Equal(t, sid, ids[0], "every copy has the same stanza id")
+		}
+		noML(t, e.mike)
+	})
+}
+
+func cfgNote(t *testing.T, c *client, want map[string]string) *xmlstream.Element {
+	t.Helper()
+	m := c.expect("config notification", isNote(mlRoom, nsMLCfg))
+	require.NotNil(t, m.Child("", "body"))
+	x := m.Child(nsMLCfg, "x")
+	prev, ver := x.ChildText(nsMLCfg, "prev-version"), x.ChildText(nsMLCfg, "version")
+	require.NotEmpty(t, prev)
+	require.NotEmpty(t, ver)
+	require.NotEqual(t, prev, ver)
+	got := map[string]string{}
+	for _, f := range x.Elements() {
+		if f.Local != "prev-version" && f.Local != "version" {
+			_, dup := got[f.Local]
+			require.False(t, dup, "field twice: %s", m)
+			got[f.Local] = f.Text()
+		}
+	}
+	require.Equal(t, want, got)
+	return m
+}
+
+func getConfig(t *testing.T, c *client, room string) map[string]string {
+	t.Helper()
+	res := c.mlIQ("get", room, nsMLCfg, "")
+	requireResult(t, res)
+	out := map[string]string{}
+	for _, f := range res.Child(nsMLCfg, "query").Elements() {
+		out[f.Local] = f.Text()
+	}
+	return out
+}
+
+func TestMucLightA18MemberChangesSubject(t *testing.T) {
+	forEachML(t, func(t *testing.T, d *db.DB, backend string) {
+		e := startML(t, d, backend, "", true)
+		requireResult(t, e.bob.mlIQ("set", mlRoom, nsMLCfg, "<subject>new subject</subject>"))
+		for _, c := range []*client{e.alice, e.bob, e.kate} {
+			cfgNote(t, c, map[string]string{"subject": "new subject"})
+		}
+	})
+}
+
+func TestMucLightA19A38OwnerRenames(t *testing.T) {
+	forEachML(t, func(t *testing.T, d *db.DB, backend string) {
+		e := startML(t, d, backend, "", true)
+		res := e.alice.sendIQ(`<iq type='set' to='` + mlRoom + `' id='cf1'><query xmlns='` + nsMLCfg + `'><roomname>The Den</roomname></query></iq>`)
+		requireResult(t, res)
+		require.Equal(t, mlRoom, res.Attr("from"))
+		for _, c := range []*client{e.alice, e.bob, e.kate} {
+			m := cfgNote(t, c, map[string]string{"roomname": "The Den"})
+			require.Equal(t, "cf1", m.Attr("id"))
+		}
+		require.Equal(t, "The Den", getConfig(t, e.kate, mlRoom)["roomname"])
+	})
+}
+
+func TestMucLightA20AllCanConfigure(t *testing.T) {
+	forEachML(t, func(t *testing.T, d *db.DB, backend string) {
+		e := startML(t, d, backend, "all_can_configure = true", true)
+		requireResult(t, e.bob.mlIQ("set", mlRoom, nsMLCfg, "<roomname>Bob's</roomname>"))
+		for _, c := range []*client{e.alice, e.bob, e.kate} {
+			cfgNote(t, c, map[string]string{"roomname": "Bob's"})
+		}
+	})
+}
+
+const schemaWithPerms = `
+[[modules.mod_muc_light.config_schema]]
+field = "roomname"
+string_value = "Untitled"
+[[modules.mod_muc_light.config_schema]]
+field = "subject"
+string_value = ""
+[[modules.mod_muc_light.config_schema]]
+field = "all_can_configure"
+boolean_value = false
+[[modules.mod_muc_light.config_schema]]
+field = "all_can_invite"
+boolean_value = false
+`
+
+func TestMucLightA21SchemaAllCanConfigure(t *testing.T) {
+	forEachML(t, func(t *testing.T, d *db.DB, backend string) {
+		e := startML(t, d, backend, schemaWithPerms, true)
+		requireError(t, e.bob.mlIQ("set", mlRoom, nsMLCfg, "<roomname>x</roomname>"), "cancel", "not-allowed")
+		noML(t, e.alice, e.bob, e.kate)
+		requireResult(t, e.alice.mlIQ("set", mlRoom, nsMLCfg, "<all_can_configure>true</all_can_configure>"))
+		for _, c := range []*client{e.alice, e.bob, e.kate} {
+			cfgNote(t, c, map[string]string{"all_can_configure": "true"})
+		}
+		requireResult(t, e.bob.mlIQ("set", mlRoom, nsMLCfg, "<roomname>x</roomname>"))
+		for _, c := range []*client{e.alice, e.bob, e.kate} {
+			cfgNote(t, c, map[string]string{"roomname": "x"})
+		}
+	})
+}
+
+func TestMucLightA22MemberCannotRename(t *testing.T) {
+	forEachML(t, func(t *testing.T, d *db.DB, backend string) {
+		e := startML(t, d, backend, "", true)
+		requireError(t, e.bob.mlIQ("set", mlRoom, nsMLCfg, "<roomname>mine</roomname>"), "cancel", "not-allowed")
+		noML(t, e.all()...)
+	})
+}
+
+func TestMucLightA23A24ConfigGet(t *testing.T) {
+	t.Run("A23", func(t *testing.T) {
+		forEachML(t, func(t *testing.T, d *db.DB, backend string) {
+			e := startML(t, d, backend, "", true)
+			res := e.bob.mlIQ("get", mlRoom, nsMLCfg, "<version>stale</version>")
+			requireResult(t, res)
+			q := res.Child(nsMLCfg, "query")
+			ver := q.ChildText(nsMLCfg, "version")
+			require.NotEmpty(t, ver)
+			require.Equal(t, "Untitled", q.ChildText(nsMLCfg, "roomname"))
+			require.NotNil(t, q.Child(nsMLCfg, "subject"))
+			res = e.bob.mlIQ("get", mlRoom, nsMLCfg, "<version>"+ver+"</version>")
+			requireResult(t, res)
+			require.Empty(t, res.Elements())
+		})
+	})
+	t.Run("A24", func(t *testing.T) {
+		forEachML(t, func(t *testing.T, d *db.DB, backend string) {
+			e := startML(t, d, backend, customSchema, true)
+			cfg := getConfig(t, e.bob, mlRoom)
+			delete(cfg, "version")
+			require.Equal(t, map[string]string{"roomname": "Untitled", "subject": "", "display-lines": "30", "ratio": "1.50000000000000000000e+00", "loud": "false"}, cfg)
+		})
+	})
+}
+
+const customSchema = `
+[[modules.mod_muc_light.config_schema]]
+field = "roomname"
+string_value = "Untitled"
+[[modules.mod_muc_light.config_schema]]
+field = "subject"
+string_value = ""
+[[modules.mod_muc_light.config_schema]]
+field = "display-lines"
+integer_value = 30
+internal_key = "display_lines"
+[[modules.mod_muc_light.config_schema]]
+field = "ratio"
+float_value = 1.5
+[[modules.mod_muc_light.config_schema]]
+field = "loud"
+boolean_value = false
+`
+
+var fixtureAffs = map[string]string{"alice@localhost": "owner", "bob@localhost": "member", "kate@localhost": "member"}
+
+func TestMucLightA25A26AffiliationsAndInfoGet(t *testing.T) {
+	forEachML(t, func(t *testing.T, d *db.DB, backend string) {
+		e := startML(t, d, backend, "", true)
+		res := e.kate.mlIQ("get", mlRoom, nsMLAff, "")
+		requireResult(t, res)
+		q := res.Child(nsMLAff, "query")
+		require.Equal(t, "version", q.Elements()[0].Local)
+		ver := q.ChildText(nsMLAff, "version")
+		require.Equal(t, fixtureAffs, affs(t, q))
+		res = e.kate.mlIQ("get", mlRoom, nsMLAff, "<version>"+ver+"</version>")
+		requireResult(t, res)
+		require.Empty(t, res.Elements())
+
+		res = e.bob.mlIQ("get", mlRoom, nsMLInfo, "")
+		requireResult(t, res)
+		q = res.Child(nsMLInfo, "query")
+		require.Equal(t, ver, q.ChildText(nsMLInfo, "version"))
+		require.Equal(t, "Untitled", q.Child(nsMLInfo, "configuration").ChildText(nsMLInfo, "roomname"))
+		require.Equal(t, fixtureAffs, affs(t, q.Child(nsMLInfo, "occupants")))
+		res = e.bob.mlIQ("get", mlRoom, nsMLInfo, "<version>"+ver+"</version>")
+		requireResult(t, res)
+		require.Empty(t, res.Elements())
+
+		// Non-occupants and missing rooms: item-not-found.
+		requireError(t, e.mike.mlIQ("get", mlRoom, nsMLInfo, ""), "cancel", "item-not-found")
+		requireError(t, e.bob.mlIQ("get", "nope@"+mlSvc, nsMLAff, ""), "cancel", "item-not-found")
+	})
+}
+
+func TestMucLightA27LeaveOneByOne(t *testing.T) {
+	forEachML(t, func(t *testing.T, d *db.DB, backend string) {
+		e := startML(t, d, backend, "", true)
+		requireResult(t, e.bob.setAffs(mlRoom, "bob@localhost", "none"))
+		e.bob.expectAffNote(mlRoom, "gone", map[string]string{"bob@localhost": "none"})
+		for _, c := range []*client{e.alice, e.kate} {
+			c.expectAffNote(mlRoom, "stay", map[string]string{"bob@localhost": "none"})
+		}
+		requireResult(t, e.kate.setAffs(mlRoom, "kate@localhost", "none"))
+		e.kate.expectAffNote(mlRoom, "gone", map[string]string{"kate@localhost": "none"})
+		e.alice.expectAffNote(mlRoom, "stay", map[string]string{"kate@localhost": "none"})
+		noML(t, e.bob)
+		requireResult(t, e.alice.setAffs(mlRoom, "alice@localhost", "none"))
+		x := e.alice.expectAffNote(mlRoom, "gone", map[string]string{"alice@localhost": "none"})
+		require.Nil(t, x.Child(nsMLDst, "x"))
+		noML(t, e.bob, e.kate)
+		require.False(t, roomExists(t, e.s, mlRoom))
+	})
+}
+
+func TestMucLightA28MemberRestrictions(t *testing.T) {
+	forEachML(t, func(t *testing.T, d *db.DB, backend string) {
+		e := startML(t, d, backend, "", true)
+		for _, kv := range [][]string{
+			{"kate@localhost", "none"},
+			{"bob@localhost", "owner"},
+			{"alice@localhost", "member"},
+			{"mike@localhost", "member"},
+		} {
+			requireError(t, e.bob.setAffs(mlRoom, kv...), "cancel", "not-allowed")
+		}
+		noML(t, e.all()...)
+		require.Equal(t, fixtureAffs, occupantsOf(t, e.s, mlRoom))
+	})
+}
+
+func TestMucLightA29AllCanInvite(t *testing.T) {
+	forEachML(t, func(t *testing.T, d *db.DB, backend string) {
+		e := startML(t, d, backend, "all_can_invite = true", true)
+		requireError(t, e.bob.setAffs(mlRoom, "kate@localhost", "none"), "cancel", "not-allowed")
+		requireError(t, e.bob.setAffs(mlRoom, "bob@localhost", "owner"), "cancel", "not-allowed")
+		noML(t, e.all()...)
+		requireResult(t, e.bob.setAffs(mlRoom, "mike@localhost", "member"))
+		for _, c := range []*client{e.alice, e.bob, e.kate} {
+			c.expectAffNote(mlRoom, "stay", map[string]string{"mike@localhost": "member"})
+		}
+		e.mike.expectAffNote(mlRoom, "new", map[string]string{"mike@localhost": "member"})
+	})
+}
+
+func TestMucLightA30SchemaAllCanInvite(t *testing.T) {
+	forEachML(t, func(t *testing.T, d *db.DB, backend string) {
+		e := startML(t, d, backend, schemaWithPerms, true)
+		requireError(t, e.bob.setAffs(mlRoom, "mike@localhost", "member"), "cancel", "not-allowed")
+		requireResult(t, e.alice.mlIQ("set", mlRoom, nsMLCfg, "<all_can_invite>true</all_can_invite>"))
+		cfgNote(t, e.bob, map[string]string{"all_can_invite": "true"})
+		requireResult(t, e.bob.setAffs(mlRoom, "mike@localhost", "member"))
+		e.mike.expectAffNote(mlRoom, "new", map[string]string{"mike@localhost": "member"})
+	})
+}
+
+// ---- Owner ----
+
+func TestMucLightA31CreateNamedRoom(t *testing.T) {
+	forEachML(t, func(t *testing.T, d *db.DB, backend string) {
+		e := startML(t, d, backend, "", false)
+		room := "den@" + mlSvc
+		res := e.alice.sendIQ(`<iq type='set' to='` + room + `' id='cr1'><query xmlns='` + nsMLCrt + `'>
+			<configuration><roomname>The Den</roomname></configuration>
+			<occupants><user affiliation='member'>bob@localhost</user>
+			<user affiliation='member'>kate@localhost</user></occupants></query></iq>`)
+		requireResult(t, res)
+		require.Equal(t, room, res.Attr("from"))
+		var ver string
+		for _, c := range []*client{e.alice, e.bob, e.kate} {
+			user := strings.SplitN(c.jid, "/", 2)[0]
+			aff := "member"
+			if user == "alice@localhost" {
+				aff = "owner"
+			}
+			m := c.expect("creation notification", isNote(room, nsMLAff))
+			require.Equal(t, "cr1", m.Attr("id"))
+			x := m.Child(nsMLAff, "x")
+			require.Nil(t, x.Child(nsMLAff, "prev-version"))
+			if ver == "" {
+				ver = x.ChildText(nsMLAff, "version")
+			}
+			require.Equal(t, ver, x.ChildText(nsMLAff, "version"))
+			require.Equal(t, map[string]string{user: aff}, affs(t, x))
+		}
+		noML(t, e.mike)
+		require.Equal(t, "The Den", getConfig(t, e.bob, room)["roomname"])
+	})
+}
+
+func TestMucLightA32A33ServerNamedRoom(t *testing.T) {
+	for _, c := range []struct{ name, opts, aff string }{{"A32", "", "owner"}, {"A33", "equal_occupants = true", "member"}} {
+		t.Run(c.name, func(t *testing.T) {
+			forEachML(t, func(t *testing.T, d *db.DB, backend string) {
+				e := startML(t, d, backend, c.opts, false)
+				res := e.alice.mlIQ("set", mlSvc, nsMLCrt, "")
+				requireResult(t, res)
+				require.Equal(t, mlSvc, res.Attr("from"), "Q14: the result comes from the service")
+				m := e.alice.expect("creation notification", func(el *xmlstream.Element) bool {
+					return el.Local == "message" && strings.HasSuffix(el.Attr("from"), "@"+mlSvc) && el.Child(nsMLAff, "x") != nil
+				})
+				require.Equal(t, map[string]string{"alice@localhost": c.aff}, affs(t, m.Child(nsMLAff, "x")))
+				require.True(t, roomExists(t, e.s, m.Attr("from")))
+			})
+		})
+	}
+}
+
+func TestMucLightA34CreateExistingRoom(t *testing.T) {
+	forEachML(t, func(t *testing.T, d *db.DB, backend string) {
+		e := startML(t, d, backend, "", true)
+		res := e.mike.mlIQ("set", mlRoom, nsMLCrt, "<configuration><roomname>mine</roomname></configuration>")
+		requireError(t, res, "cancel", "conflict")
+		noML(t, e.all()...)
+		require.Equal(t, fixtureAffs, occupantsOf(t, e.s, mlRoom))
+		require.Equal(t, "Untitled", getConfig(t, e.alice, mlRoom)["roomname"])
+	})
+}
+
+func TestMucLightA35A36A37Destroy(t *testing.T) {
+	forEachML(t, func(t *testing.T, d *db.DB, backend string) {
+		e := startML(t, d, backend, "", true)
+		other := "other@" + mlSvc
+		e.createRoom(t, e.alice, other, "bob@localhost", "member", "kate@localhost", "member")
+		for _, c := range []*client{e.alice, e.bob, e.kate} {
+			c.expect("creation", isNote(other, nsMLAff))
+		}
+		requireError(t, e.bob.mlIQ("set", mlRoom, nsMLDst, ""), "cancel", "not-allowed")
+		requireResult(t, e.alice.sendIQ(`<iq type='set' to='`+mlRoom+`' id='ds1'><query xmlns='`+nsMLDst+`'/></iq>`))
+		for _, c := range []*client{e.alice, e.bob, e.kate} {
+			user := strings.SplitN(c.jid, "/", 2)[0]
+			m := c.expect("destruction", isNote(mlRoom, nsMLAff))
+			require.Equal(t, "ds1", m.Attr("id"))
+			require.NotNil(t, m.Child(nsMLDst, "x"))
+			require.NotNil(t, m.Child("", "body"))
+			x := m.Child(nsMLAff, "x")
+			require.Nil(t, x.Child(nsMLAff, "version"))
+			require.Equal(t, map[string]string{user: "none"}, affs(t, x))
+			// A36, A37: only the other room is left.
+			require.Equal(t, []string{other}, itemJIDs(c.discoItems(mlSvc, "")))
+		}
+		require.False(t, roomExists(t, e.s, mlRoom))
+	})
+}
+
+func TestMucLightA39PartialConfigChange(t *testing.T) {
+	forEachML(t, func(t *testing.T, d *db.DB, backend string) {
+		e := startML(t, d, backend, "", true)
+		requireResult(t, e.alice.mlIQ("set", mlRoom, nsMLCfg, "<roomname>Kept</roomname>"))
+		requireResult(t, e.alice.mlIQ("set", mlRoom, nsMLCfg, "<subject>Only this</subject><roomname/>"))
+		cfg := getConfig(t, e.alice, mlRoom)
+		require.Equal(t, "Kept", cfg["roomname"])
+		require.Equal(t, "Only this", cfg["subject"])
+	})
+}
+
+func TestMucLightA40A41CustomFields(t *testing.T) {
+	forEachML(t, func(t *testing.T, d *db.DB, backend string) {
+		e := startML(t, d, backend, customSchema, true)
+		requireResult(t, e.alice.mlIQ("set", mlRoom, nsMLCfg, "<display-lines>+42</display-lines><ratio>2.0</ratio><loud>true</loud>"))
+		for _, c := range []*client{e.alice, e.bob, e.kate} {
+			cfgNote(t, c, map[string]string{"display-lines": "42", "ratio": "2.00000000000000000000e+00", "loud": "true"})
+		}
+		// A41 and bad values.
+		for _, body := range []string{"<colour>red</colour>", "<display-lines>many</display-lines>", "<ratio>2</ratio>", "<loud>yes</loud>", "<version>x</version>"} {
+			requireError(t, e.alice.mlIQ("set", mlRoom, nsMLCfg, body), "modify", "bad-request")
+		}
+		noML(t, e.all()...)
+		res := e.alice.mlIQ("set", "new@"+mlSvc, nsMLCrt, "<configuration><display-lines>x</display-lines></configuration>")
+		requireError(t, res, "modify", "bad-request")
+		require.Contains(t, res.String(), "display-lines:type_error")
+	})
+}
+
+func TestMucLightA42X11DuplicateKeys(t *testing.T) {
+	forEachML(t, func(t *testing.T, d *db.DB, backend string) {
+		e := startML(t, d, backend, "", true)
+		requireResult(t, e.alice.mlIQ("set", mlRoom, nsMLCfg, "<roomname>a</roomname><roomname>b</roomname>"))
+		for _, c := range []*client{e.alice, e.bob, e.kate} {
+			cfgNote(t, c, map[string]string{"roomname": "b"})
+		}
+		res := e.bob.mlIQ("get", mlRoom, nsMLCfg, "")
+		n := 0
+		for _, f := range res.Child(nsMLCfg, "query").Elements() {
+			if f.Local == "roomname" {
+				n++
+				require.Equal(t, "b", f.Text())
+			}
+		}
+		require.Equal(t, 1, n)
+		// X11: a member may send the subject twice; it counts as subject only.
+		requireResult(t, e.bob.mlIQ("set", mlRoom, nsMLCfg, "<subject>a</subject><subject>b</subject>"))
+		for _, c := range []*client{e.alice, e.bob, e.kate} {
+			cfgNote(t, c, map[string]string{"subject": "b"})
+		}
+		require.Equal(t, "b", getConfig(t, e.kate, mlRoom)["subject"])
+	})
+}
+
+func TestMucLightA43RemoveAndReAdd(t *testing.T) {
+	forEachML(t, func(t *testing.T, d *db.DB, backend string) {
+		e := startML(t, d, backend, "", true)
+		requireResult(t, e.alice.setAffs(mlRoom, "bob@localhost", "none", "kate@localhost", "none"))
+		e.alice.expectAffNote(mlRoom, "stay", map[string]string{"bob@localhost": "none", "kate@localhost": "none"})
+		e.bob.expectAffNote(mlRoom, "gone", map[string]string{"bob@localhost": "none"})
+		e.kate.expectAffNote(mlRoom, "gone", map[string]string{"kate@localhost": "none"})
+		requireResult(t, e.alice.setAffs(mlRoom, "bob@localhost", "member", "kate@localhost", "member"))
+		e.alice.expectAffNote(mlRoom, "stay", map[string]string{"bob@localhost": "member", "kate@localhost": "member"})
+		e.bob.expectAffNote(mlRoom, "new", map[string]string{"bob@localhost": "member"})
+		e.kate.expectAffNote(mlRoom, "new", map[string]string{"kate@localhost": "member"})
+		require.Equal(t, fixtureAffs, occupantsOf(t, e.s, mlRoom))
+	})
+}
+
+func TestMucLightA44OwnerTransferAndLeave(t *testing.T) {
+	forEachML(t, func(t *testing.T, d *db.DB, backend string) {
+		e := startML(t, d, backend, "", true)
+		requireResult(t, e.alice.setAffs(mlRoom, "bob@localhost", "none", "alice@localhost", "none", "kate@localhost", "owner"))
+		e.kate.expectAffNote(mlRoom, "stay", map[string]string{"alice@localhost": "none", "bob@localhost": "none", "kate@localhost": "owner"})
+		e.alice.expectAffNote(mlRoom, "gone", map[string]string{"alice@localhost": "none"})
+		e.bob.expectAffNote(mlRoom, "gone", map[string]string{"bob@localhost": "none"})
+		require.Equal(t, map[string]string{"kate@localhost": "owner"}, occupantsOf(t, e.s, mlRoom))
+	})
+}
+
+func TestMucLightA45A46OwnerPromotion(t *testing.T) {
+	t.Run("A45", func(t *testing.T) {
+		forEachML(t, func(t *testing.T, d *db.DB, backend string) {
+			e := startML(t, d, backend, "", true)
+			requireResult(t, e.alice.setAffs(mlRoom, "kate@localhost", "owner"))
+			for _, c := range []*client{e.alice, e.bob, e.kate} {
+				c.expectAffNote(mlRoom, "stay", map[string]string{"alice@localhost": "member", "kate@localhost": "owner"})
+			}
+		})
+	})
+	t.Run("A46", func(t *testing.T) {
+		forEachML(t, func(t *testing.T, d *db.DB, backend string) {
+			e := startML(t, d, backend, "allow_multiple_owners = true", true)
+			requireResult(t, e.alice.setAffs(mlRoom, "bob@localhost", "owner"))
+			e.kate.expectAffNote(mlRoom, "stay", map[string]string{"bob@localhost": "owner"})
+			require.Equal(t, map[string]string{"alice@localhost": "owner", "bob@localhost": "owner", "kate@localhost": "member"}, occupantsOf(t, e.s, mlRoom))
+		})
+	})
+}
+
+func TestMucLightA47A48A49LastOwner(t *testing.T) {
+	t.Run("A47", func(t *testing.T) {
+		forEachML(t, func(t *testing.T, d *db.DB, backend string) {
+			e := startML(t, d, backend, "", true)
+			requireResult(t, e.alice.setAffs(mlRoom, "alice@localhost", "member", "bob@localhost", "none"))
+			want := map[string]string{"alice@localhost": "member", "bob@localhost": "none", "kate@localhost": "owner"}
+			e.alice.expectAffNote(mlRoom, "stay", want)
+			e.kate.expectAffNote(mlRoom, "stay", want)
+			e.bob.expectAffNote(mlRoom, "gone", map[string]string{"bob@localhost": "none"})
+		})
+	})
+	t.Run("A48", func(t *testing.T) {
+		forEachML(t, func(t *testing.T, d *db.DB, backend string) {
+			e := startML(t, d, backend, "promote_on_last_owner_leave = false", true)
+			requireError(t, e.alice.setAffs(mlRoom, "alice@localhost", "member", "bob@localhost", "none"), "modify", "bad-request")
+			noML(t, e.all()...)
+			require.Equal(t, fixtureAffs, occupantsOf(t, e.s, mlRoom))
+		})
+	})
+	t.Run("A49", func(t *testing.T) {
+		forEachML(t, func(t *testing.T, d *db.DB, backend string) {
+			e := startML(t, d, backend, "", true)
+			requireResult(t, e.alice.setAffs(mlRoom, "alice@localhost", "member", "bob@localhost", "none", "kate@localhost", "none"))
+			e.alice.expectAffNote(mlRoom, "stay", map[string]string{"bob@localhost": "none", "kate@localhost": "none"})
+			require.Equal(t, map[string]string{"alice@localhost": "owner"}, occupantsOf(t, e.s, mlRoom))
+		})
+	})
+}
+
+func TestMucLightA50OccupantOnServiceDomain(t *testing.T) {
+	forEachML(t, func(t *testing.T, d *db.DB, backend string) {
+		e := startML(t, d, backend, "", false)
+		room := "loop@" + mlSvc
+		e.createRoom(t, e.alice, room, "other@"+mlSvc, "member")
+		e.alice.expectAffNote(room, "new", map[string]string{"alice@localhost": "owner"})
+		e.alice.expectNone("anything else", quiet, func(*xmlstream.Element) bool { return true })
+		require.Equal(t, map[string]string{"alice@localhost": "owner", "other@" + mlSvc: "member"}, occupantsOf(t, e.s, room))
+		// The room still answers: no loop is keeping the service busy.
+		requireResult(t, e.alice.mlIQ("get", room, nsMLAff, ""))
+	})
+}
