@@ -60,21 +60,46 @@ func forEachML(t *testing.T, fn func(t *testing.T, d *db.DB, backend string)) {
 func bare(s string) jid.JID { return jid.MustParse(s) }
 
 // startML starts a server with the options; with fixture, room testroom
-// is created (before anyone logs in, so nobody is notified) with alice as
-// owner and bob and kate as members (§17.1).
+// is created directly in storage (§17.1: version ver-1, default config,
+// alice owner, bob and kate members), so nobody is notified.
 func startML(t *testing.T, d *db.DB, backend, opts string, fixture bool) *mlEnv {
 	t.Helper()
+	return startMLWith(t, d, backend, opts, fixture, nil, "alice", "bob", "kate", "mike")
+}
+
+// startMLWith is startML with a configuration edit and only the named
+// users online.
+func startMLWith(t *testing.T, d *db.DB, backend, opts string, fixture bool, edit func(*config.Config), on ...string) *mlEnv {
+	t.Helper()
 	ml := mlConfig(t, "backend = \""+backend+"\"\n"+opts)
-	s := startServer(t, d, func(c *config.Config) { c.Modules.MucLight = ml })
+	s := startServer(t, d, func(c *config.Config) {
+		c.Modules.MucLight = ml
+		if edit != nil {
+			edit(c)
+		}
+	})
 	s.register(t, "alice", "bob", "kate", "mike")
 	if fixture {
-		_, err := s.MucLight().CreateRoom(context.Background(), muclight.CreateRequest{
-			Creator: bare("alice@localhost"), Room: bare(mlRoom),
-			Occupants: []muclight.Occupant{{User: bare("bob@localhost"), Aff: muclight.AffMember}, {User: bare("kate@localhost"), Aff: muclight.AffMember}},
-		})
+		err := s.MucLight().Store().Create(context.Background(), &muclight.Room{JID: bare(mlRoom), Version: "ver-1", Config: map[string]string{},
+			Occupants: []muclight.Occupant{{User: bare("alice@localhost"), Aff: muclight.AffOwner},
+				{User: bare("bob@localhost"), Aff: muclight.AffMember}, {User: bare("kate@localhost"), Aff: muclight.AffMember}}})
 		require.NoError(t, err)
 	}
-	return &mlEnv{s: s, alice: online(t, s, "alice"), bob: online(t, s, "bob"), kate: online(t, s, "kate"), mike: online(t, s, "mike")}
+	e := &mlEnv{s: s}
+	for _, u := range on {
+		c := online(t, s, u)
+		switch u {
+		case "alice":
+			e.alice = c
+		case "bob":
+			e.bob = c
+		case "kate":
+			e.kate = c
+		case "mike":
+			e.mike = c
+		}
+	}
+	return e
 }
 
 func online(t *testing.T, s *testServer, user string) *client {
@@ -877,5 +902,430 @@ func TestMucLightA50OccupantOnServiceDomain(t *testing.T) {
 		require.Equal(t, map[string]string{"alice@localhost": "owner", "other@" + mlSvc: "member"}, occupantsOf(t, e.s, room))
 		// The room still answers: no loop is keeping the service busy.
 		requireResult(t, e.alice.mlIQ("get", room, nsMLAff, ""))
+	})
+}
+
+// ---- Limits ----
+
+func TestMucLightA51RoomsPerUser(t *testing.T) {
+	forEachML(t, func(t *testing.T, d *db.DB, backend string) {
+		e := startML(t, d, backend, "rooms_per_user = 1", true)
+		requireError(t, e.bob.mlIQ("set", "bobs@"+mlSvc, nsMLCrt, ""), "modify", "bad-request")
+		requireResult(t, e.mike.mlIQ("set", "mikes@"+mlSvc, nsMLCrt, ""))
+		e.mike.expectAffNote("mikes@"+mlSvc, "new", map[string]string{"mike@localhost": "owner"})
+		requireResult(t, e.mike.setAffs("mikes@"+mlSvc, "kate@localhost", "member"))
+		noML(t, e.all()...)
+		require.Equal(t, map[string]string{"mike@localhost": "owner"}, occupantsOf(t, e.s, "mikes@"+mlSvc))
+	})
+}
+
+func TestMucLightA52MaxOccupants(t *testing.T) {
+	forEachML(t, func(t *testing.T, d *db.DB, backend string) {
+		e := startML(t, d, backend, "max_occupants = 1", true)
+		res := e.mike.mlIQ("set", "big@"+mlSvc, nsMLCrt, "<occupants>"+users("bob@localhost", "member", "kate@localhost", "member")+"</occupants>")
+		requireError(t, res, "modify", "bad-request")
+		require.Contains(t, res.String(), "max_occupants_reached")
+		requireError(t, e.alice.setAffs(mlRoom, "mike@localhost", "member"), "modify", "bad-request")
+		noML(t, e.all()...)
+		require.False(t, roomExists(t, e.s, "big@"+mlSvc))
+	})
+}
+
+func TestMucLightX1OwnerAtLimitCanRemoveAndLeave(t *testing.T) {
+	forEachML(t, func(t *testing.T, d *db.DB, backend string) {
+		e := startML(t, d, backend, "rooms_per_user = 1", true)
+		requireResult(t, e.alice.setAffs(mlRoom, "bob@localhost", "none"))
+		e.bob.expectAffNote(mlRoom, "gone", map[string]string{"bob@localhost": "none"})
+		e.kate.expectAffNote(mlRoom, "stay", map[string]string{"bob@localhost": "none"})
+		requireResult(t, e.alice.setAffs(mlRoom, "alice@localhost", "none"))
+		e.alice.expectAffNote(mlRoom, "stay", map[string]string{"bob@localhost": "none"})
+		e.alice.expectAffNote(mlRoom, "gone", map[string]string{"alice@localhost": "none"})
+		e.kate.expectAffNote(mlRoom, "stay", map[string]string{"alice@localhost": "none", "kate@localhost": "owner"})
+		require.Equal(t, map[string]string{"kate@localhost": "owner"}, occupantsOf(t, e.s, mlRoom))
+	})
+}
+
+func TestMucLightX2JoinersAtLimitDropped(t *testing.T) {
+	forEachML(t, func(t *testing.T, d *db.DB, backend string) {
+		e := startML(t, d, backend, "rooms_per_user = 1", true)
+		room := "m@" + mlSvc
+		e.createRoom(t, e.mike, room, "bob@localhost", "member")
+		e.mike.expectAffNote(room, "new", map[string]string{"mike@localhost": "owner"})
+		noML(t, e.bob)
+		require.Equal(t, map[string]string{"mike@localhost": "owner"}, occupantsOf(t, e.s, room))
+		// Mike is at his limit too, but adding is limited by the joiner's count.
+		requireResult(t, e.mike.setAffs(room, "kate@localhost", "member"))
+		noML(t, e.all()...)
+		require.Equal(t, map[string]string{"mike@localhost": "owner"}, occupantsOf(t, e.s, room))
+	})
+}
+
+func TestMucLightX3ServiceAPICreateAtLimit(t *testing.T) {
+	forEachML(t, func(t *testing.T, d *db.DB, backend string) {
+		e := startML(t, d, backend, "rooms_per_user = 1", true)
+		_, err := e.s.MucLight().CreateRoom(context.Background(), muclight.CreateRequest{Creator: bare("bob@localhost"), Room: bare(mlSvc)})
+		require.ErrorIs(t, err, muclight.ErrRoomLimit)
+		rooms, err := e.s.MucLight().UserRooms(context.Background(), bare("bob@localhost"))
+		require.NoError(t, err)
+		require.Len(t, rooms, 1)
+	})
+}
+
+// ---- Blocking ----
+
+func blocklist(t *testing.T, c *client) []string {
+	t.Helper()
+	res := c.mlIQ("get", mlSvc, nsMLBlk, "")
+	requireResult(t, res)
+	require.Equal(t, mlSvc, res.Attr("from"))
+	var out []string
+	for _, it := range res.Child(nsMLBlk, "query").Elements() {
+		out = append(out, it.Local+" "+it.Attr("action")+" "+it.Text())
+	}
+	return out
+}
+
+func TestMucLightA53X10Blocklist(t *testing.T) {
+	forEachML(t, func(t *testing.T, d *db.DB, backend string) {
+		e := startML(t, d, backend, "", true)
+		require.Empty(t, blocklist(t, e.bob))
+		requireResult(t, e.bob.mlIQ("set", mlSvc, nsMLBlk, "<user action='deny'>mike@localhost</user><room action='deny'>"+mlRoom+"</room>"))
+		require.ElementsMatch(t, []string{"user deny mike@localhost", "room deny " + mlRoom}, blocklist(t, e.bob))
+		requireResult(t, e.bob.mlIQ("set", mlSvc, nsMLBlk, "<user action='allow'>mike@localhost</user><room action='allow'>"+mlRoom+"</room>"))
+		require.Empty(t, blocklist(t, e.bob))
+		// X10: a repeated deny is stored once; one allow removes it.
+		requireResult(t, e.bob.mlIQ("set", mlSvc, nsMLBlk, "<user action='deny'>mike@localhost</user>"))
+		requireResult(t, e.bob.mlIQ("set", mlSvc, nsMLBlk, "<user action='deny'>mike@localhost</user><user action='deny'>mike@localhost</user>"))
+		require.Equal(t, []string{"user deny mike@localhost"}, blocklist(t, e.bob))
+		requireResult(t, e.bob.mlIQ("set", mlSvc, nsMLBlk, "<user action='allow'>mike@localhost</user>"))
+		require.Empty(t, blocklist(t, e.bob))
+		// Bad items.
+		for _, body := range []string{"<user action='deny'>localhost</user>", "<user action='maybe'>a@localhost</user>", "<group action='deny'>a@localhost</group>"} {
+			requireError(t, e.bob.mlIQ("set", mlSvc, nsMLBlk, body), "modify", "bad-request")
+		}
+	})
+}
+
+func TestMucLightA54BlockedRoom(t *testing.T) {
+	forEachML(t, func(t *testing.T, d *db.DB, backend string) {
+		e := startML(t, d, backend, "", true)
+		requireResult(t, e.bob.mlIQ("set", mlSvc, nsMLBlk, "<room action='deny'>"+mlRoom+"</room>"))
+		requireResult(t, e.bob.setAffs(mlRoom, "bob@localhost", "none"))
+		for _, c := range []*client{e.alice, e.bob, e.kate} {
+			c.expect("leave", isNote(mlRoom, nsMLAff))
+		}
+		requireResult(t, e.alice.setAffs(mlRoom, "bob@localhost", "member"))
+		noML(t, e.all()...)
+		require.NotContains(t, occupantsOf(t, e.s, mlRoom), "bob@localhost")
+		e.createRoom(t, e.alice, "fresh@"+mlSvc, "bob@localhost", "member")
+		e.bob.expectAffNote("fresh@"+mlSvc, "new", map[string]string{"bob@localhost": "member"})
+	})
+}
+
+func TestMucLightA55BlockedUser(t *testing.T) {
+	forEachML(t, func(t *testing.T, d *db.DB, backend string) {
+		e := startML(t, d, backend, "all_can_invite = true", true)
+		requireResult(t, e.bob.mlIQ("set", mlSvc, nsMLBlk, "<user action='deny'>alice@localhost</user>"))
+		requireResult(t, e.bob.setAffs(mlRoom, "bob@localhost", "none"))
+		for _, c := range []*client{e.alice, e.bob, e.kate} {
+			c.expect("leave", isNote(mlRoom, nsMLAff))
+		}
+		e.createRoom(t, e.alice, "new@"+mlSvc, "bob@localhost", "member")
+		e.alice.expectAffNote("new@"+mlSvc, "new", map[string]string{"alice@localhost": "owner"})
+		require.Equal(t, map[string]string{"alice@localhost": "owner"}, occupantsOf(t, e.s, "new@"+mlSvc))
+		requireResult(t, e.kate.setAffs(mlRoom, "bob@localhost", "member"))
+		e.bob.expectAffNote(mlRoom, "new", map[string]string{"bob@localhost": "member"})
+		e.alice.expectAffNote(mlRoom, "stay", map[string]string{"bob@localhost": "member"})
+	})
+}
+
+func TestMucLightA56BlockingDisabled(t *testing.T) {
+	forEachML(t, func(t *testing.T, d *db.DB, backend string) {
+		e := startML(t, d, backend, "blocking = false", true)
+		requireError(t, e.bob.mlIQ("get", mlSvc, nsMLBlk, ""), "modify", "bad-request")
+		requireError(t, e.bob.mlIQ("set", mlSvc, nsMLBlk, "<user action='deny'>alice@localhost</user>"), "modify", "bad-request")
+	})
+}
+
+func TestMucLightX4MemberCannotReAddBlocker(t *testing.T) {
+	forEachML(t, func(t *testing.T, d *db.DB, backend string) {
+		e := startML(t, d, backend, "all_can_invite = true", true)
+		requireResult(t, e.bob.mlIQ("set", mlSvc, nsMLBlk, "<room action='deny'>"+mlRoom+"</room>"))
+		requireResult(t, e.bob.setAffs(mlRoom, "bob@localhost", "none"))
+		for _, c := range []*client{e.alice, e.bob, e.kate} {
+			c.expect("leave", isNote(mlRoom, nsMLAff))
+		}
+		requireResult(t, e.kate.setAffs(mlRoom, "bob@localhost", "member"))
+		noML(t, e.all()...)
+		require.NotContains(t, occupantsOf(t, e.s, mlRoom), "bob@localhost")
+	})
+}
+
+func TestMucLightX5BlockingDoesNotEvadeKick(t *testing.T) {
+	forEachML(t, func(t *testing.T, d *db.DB, backend string) {
+		e := startML(t, d, backend, "", true)
+		requireResult(t, e.bob.mlIQ("set", mlSvc, nsMLBlk, "<user action='deny'>alice@localhost</user>"))
+		requireResult(t, e.alice.setAffs(mlRoom, "bob@localhost", "none"))
+		e.bob.expectAffNote(mlRoom, "gone", map[string]string{"bob@localhost": "none"})
+		e.kate.expectAffNote(mlRoom, "stay", map[string]string{"bob@localhost": "none"})
+		require.NotContains(t, occupantsOf(t, e.s, mlRoom), "bob@localhost")
+	})
+}
+
+// ---- Gander's deviations and protocol edges ----
+
+func TestMucLightX6ServiceAPINotifies(t *testing.T) {
+	forEachML(t, func(t *testing.T, d *db.DB, backend string) {
+		e := startML(t, d, backend, "", true)
+		ctx := context.Background()
+		ml := e.s.MucLight()
+		r, err := ml.CreateRoom(ctx, muclight.CreateRequest{Creator: bare("mike@localhost"), Room: bare("api@" + mlSvc), Config: []muclight.KV{{Key: "roomname", Value: "API"}}})
+		require.NoError(t, err)
+		m := e.mike.expect("creation", isNote("api@"+mlSvc, nsMLAff))
+		require.NotEmpty(t, m.Attr("id"))
+		x := m.Child(nsMLAff, "x")
+		require.Equal(t, r.Version, x.ChildText(nsMLAff, "version"))
+		require.Equal(t, map[string]string{"mike@localhost": "owner"}, affs(t, x))
+
+		// Affiliations, as the owner.
+		changed, err := ml.ChangeAffiliations(ctx, bare("api@"+mlSvc), bare("mike@localhost"), []muclight.Occupant{{User: bare("bob@localhost"), Aff: muclight.AffMember}}, "")
+		require.NoError(t, err)
+		require.True(t, changed)
+		e.bob.expectAffNote("api@"+mlSvc, "new", map[string]string{"bob@localhost": "member"})
+		e.mike.expectAffNote("api@"+mlSvc, "stay", map[string]string{"bob@localhost": "member"})
+		_, err = ml.ChangeAffiliations(ctx, bare("api@"+mlSvc), bare("bob@localhost"), []muclight.Occupant{{User: bare("mike@localhost"), Aff: muclight.AffNone}}, "")
+		require.ErrorIs(t, err, muclight.ErrNotAllowed)
+
+		// Configuration.
+		ver, fields, err := ml.ChangeConfig(ctx, bare(mlRoom), bare("alice@localhost"), []muclight.KV{{Key: "roomname", Value: "Renamed"}}, "")
+		require.NoError(t, err)
+		require.Equal(t, []muclight.KV{{Key: "roomname", Value: "Renamed"}}, fields)
+		for _, c := range []*client{e.alice, e.bob, e.kate} {
+			m := cfgNote(t, c, map[string]string{"roomname": "Renamed"})
+			require.Equal(t, ver, m.Child(nsMLCfg, "x").ChildText(nsMLCfg, "version"))
+			require.NotEmpty(t, m.Attr("id"))
+		}
+		_, _, err = ml.ChangeConfig(ctx, bare(mlRoom), bare("bob@localhost"), []muclight.KV{{Key: "roomname", Value: "x"}}, "")
+		require.ErrorIs(t, err, muclight.ErrNotAllowed)
+		_, _, err = ml.ChangeConfig(ctx, bare(mlRoom), bare("mike@localhost"), []muclight.KV{{Key: "subject", Value: "x"}}, "")
+		require.ErrorIs(t, err, muclight.ErrNotOccupant)
+		_, _, err = ml.ChangeConfig(ctx, bare(mlRoom), bare("alice@localhost"), []muclight.KV{{Key: "colour", Value: "x"}}, "")
+		var ve *muclight.ValidationError
+		require.ErrorAs(t, err, &ve)
+		require.Equal(t, "colour", ve.Key)
+
+		// Reads.
+		room, err := ml.GetRoom(ctx, bare(mlRoom), jid.JID{})
+		require.NoError(t, err)
+		require.Equal(t, "Renamed", room.Config["roomname"])
+		require.Len(t, room.Occupants, 3)
+		_, err = ml.GetRoom(ctx, bare(mlRoom), bare("mike@localhost"))
+		require.ErrorIs(t, err, muclight.ErrNotOccupant)
+		rooms, err := ml.UserRooms(ctx, bare("bob@localhost"))
+		require.NoError(t, err)
+		require.Len(t, rooms, 2)
+
+		// Messages.
+		id, err := ml.SendMessage(ctx, bare(mlRoom), bare("kate@localhost"), "", "from the API")
+		require.NoError(t, err)
+		for _, c := range []*client{e.alice, e.bob, e.kate} {
+			m := c.expect("API message", isMessage("from the API"))
+			require.Equal(t, id, m.Attr("id"))
+			require.Equal(t, mlRoom+"/kate@localhost", m.Attr("from"))
+		}
+		_, err = ml.SendMessage(ctx, bare(mlRoom), bare("mike@localhost"), "", "no")
+		require.ErrorIs(t, err, muclight.ErrNotOccupant)
+
+		// Blocking.
+		require.NoError(t, ml.SetBlocklist(ctx, bare("bob@localhost"), []muclight.BlockItem{{Kind: muclight.BlockUser, Target: bare("mike@localhost"), Deny: true}}))
+		items, err := ml.Blocklist(ctx, bare("bob@localhost"))
+		require.NoError(t, err)
+		require.Equal(t, []muclight.BlockItem{{Kind: muclight.BlockUser, Target: bare("mike@localhost"), Deny: true}}, items)
+
+		// Destruction as an administrator.
+		require.NoError(t, ml.Destroy(ctx, bare(mlRoom), jid.JID{}, ""))
+		for _, c := range []*client{e.alice, e.bob, e.kate} {
+			m := c.expect("destruction", isNote(mlRoom, nsMLAff))
+			require.NotNil(t, m.Child(nsMLDst, "x"))
+			require.NotEmpty(t, m.Attr("id"))
+		}
+		require.ErrorIs(t, ml.Destroy(ctx, bare(mlRoom), jid.JID{}, ""), muclight.ErrRoomNotFound)
+		_, err = ml.CreateRoom(ctx, muclight.CreateRequest{Creator: bare("mike@localhost"), Room: bare("api@" + mlSvc)})
+		require.ErrorIs(t, err, muclight.ErrRoomExists)
+		_, err = ml.CreateRoom(ctx, muclight.CreateRequest{Creator: bare("mike@localhost"), Room: bare("x@conference.localhost")})
+		require.ErrorIs(t, err, muclight.ErrNoService)
+	})
+}
+
+func TestMucLightX7ErrorsAndResultsNotAnswered(t *testing.T) {
+	forEachML(t, func(t *testing.T, d *db.DB, backend string) {
+		e := startML(t, d, backend, "", true)
+		for _, to := range []string{mlSvc, mlRoom} {
+			e.bob.send(`<iq type='result' id='r1' to='` + to + `'/>`)
+			e.bob.send(`<iq type='error' id='r2' to='` + to + `'><error type='cancel'><item-not-found xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>`)
+			e.bob.send(`<presence type='error' to='` + to + `'/>`)
+			e.bob.send(`<message type='error' to='` + to + `'><body>x</body></message>`)
+		}
+		requireResult(t, e.bob.sendIQ(`<iq type='get' to='`+mlSvc+`' id='anchor'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>`))
+		noML(t, e.all()...)
+	})
+}
+
+func TestMucLightProtocolErrors(t *testing.T) {
+	forEachML(t, func(t *testing.T, d *db.DB, backend string) {
+		e := startML(t, d, backend, "", true)
+		check := func(raw, typ, cond, text string) {
+			t.Helper()
+			e.bob.send(raw)
+			el := e.bob.expect("error for "+raw, func(el *xmlstream.Element) bool { return fromML(el) && el.Attr("type") == "error" })
+			requireError(t, el, typ, cond)
+			if text != "" {
+				require.Contains(t, el.String(), text)
+			}
+			require.Len(t, el.Elements(), 1, "children removed: %s", el)
+		}
+		check(`<presence to='`+mlRoom+`'/>`, "modify", "bad-request", "Failed to decode unknown format")
+		check(`<message to='`+mlRoom+`/bob' type='groupchat' id='e1'><body>x</body></message>`, "modify", "bad-request", "Resource expected to be empty")
+		check(`<message to='`+mlRoom+`' type='chat' id='e2'><body>x</body></message>`, "modify", "bad-request", "")
+		check(`<message to='`+mlSvc+`' type='groupchat' id='e3'><body>x</body></message>`, "modify", "bad-request", "")
+		check(`<iq to='`+mlRoom+`' type='get' id='e4'><query xmlns='urn:example:nothing'/></iq>`, "cancel", "feature-not-implemented", "mod_muc_iq returns error")
+		check(`<iq to='`+mlSvc+`' type='get' id='e5'><query xmlns='`+nsMLCfg+`'/></iq>`, "modify", "bad-request", "")
+		check(`<iq to='`+mlRoom+`' type='set' id='e6'><query xmlns='`+nsMLAff+`'><user affiliation='boss'>mike@localhost</user></query></iq>`, "modify", "bad-request", "")
+		check(`<iq to='new@`+mlSvc+`' type='set' id='e7'><query xmlns='`+nsMLCrt+`'><occupants><user affiliation='member'>bob@localhost</user></occupants></query></iq>`, "modify", "bad-request", "")
+		check(`<iq to='`+mlRoom+`' type='set' id='e8'><query xmlns='`+nsMLAff+`'><user affiliation='member'>bob@localhost</user></query></iq>`, "cancel", "not-allowed", "")
+		check(`<iq to='`+mlRoom+`' type='set' id='e9'><query xmlns='`+nsMLDst+`'/></iq>`, "cancel", "not-allowed", "")
+		e.alice.send(`<iq to='` + mlRoom + `' type='set' id='e10'><query xmlns='` + nsMLAff + `'><user affiliation='member'>bob@localhost</user></query></iq>`)
+		el := e.alice.expect("meaningless", func(el *xmlstream.Element) bool { return el.Attr("id") == "e10" })
+		requireError(t, el, "modify", "bad-request")
+		require.Contains(t, el.String(), "Meaningless change")
+		e.alice.send(`<iq to='` + mlRoom + `' type='set' id='e11'><query xmlns='` + nsMLAff + `'>` + users("mike@localhost", "member", "mike@localhost", "owner") + `</query></iq>`)
+		el = e.alice.expect("duplicate", func(el *xmlstream.Element) bool { return el.Attr("id") == "e11" })
+		requireError(t, el, "modify", "bad-request")
+		noML(t, e.kate, e.mike)
+	})
+}
+
+func TestMucLightX8DiscoPagingEdges(t *testing.T) {
+	t.Run("before-after", func(t *testing.T) {
+		forEachML(t, func(t *testing.T, d *db.DB, backend string) {
+			e := startML(t, d, backend, "", true)
+			e.createRoom(t, e.alice, "zroom1@"+mlSvc)
+			e.createRoom(t, e.alice, "zroom2@"+mlSvc)
+			all := []string{mlRoom, "zroom1@" + mlSvc, "zroom2@" + mlSvc}
+			set := func(inner string) string { return "<set xmlns='" + nsRSM + "'>" + inner + "</set>" }
+			res := e.alice.discoItems(mlSvc, set("<before/>"))
+			require.Equal(t, all, itemJIDs(res))
+			require.Equal(t, "0", res.Child("", "query").Child(nsRSM, "set").Child(nsRSM, "first").Attr("index"))
+			res = e.alice.discoItems(mlSvc, set("<after>zroom2@"+mlSvc+"</after>"))
+			require.Empty(t, itemJIDs(res))
+			rs := res.Child("", "query").Child(nsRSM, "set")
+			require.Len(t, rs.Elements(), 1)
+			require.Equal(t, "3", rs.ChildText(nsRSM, "count"))
+			res = e.alice.discoItems(mlSvc, set("<max>2</max><before>zroom1@"+mlSvc+"</before>"))
+			require.Equal(t, []string{mlRoom}, itemJIDs(res))
+			res = e.alice.discoItems(mlSvc, set("<max>1</max><index>1</index>"))
+			require.Equal(t, []string{"zroom1@" + mlSvc}, itemJIDs(res))
+			requireError(t, e.alice.discoItems(mlSvc, set("<index>3</index>")), "cancel", "item-not-found")
+			requireError(t, e.alice.discoItems(mlSvc, set("<max>-1</max>")), "cancel", "item-not-found")
+			res = e.alice.discoItems(mlSvc, set("<max>0</max>"))
+			require.Empty(t, itemJIDs(res))
+			require.Equal(t, "3", res.Child("", "query").Child(nsRSM, "set").ChildText(nsRSM, "count"))
+			// Also answered at a room JID.
+			require.Equal(t, all, itemJIDs(e.alice.discoItems(mlRoom, "")))
+		})
+	})
+	t.Run("infinity", func(t *testing.T) {
+		forEachML(t, func(t *testing.T, d *db.DB, backend string) {
+			e := startML(t, d, backend, `rooms_per_page = "infinity"`, true)
+			e.createRoom(t, e.alice, "zroom1@"+mlSvc)
+			res := e.alice.discoItems(mlSvc, "<set xmlns='"+nsRSM+"'/>")
+			require.Equal(t, []string{mlRoom, "zroom1@" + mlSvc}, itemJIDs(res))
+			require.NotNil(t, res.Child("", "query").Child(nsRSM, "set"))
+			res = e.alice.discoItems(mlSvc, "")
+			require.Len(t, itemJIDs(res), 2)
+			require.Nil(t, res.Child("", "query").Child(nsRSM, "set"))
+		})
+	})
+}
+
+func TestMucLightX9FieldAddedToSchemaLater(t *testing.T) {
+	forEachDB(t, func(t *testing.T, d *db.DB) {
+		e := startML(t, d, "rdbms", "", true)
+		require.NoError(t, e.s.Stop(context.Background()))
+		ml := mlConfig(t, "backend = \"rdbms\"\n"+customSchema)
+		s := startServer(t, d, func(c *config.Config) { c.Modules.MucLight = ml })
+		alice := online(t, s, "alice")
+		require.Equal(t, "30", getConfig(t, alice, mlRoom)["display-lines"])
+		requireResult(t, alice.mlIQ("set", mlRoom, nsMLCfg, "<display-lines>12</display-lines>"))
+		require.Equal(t, "12", getConfig(t, alice, mlRoom)["display-lines"])
+	})
+}
+
+func TestMucLightX12AccountRemovalPromotes(t *testing.T) {
+	forEachML(t, func(t *testing.T, d *db.DB, backend string) {
+		e := startML(t, d, backend, "promote_on_last_owner_leave = false", true)
+		require.NoError(t, e.s.Accounts().Remove(context.Background(), bare("alice@localhost")))
+		want := map[string]string{"alice@localhost": "none", "bob@localhost": "owner"}
+		e.bob.expectAffNote(mlRoom, "stay", want)
+		e.kate.expectAffNote(mlRoom, "stay", want)
+		require.Equal(t, map[string]string{"bob@localhost": "owner", "kate@localhost": "member"}, occupantsOf(t, e.s, mlRoom))
+	})
+}
+
+func TestMucLightOfflineMembers(t *testing.T) {
+	for _, store := range []bool{true, false} {
+		t.Run(fmt.Sprintf("store_groupchat_messages=%v", store), func(t *testing.T) {
+			forEachML(t, func(t *testing.T, d *db.DB, backend string) {
+				e := startMLWith(t, d, backend, "", true, func(c *config.Config) { c.Modules.Offline.StoreGroupchatMessages = store }, "alice", "bob")
+				e.bob.send(`<message to='` + mlRoom + `' type='groupchat' id='off1'><body>while you were away</body></message>`)
+				e.alice.expect("message", isMessage("while you were away"))
+				e.bob.expect("echo", isMessage("while you were away"))
+				noML(t, e.bob) // no service-unavailable bounce for offline kate
+				kate := online(t, e.s, "kate")
+				if store {
+					m := kate.expect("offline message", isMessage("while you were away"))
+					require.Equal(t, mlRoom+"/bob@localhost", m.Attr("from"))
+					require.NotNil(t, m.Child("urn:xmpp:delay", "delay"))
+				} else {
+					noML(t, kate)
+				}
+			})
+		})
+	}
+}
+
+// TestMucLightHundredMembers checks that a room of 100 members delivers a
+// message to every member's connection, all copies with one stanza id.
+func TestMucLightHundredMembers(t *testing.T) {
+	forEachML(t, func(t *testing.T, d *db.DB, backend string) {
+		e := startMLWith(t, d, backend, "", false, nil)
+		var names []string
+		var occs []muclight.Occupant
+		for i := range 100 {
+			u := fmt.Sprintf("m%03d", i)
+			names = append(names, u)
+			if i > 0 {
+				occs = append(occs, muclight.Occupant{User: bare(u + "@localhost"), Aff: muclight.AffMember})
+			}
+		}
+		e.s.register(t, names...)
+		_, err := e.s.MucLight().CreateRoom(context.Background(), muclight.CreateRequest{Creator: bare("m000@localhost"), Room: bare("big@" + mlSvc), Occupants: occs})
+		require.NoError(t, err)
+		clients := make([]*client, len(names))
+		for i, u := range names {
+			clients[i] = online(t, e.s, u)
+		}
+		clients[42].send(`<message to='big@` + mlSvc + `' type='groupchat' id='big1'><body>to all hundred</body></message>`)
+		sids := map[string]int{}
+		for _, c := range clients {
+			m := c.expect("room message", isMessage("to all hundred"))
+			require.Equal(t, "big1", m.Attr("id"))
+			require.Equal(t, "big@"+mlSvc+"/m042@localhost", m.Attr("from"))
+			sids[m.Child("urn:xmpp:sid:0", "stanza-id").Attr("id")]++
+		}
+		require.Len(t, sids, 1, "one stanza id for every copy")
+		for _, n := range sids {
+			require.Equal(t, 100, n)
+		}
 	})
 }

@@ -121,6 +121,9 @@ func (m *Module) Stop() {
 	}
 }
 
+// Store returns the module's storage (tests create fixtures with it).
+func (m *Module) Store() Store { return m.store }
+
 // Services lists the MUC Light domains.
 func (m *Module) Services() []string {
 	out := make([]string, 0, len(m.services))
