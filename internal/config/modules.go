@@ -38,9 +38,8 @@ type Modules struct {
 	// MucLight is mod_muc_light, spec/muclight.md §3.
 	MucLight *ModMucLight `toml:"mod_muc_light"`
 
-	// Not yet: mod_inbox (spec/inbox.md §9), mod_muc_light
-	// (spec/muclight.md §3). Until a field exists they are rejected as
-	// "module not supported by Gander".
+	// Not yet: mod_inbox (spec/inbox.md §9). Until a field exists it is
+	// rejected as "module not supported by Gander".
 }
 
 // module is implemented by every module option type.

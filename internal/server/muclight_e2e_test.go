@@ -71,7 +71,8 @@ func startML(t *testing.T, d *db.DB, backend, opts string, fixture bool) *mlEnv 
 // users online.
 func startMLWith(t *testing.T, d *db.DB, backend, opts string, fixture bool, edit func(*config.Config), on ...string) *mlEnv {
 	t.Helper()
-	ml := mlConfig(t, "backend = \""+backend+"\"\n"+opts)
+	// §17.1: every case runs with cache_affs configured.
+	ml := mlConfig(t, "backend = \""+backend+"\"\n"+opts+"\n[modules.mod_muc_light.cache_affs]\n")
 	s := startServer(t, d, func(c *config.Config) {
 		c.Modules.MucLight = ml
 		if edit != nil {

@@ -54,6 +54,7 @@ type Module struct {
 	schema   *schema
 	ids      idGen
 	services map[string]string // service domain -> served domain
+	cache    *affCache         // nil without cache_affs
 	m        moduleMetrics
 }
 
@@ -62,6 +63,7 @@ type moduleMetrics struct {
 	created, destroyed        prometheus.Counter
 	messages, fanout, dropped prometheus.Counter
 	affChanges, configChanges prometheus.Counter
+	cacheHit, cacheMiss       prometheus.Counter
 }
 
 func (mm *moduleMetrics) init(r *metrics.Registry) {
@@ -77,6 +79,8 @@ func (mm *moduleMetrics) init(r *metrics.Registry) {
 	mm.dropped = r.Spiral("mod_muc_light_message_dropped", "count").WithLabelValues()
 	mm.affChanges = r.Spiral("mod_muc_light_affiliations_changed", "count").WithLabelValues()
 	mm.configChanges = r.Spiral("mod_muc_light_config_changed", "count").WithLabelValues()
+	mm.cacheHit = r.Spiral("mod_muc_light_cache_hit", "count").WithLabelValues()
+	mm.cacheMiss = r.Spiral("mod_muc_light_cache_miss", "count").WithLabelValues()
 }
 
 // ServiceDomain returns the MUC Light domain of a served domain under the
@@ -95,6 +99,9 @@ func New(ctx context.Context, d Deps, opts config.ModMucLight, domains []string)
 		m.log = slog.Default()
 	}
 	m.ids.now = time.Now
+	if ca := opts.CacheAffs; ca != nil {
+		m.cache = newAffCache(time.Duration(ca.TimeToLive)*time.Minute, time.Now)
+	}
 	m.m.init(d.Metrics)
 	if rooms, occ, err := m.store.Counts(ctx); err == nil {
 		m.m.rooms.Set(float64(rooms))

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 	"github.com/stretchr/testify/require"
 
 	"github.com/gander-xmpp/gander/internal/config"
@@ -16,6 +18,7 @@ import (
 	"github.com/gander-xmpp/gander/internal/db/dbtest"
 	"github.com/gander-xmpp/gander/internal/hooks"
 	"github.com/gander-xmpp/gander/internal/jid"
+	"github.com/gander-xmpp/gander/internal/metrics"
 	"github.com/gander-xmpp/gander/internal/router"
 	"github.com/gander-xmpp/gander/internal/xmlstream"
 )
@@ -322,14 +325,18 @@ func TestStore(t *testing.T) {
 // BenchmarkFanOut measures room message fan-out through the service API
 // to online members (fake sessions): deliveries/s is members × messages/s.
 func BenchmarkFanOut(b *testing.B) {
-	for _, backend := range []string{"mem", "sqlite"} {
+	for _, backend := range []string{"mem", "sqlite", "sqlite+cache"} {
 		for _, n := range []int{10, 100} {
 			b.Run(fmt.Sprintf("%s/members=%d", backend, n), func(b *testing.B) {
 				var store Store = NewMemStore()
-				if backend == "sqlite" {
+				opts := ""
+				if backend != "mem" {
 					store = NewSQLStore(dbtest.Open(b, db.SQLite))
 				}
-				m, r, _ := newTestModule(b, store, "")
+				if backend == "sqlite+cache" {
+					opts = "[modules.mod_muc_light.cache_affs]\n"
+				}
+				m, r, _ := newTestModule(b, store, opts)
 				ctx := context.Background()
 				var occs []Occupant
 				for i := 1; i < n; i++ {
@@ -353,4 +360,90 @@ func BenchmarkFanOut(b *testing.B) {
 			})
 		}
 	}
+}
+
+func TestCache(t *testing.T) {
+	ctx := context.Background()
+	now := time.Unix(1756000000, 0)
+	m, r, _ := newTestModule(t, NewMemStore(), "[modules.mod_muc_light.cache_affs]\ntime_to_live = 2\n")
+	m.cache.now = func() time.Time { return now }
+	for _, u := range []string{"alice@localhost", "bob@localhost"} {
+		r.online(u)
+	}
+	room := j("den@muclight.localhost")
+	_, err := m.CreateRoom(ctx, CreateRequest{Creator: j("alice@localhost"), Room: room, Occupants: []Occupant{{User: j("bob@localhost"), Aff: AffMember}}})
+	require.NoError(t, err)
+	_, err = m.SendMessage(ctx, room, j("bob@localhost"), "", "1")
+	require.NoError(t, err)
+	require.Equal(t, 1.0, counterValue(m.m.cacheHit), "creation filled the cache")
+	// A removal refreshes the cache: bob cannot post any more.
+	_, err = m.ChangeAffiliations(ctx, room, j("alice@localhost"), []Occupant{{User: j("bob@localhost"), Aff: AffNone}}, "")
+	require.NoError(t, err)
+	_, err = m.SendMessage(ctx, room, j("bob@localhost"), "", "2")
+	require.ErrorIs(t, err, ErrNotOccupant)
+	require.Equal(t, 0.0, counterValue(m.m.cacheMiss))
+	// Expiry: a change made behind the module's back is seen after the TTL.
+	_, _, err = m.store.ChangeOccupants(ctx, room, func(v string, cur []Occupant) ([]Occupant, string, error) {
+		return append(cur, Occupant{User: j("bob@localhost"), Aff: AffMember}), v + "x", nil
+	})
+	require.NoError(t, err)
+	_, err = m.SendMessage(ctx, room, j("bob@localhost"), "", "3")
+	require.ErrorIs(t, err, ErrNotOccupant)
+	now = now.Add(3 * time.Minute)
+	_, err = m.SendMessage(ctx, room, j("bob@localhost"), "", "4")
+	require.NoError(t, err)
+	require.Equal(t, 1.0, counterValue(m.m.cacheMiss))
+	// Destruction drops the entry.
+	require.NoError(t, m.Destroy(ctx, room, j("alice@localhost"), ""))
+	_, err = m.SendMessage(ctx, room, j("bob@localhost"), "", "5")
+	require.ErrorIs(t, err, ErrRoomNotFound)
+}
+
+func counterValue(c prometheus.Counter) float64 {
+	var m dto.Metric
+	if err := c.Write(&m); err != nil {
+		panic(err)
+	}
+	return m.GetCounter().GetValue()
+}
+
+func gaugeValue(g prometheus.Gauge) float64 {
+	var m dto.Metric
+	if err := g.Write(&m); err != nil {
+		panic(err)
+	}
+	return m.GetGauge().GetValue()
+}
+
+func TestMetrics(t *testing.T) {
+	ctx := context.Background()
+	reg := metrics.New()
+	r := &fakeRouter{sessions: map[jid.JID]*fakeSession{}}
+	m := New(ctx, Deps{Log: slog.New(slog.DiscardHandler), Store: NewMemStore(), Router: r, Hooks: &hooks.Hooks{}, Metrics: reg}, testOpts(t, ""), []string{"localhost"})
+	r.online("alice@localhost")
+	room := j("den@muclight.localhost")
+	_, err := m.CreateRoom(ctx, CreateRequest{Creator: j("alice@localhost"), Room: room, Occupants: []Occupant{{User: j("bob@localhost"), Aff: AffMember}, {User: j("kate@localhost"), Aff: AffMember}}})
+	require.NoError(t, err)
+	require.Equal(t, 1.0, gaugeValue(m.m.rooms))
+	require.Equal(t, 3.0, gaugeValue(m.m.occupants))
+	_, err = m.SendMessage(ctx, room, j("alice@localhost"), "", "x")
+	require.NoError(t, err)
+	require.Equal(t, 1.0, counterValue(m.m.messages))
+	require.Equal(t, 6.0, counterValue(m.m.fanout), "3 creation notifications + 3 copies")
+	_, err = m.ChangeAffiliations(ctx, room, j("alice@localhost"), []Occupant{{User: j("kate@localhost"), Aff: AffNone}}, "")
+	require.NoError(t, err)
+	require.Equal(t, 2.0, gaugeValue(m.m.occupants))
+	require.NoError(t, m.Destroy(ctx, room, jid.JID{}, ""))
+	require.Equal(t, 0.0, gaugeValue(m.m.rooms))
+	require.Equal(t, 0.0, gaugeValue(m.m.occupants))
+	require.Equal(t, 1.0, counterValue(m.m.destroyed))
+	// The names follow the MongooseIM convention <event>_<metric>.
+	mfs, err := reg.Prometheus().Gather()
+	require.NoError(t, err)
+	var names []string
+	for _, mf := range mfs {
+		names = append(names, mf.GetName())
+	}
+	require.Contains(t, names, "mod_muc_light_rooms_count")
+	require.Contains(t, names, "mod_muc_light_message_fanned_out_count")
 }

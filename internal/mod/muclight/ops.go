@@ -132,6 +132,7 @@ func (m *Module) CreateRoom(ctx context.Context, req CreateRequest) (*Room, erro
 		}
 	}
 	sortOccupants(r.Occupants)
+	m.cacheUpdate(r.JID, r)
 	m.m.created.Inc()
 	m.m.rooms.Inc()
 	m.m.occupants.Add(float64(len(r.Occupants)))
@@ -217,7 +218,7 @@ func (m *Module) GetRoom(ctx context.Context, room, requester jid.JID) (*Room, e
 
 // occupants returns the version and occupants, checking membership.
 func (m *Module) occupants(ctx context.Context, room, requester jid.JID) (*Room, error) {
-	r, err := m.store.Occupants(ctx, room.Bare())
+	r, err := m.cachedOccupants(ctx, room.Bare())
 	if err != nil {
 		return nil, err
 	}
@@ -225,6 +226,37 @@ func (m *Module) occupants(ctx context.Context, room, requester jid.JID) (*Room,
 		return nil, ErrNotOccupant
 	}
 	return r, nil
+}
+
+// cachedOccupants reads the occupant list through the cache, if any.
+func (m *Module) cachedOccupants(ctx context.Context, room jid.JID) (*Room, error) {
+	if m.cache == nil {
+		return m.store.Occupants(ctx, room)
+	}
+	if r, ok := m.cache.get(room); ok {
+		m.m.cacheHit.Inc()
+		return r, nil
+	}
+	m.m.cacheMiss.Inc()
+	gen := m.cache.generation()
+	r, err := m.store.Occupants(ctx, room)
+	if err != nil {
+		return nil, err
+	}
+	m.cache.fill(r, gen)
+	return r, nil
+}
+
+// cacheUpdate refreshes (r non-empty) or drops the cached list of room.
+func (m *Module) cacheUpdate(room jid.JID, r *Room) {
+	if m.cache == nil {
+		return
+	}
+	if r == nil || len(r.Occupants) == 0 {
+		m.cache.drop(room)
+		return
+	}
+	m.cache.put(r)
 }
 
 // permission evaluates all_can_configure / all_can_invite: the room's
@@ -256,6 +288,7 @@ func (m *Module) ChangeConfig(ctx context.Context, room, actor jid.JID, kvs []KV
 	}
 	ver := m.ids.next()
 	prev, err := m.store.SetConfig(ctx, r.JID, fields, ver)
+	m.cacheUpdate(r.JID, nil)
 	if err != nil {
 		return "", nil, err
 	}
@@ -331,9 +364,13 @@ func (m *Module) applyAffs(ctx context.Context, room, actor jid.JID, items []Occ
 		}
 		return next, ver, nil
 	})
+	if errors.Is(err, ErrRoomNotFound) {
+		m.cacheUpdate(room, nil)
+	}
 	if err != nil {
 		return err
 	}
+	m.cacheUpdate(room, after)
 	m.m.affChanges.Inc()
 	m.m.occupants.Add(float64(len(after.Occupants) - len(before.Occupants)))
 	slices.SortFunc(changes, func(a, b Occupant) int { return compareUsers(a.User, b.User) })
@@ -527,6 +564,7 @@ func (m *Module) Destroy(ctx context.Context, room, actor jid.JID, id string) er
 		}
 	}
 	r, err := m.store.Destroy(ctx, room.Bare())
+	m.cacheUpdate(room.Bare(), nil)
 	if err != nil {
 		return err
 	}
