@@ -35,10 +35,11 @@ type Modules struct {
 	// Broadcast is mod_broadcast, spec/broadcast.md §2. Only its options are
 	// known here so that the reference example configuration loads.
 	Broadcast *ModBroadcast `toml:"mod_broadcast"`
+	// MucLight is mod_muc_light, spec/muclight.md §3.
+	MucLight *ModMucLight `toml:"mod_muc_light"`
 
-	// Not yet: mod_inbox (spec/inbox.md §9), mod_muc_light
-	// (spec/muclight.md §3). Until a field exists they are rejected as
-	// "module not supported by Gander".
+	// Not yet: mod_inbox (spec/inbox.md §9). Until a field exists it is
+	// rejected as "module not supported by Gander".
 }
 
 // module is implemented by every module option type.

@@ -107,6 +107,21 @@ type Hooks struct {
 	// delivery checks). A handler that refuses the IQ answers the sender
 	// itself and sets Handled; the IQ is then dropped.
 	SessionIQ Chain[StanzaEvent]
+
+	// MUC Light (spec/muclight.md §13), see muclight.go in this package.
+	// GroupchatDelivered runs for every room stanza (message or system
+	// notification) about to be delivered to one member's bare JID.
+	GroupchatDelivered Chain[GroupchatDelivery]
+	// RoomAffiliationsChanged runs after a room's occupant list changed.
+	RoomAffiliationsChanged Chain[RoomAffiliations]
+	// RoomDestroyed runs when a room is deleted (forget-room), before the
+	// destruction notifications are sent.
+	RoomDestroyed Chain[RoomDestroyed]
+	// DiscoItems collects extra disco#items of a domain (services).
+	DiscoItems Chain[DiscoItems]
+	// RosterItems collects extra items for a roster fetch, placed before
+	// the stored ones (MUC Light rooms_in_rosters).
+	RosterItems Chain[RosterItems]
 }
 
 // UserEvent names an account (bare JID).

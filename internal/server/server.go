@@ -27,6 +27,7 @@ import (
 	"github.com/gander-xmpp/gander/internal/metrics"
 	"github.com/gander-xmpp/gander/internal/mod/disco"
 	"github.com/gander-xmpp/gander/internal/mod/last"
+	"github.com/gander-xmpp/gander/internal/mod/muclight"
 	"github.com/gander-xmpp/gander/internal/mod/offline"
 	"github.com/gander-xmpp/gander/internal/mod/ping"
 	"github.com/gander-xmpp/gander/internal/mod/presence"
@@ -65,6 +66,7 @@ type Server struct {
 	presence *presence.Module
 	started  time.Time   // when New ran: the uptime XEP-0012 reports for the server
 	ready    atomic.Bool // listeners up (readiness)
+	mucLight *muclight.Module
 	c2s      []*c2s.Listener
 	http     []*http.Server
 	httpLn   []net.Listener
@@ -150,12 +152,16 @@ func (s *Server) buildModules() error {
 	}
 	if m.Offline != nil {
 		max := int(m.Offline.MaxMessages)
-		offline.New(s.log, offline.NewSQLStore(s.db), s.router, s.hooks, max, s.core)
+		om := offline.New(s.log, offline.NewSQLStore(s.db), s.router, s.hooks, max, s.core)
+		om.StoreGroupchat = m.Offline.StoreGroupchatMessages
 	}
 	if m.Disco != nil {
 		if _, err := disco.New(s.iq, s.hooks, policy(m.Disco.IQDisc, "one_queue")); err != nil {
 			return fmt.Errorf("mod_disco: %w", err)
 		}
+	}
+	if m.MucLight != nil {
+		s.buildMucLight()
 	}
 	if m.Ping != nil {
 		if err := ping.Register(s.iq, policy(m.Ping.IQDisc, "no_queue")); err != nil {

@@ -27,7 +27,7 @@ func New(reg *iq.Registry, h *hooks.Hooks, p iq.Policy) (*Module, error) {
 		h  iq.Handler
 	}{
 		{iq.Local, stanza.NSDiscoInfo, m.domainInfo},
-		{iq.Local, stanza.NSDiscoItems, m.items},
+		{iq.Local, stanza.NSDiscoItems, m.domainItems},
 		{iq.SessionManager, stanza.NSDiscoInfo, m.userInfo},
 		{iq.SessionManager, stanza.NSDiscoItems, m.items},
 	} {
@@ -78,6 +78,22 @@ func (m *Module) userInfo(_ context.Context, req iq.Request) *xmlstream.Element 
 	q := query(stanza.NSDiscoInfo, req)
 	q.Append(xmlstream.New(stanza.NSDiscoInfo, "identity", "category", "account", "type", "registered"))
 	q.Append(xmlstream.New(stanza.NSDiscoInfo, "feature", "var", stanza.NSDiscoInfo))
+	return stanza.IQResult(req.IQ).Append(q)
+}
+
+// domainItems lists the services features announce by hook (MUC Light).
+func (m *Module) domainItems(ctx context.Context, req iq.Request) *xmlstream.Element {
+	if req.IQ.Attr("type") != "get" {
+		return stanza.IQErrorReply(req.IQ, stanza.Error{Condition: stanza.NotAllowed})
+	}
+	q := query(stanza.NSDiscoItems, req)
+	if req.Payload.Attr("node") == "" {
+		ev := &hooks.DiscoItems{Domain: req.To.Domain(), From: req.From}
+		m.hooks.DiscoItems.Run(ctx, ev)
+		for _, it := range ev.Items {
+			q.Append(it)
+		}
+	}
 	return stanza.IQResult(req.IQ).Append(q)
 }
 

@@ -48,6 +48,10 @@ type Module struct {
 	max     int
 	metrics Metrics
 	now     func() time.Time
+	// StoreGroupchat also stores groupchat messages (the
+	// store_groupchat_messages option; MUC Light rooms deliver to offline
+	// members through this path). Set it before the server starts.
+	StoreGroupchat bool
 }
 
 // New creates the module and registers its hooks. max caps the stored
@@ -72,7 +76,7 @@ func New(log *slog.Logger, store Store, r Router, h *hooks.Hooks, max int, m Met
 // storeMessage keeps a message for later with a XEP-0203 delay stamp.
 func (m *Module) storeMessage(ctx context.Context, ev *hooks.StanzaEvent) bool {
 	typ := ev.Stanza.Attr("type")
-	if typ != "" && typ != "normal" && typ != "chat" {
+	if typ != "" && typ != "normal" && typ != "chat" && (typ != "groupchat" || !m.StoreGroupchat) {
 		return false
 	}
 	// Messages without content (chat states alone) are not worth storing.

@@ -37,12 +37,13 @@ type Module struct {
 	log    *slog.Logger
 	store  Store
 	r      Router
+	hooks  *hooks.Hooks
 	pushID atomic.Uint64
 }
 
 // New creates the module and registers its IQ handler and hooks.
 func New(log *slog.Logger, store Store, r Router, h *hooks.Hooks, reg *iq.Registry, p iq.Policy) (*Module, error) {
-	m := &Module{log: log, store: store, r: r}
+	m := &Module{log: log, store: store, r: r, hooks: h}
 	if err := reg.Register(iq.SessionManager, stanza.NSRoster, m.handleIQ, p); err != nil {
 		return nil, err
 	}
@@ -94,6 +95,11 @@ func (m *Module) handleIQ(ctx context.Context, req iq.Request) *xmlstream.Elemen
 		}
 		res := stanza.IQResult(req.IQ)
 		q := xmlstream.New(stanza.NSRoster, "query")
+		extra := &hooks.RosterItems{User: user}
+		m.hooks.RosterItems.Run(ctx, extra)
+		for _, it := range extra.Items {
+			q.Append(it)
+		}
 		for _, it := range items {
 			if visible(it) {
 				q.Append(itemElement(it))
