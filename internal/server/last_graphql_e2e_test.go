@@ -388,3 +388,19 @@ func lookup(v any, path ...string) any {
 	}
 	return v
 }
+
+func TestLastCategoryDisabled(t *testing.T) {
+	srv, _ := startLastAPI(t, nil, "mnesia", func(c *config.Config) {
+		c.Listen.HTTP = append(c.Listen.HTTP,
+			gqlListener(config.GraphQLHandler{SchemaEndpoint: "admin", AllowedCategories: []string{"account"}}),
+			gqlListener(config.GraphQLHandler{SchemaEndpoint: "user", AllowedCategories: []string{"session"}}))
+	})
+	srv.register(t, "alice")
+	c := srv.client(t, 1, "", "")
+	ext := c.fails(qGetLast, vars("user", "alice@localhost"), "category_disabled", "Category disabled", "last")
+	require.Equal(t, "last", ext["category"])
+	c.fails(qSetLast, vars("user", "alice@localhost", "status", "x"), "category_disabled", "Category disabled", "last")
+	u := srv.client(t, 2, "alice@localhost", password)
+	u.fails(qUserGetLast, nil, "category_disabled", "Category disabled", "last")
+	u.fails(qUserSetLast, vars("status", "x"), "category_disabled", "Category disabled", "last")
+}
