@@ -84,6 +84,9 @@ type Deps struct {
 	Sessions     Sessions
 	Router       Router
 	DomainAdmins DomainAdmins
+	// Last is mod_last's service (the last category); nil leaves the
+	// category's fields failing with deps_not_loaded.
+	Last Last
 	// Node is the node name shown in messages (general.node_name).
 	Node string
 	// Version is the server version.

@@ -11,6 +11,7 @@ import (
 	"math"
 	"strconv"
 	"sync/atomic"
+	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/introspection"
@@ -36,6 +37,8 @@ type ResolverRoot interface {
 	AdminQuery() AdminQueryResolver
 	DomainAdminMutation() DomainAdminMutationResolver
 	DomainAdminQuery() DomainAdminQueryResolver
+	LastAdminMutation() LastAdminMutationResolver
+	LastAdminQuery() LastAdminQueryResolver
 	ServerAdminQuery() ServerAdminQueryResolver
 	SessionAdminMutation() SessionAdminMutationResolver
 	SessionAdminQuery() SessionAdminQueryResolver
@@ -70,6 +73,7 @@ type ComplexityRoot struct {
 	AdminMutation struct {
 		Account func(childComplexity int) int
 		Domain  func(childComplexity int) int
+		Last    func(childComplexity int) int
 		Session func(childComplexity int) int
 		Stanza  func(childComplexity int) int
 	}
@@ -78,6 +82,7 @@ type ComplexityRoot struct {
 		Account   func(childComplexity int) int
 		CheckAuth func(childComplexity int) int
 		Domain    func(childComplexity int) int
+		Last      func(childComplexity int) int
 		Server    func(childComplexity int) int
 		Session   func(childComplexity int) int
 	}
@@ -113,6 +118,28 @@ type ComplexityRoot struct {
 		Jid     func(childComplexity int) int
 		Kicked  func(childComplexity int) int
 		Message func(childComplexity int) int
+	}
+
+	LastActivity struct {
+		Status    func(childComplexity int) int
+		Timestamp func(childComplexity int) int
+		User      func(childComplexity int) int
+	}
+
+	LastAdminMutation struct {
+		RemoveOldUsers func(childComplexity int, domain *string, timestamp time.Time) int
+		SetLast        func(childComplexity int, user jid.JID, timestamp *time.Time, status string) int
+	}
+
+	LastAdminQuery struct {
+		CountActiveUsers func(childComplexity int, domain string, timestamp *time.Time) int
+		GetLast          func(childComplexity int, user jid.JID) int
+		ListOldUsers     func(childComplexity int, domain *string, timestamp time.Time) int
+	}
+
+	OldUser struct {
+		JID       func(childComplexity int) int
+		Timestamp func(childComplexity int) int
 	}
 
 	SendStanzaPayload struct {
@@ -203,6 +230,7 @@ type AdminMutationResolver interface {
 	Domain(ctx context.Context) (*DomainAdminMutation, error)
 	Session(ctx context.Context) (*SessionAdminMutation, error)
 	Stanza(ctx context.Context) (*StanzaAdminMutation, error)
+	Last(ctx context.Context) (*LastAdminMutation, error)
 }
 type AdminQueryResolver interface {
 	CheckAuth(ctx context.Context) (*AdminAuthInfo, error)
@@ -210,6 +238,7 @@ type AdminQueryResolver interface {
 	Domain(ctx context.Context) (*DomainAdminQuery, error)
 	Session(ctx context.Context) (*SessionAdminQuery, error)
 	Server(ctx context.Context) (*ServerAdminQuery, error)
+	Last(ctx context.Context) (*LastAdminQuery, error)
 }
 type DomainAdminMutationResolver interface {
 	SetDomainPassword(ctx context.Context, obj *DomainAdminMutation, domain string, password string) (*string, error)
@@ -218,6 +247,15 @@ type DomainAdminMutationResolver interface {
 type DomainAdminQueryResolver interface {
 	DomainsByHostType(ctx context.Context, obj *DomainAdminQuery, hostType string) ([]string, error)
 	DomainDetails(ctx context.Context, obj *DomainAdminQuery, domain string) (*Domain, error)
+}
+type LastAdminMutationResolver interface {
+	SetLast(ctx context.Context, obj *LastAdminMutation, user jid.JID, timestamp *time.Time, status string) (*LastActivity, error)
+	RemoveOldUsers(ctx context.Context, obj *LastAdminMutation, domain *string, timestamp time.Time) ([]*OldUser, error)
+}
+type LastAdminQueryResolver interface {
+	GetLast(ctx context.Context, obj *LastAdminQuery, user jid.JID) (*LastActivity, error)
+	CountActiveUsers(ctx context.Context, obj *LastAdminQuery, domain string, timestamp *time.Time) (*int, error)
+	ListOldUsers(ctx context.Context, obj *LastAdminQuery, domain *string, timestamp time.Time) ([]*OldUser, error)
 }
 type ServerAdminQueryResolver interface {
 	Status(ctx context.Context, obj *ServerAdminQuery) (*Status, error)
@@ -395,6 +433,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AdminMutation.Domain(childComplexity), true
+	case "AdminMutation.last":
+		if e.ComplexityRoot.AdminMutation.Last == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AdminMutation.Last(childComplexity), true
 	case "AdminMutation.session":
 		if e.ComplexityRoot.AdminMutation.Session == nil {
 			break
@@ -427,6 +471,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.AdminQuery.Domain(childComplexity), true
 
+	case "AdminQuery.last":
+		if e.ComplexityRoot.AdminQuery.Last == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AdminQuery.Last(childComplexity), true
 	case "AdminQuery.server":
 		if e.ComplexityRoot.AdminQuery.Server == nil {
 			break
@@ -555,6 +605,95 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.KickUserResult.Message(childComplexity), true
+
+	case "LastActivity.status":
+		if e.ComplexityRoot.LastActivity.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LastActivity.Status(childComplexity), true
+	case "LastActivity.timestamp":
+		if e.ComplexityRoot.LastActivity.Timestamp == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LastActivity.Timestamp(childComplexity), true
+	case "LastActivity.user":
+		if e.ComplexityRoot.LastActivity.User == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LastActivity.User(childComplexity), true
+
+	case "LastAdminMutation.removeOldUsers":
+		if e.ComplexityRoot.LastAdminMutation.RemoveOldUsers == nil {
+			break
+		}
+
+		args, err := ec.field_LastAdminMutation_removeOldUsers_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.LastAdminMutation.RemoveOldUsers(childComplexity, args["domain"].(*string), args["timestamp"].(time.Time)), true
+	case "LastAdminMutation.setLast":
+		if e.ComplexityRoot.LastAdminMutation.SetLast == nil {
+			break
+		}
+
+		args, err := ec.field_LastAdminMutation_setLast_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.LastAdminMutation.SetLast(childComplexity, args["user"].(jid.JID), args["timestamp"].(*time.Time), args["status"].(string)), true
+
+	case "LastAdminQuery.countActiveUsers":
+		if e.ComplexityRoot.LastAdminQuery.CountActiveUsers == nil {
+			break
+		}
+
+		args, err := ec.field_LastAdminQuery_countActiveUsers_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.LastAdminQuery.CountActiveUsers(childComplexity, args["domain"].(string), args["timestamp"].(*time.Time)), true
+	case "LastAdminQuery.getLast":
+		if e.ComplexityRoot.LastAdminQuery.GetLast == nil {
+			break
+		}
+
+		args, err := ec.field_LastAdminQuery_getLast_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.LastAdminQuery.GetLast(childComplexity, args["user"].(jid.JID)), true
+	case "LastAdminQuery.listOldUsers":
+		if e.ComplexityRoot.LastAdminQuery.ListOldUsers == nil {
+			break
+		}
+
+		args, err := ec.field_LastAdminQuery_listOldUsers_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.LastAdminQuery.ListOldUsers(childComplexity, args["domain"].(*string), args["timestamp"].(time.Time)), true
+
+	case "OldUser.jid":
+		if e.ComplexityRoot.OldUser.JID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OldUser.JID(childComplexity), true
+	case "OldUser.timestamp":
+		if e.ComplexityRoot.OldUser.Timestamp == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OldUser.Timestamp(childComplexity), true
 
 	case "SendStanzaPayload.id":
 		if e.ComplexityRoot.SendStanzaPayload.ID == nil {
@@ -932,7 +1071,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "schema/account.graphqls" "schema/admin.graphqls" "schema/domain.graphqls" "schema/server.graphqls" "schema/session.graphqls" "schema/stanza.graphqls"
+//go:embed "schema/account.graphqls" "schema/admin.graphqls" "schema/domain.graphqls" "schema/last.graphqls" "schema/server.graphqls" "schema/session.graphqls" "schema/stanza.graphqls"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -947,6 +1086,7 @@ var sources = []*ast.Source{
 	{Name: "schema/account.graphqls", Input: sourceData("schema/account.graphqls"), BuiltIn: false},
 	{Name: "schema/admin.graphqls", Input: sourceData("schema/admin.graphqls"), BuiltIn: false},
 	{Name: "schema/domain.graphqls", Input: sourceData("schema/domain.graphqls"), BuiltIn: false},
+	{Name: "schema/last.graphqls", Input: sourceData("schema/last.graphqls"), BuiltIn: false},
 	{Name: "schema/server.graphqls", Input: sourceData("schema/server.graphqls"), BuiltIn: false},
 	{Name: "schema/session.graphqls", Input: sourceData("schema/session.graphqls"), BuiltIn: false},
 	{Name: "schema/stanza.graphqls", Input: sourceData("schema/stanza.graphqls"), BuiltIn: false},
@@ -1063,6 +1203,50 @@ func (ec *executionContext) childFields_KickUserResult(ctx context.Context, fiel
 		return ec.fieldContext_KickUserResult_message(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type KickUserResult", field.Name)
+}
+
+func (ec *executionContext) childFields_LastActivity(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "user":
+		return ec.fieldContext_LastActivity_user(ctx, field)
+	case "timestamp":
+		return ec.fieldContext_LastActivity_timestamp(ctx, field)
+	case "status":
+		return ec.fieldContext_LastActivity_status(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type LastActivity", field.Name)
+}
+
+func (ec *executionContext) childFields_LastAdminMutation(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "setLast":
+		return ec.fieldContext_LastAdminMutation_setLast(ctx, field)
+	case "removeOldUsers":
+		return ec.fieldContext_LastAdminMutation_removeOldUsers(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type LastAdminMutation", field.Name)
+}
+
+func (ec *executionContext) childFields_LastAdminQuery(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "getLast":
+		return ec.fieldContext_LastAdminQuery_getLast(ctx, field)
+	case "countActiveUsers":
+		return ec.fieldContext_LastAdminQuery_countActiveUsers(ctx, field)
+	case "listOldUsers":
+		return ec.fieldContext_LastAdminQuery_listOldUsers(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type LastAdminQuery", field.Name)
+}
+
+func (ec *executionContext) childFields_OldUser(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "jid":
+		return ec.fieldContext_OldUser_jid(ctx, field)
+	case "timestamp":
+		return ec.fieldContext_OldUser_timestamp(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type OldUser", field.Name)
 }
 
 func (ec *executionContext) childFields_SendStanzaPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -1584,6 +1768,116 @@ func (ec *executionContext) field_DomainAdminQuery_domainsByHostType_args(ctx co
 		return nil, err
 	}
 	args["hostType"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_LastAdminMutation_removeOldUsers_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "domain",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalODomainName2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["domain"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "timestamp",
+		func(ctx context.Context, v any) (time.Time, error) {
+			return ec.unmarshalNDateTime2timeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["timestamp"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_LastAdminMutation_setLast_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "user",
+		func(ctx context.Context, v any) (jid.JID, error) {
+			return ec.unmarshalNJID2githubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋjidᚐJID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["user"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "timestamp",
+		func(ctx context.Context, v any) (*time.Time, error) {
+			return ec.unmarshalODateTime2ᚖtimeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["timestamp"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "status",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["status"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_LastAdminQuery_countActiveUsers_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "domain",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNDomainName2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["domain"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "timestamp",
+		func(ctx context.Context, v any) (*time.Time, error) {
+			return ec.unmarshalODateTime2ᚖtimeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["timestamp"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_LastAdminQuery_getLast_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "user",
+		func(ctx context.Context, v any) (jid.JID, error) {
+			return ec.unmarshalNJID2githubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋjidᚐJID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["user"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_LastAdminQuery_listOldUsers_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "domain",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalODomainName2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["domain"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "timestamp",
+		func(ctx context.Context, v any) (time.Time, error) {
+			return ec.unmarshalNDateTime2timeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["timestamp"] = arg1
 	return args, nil
 }
 
@@ -2554,6 +2848,38 @@ func (ec *executionContext) fieldContext_AdminMutation_stanza(_ context.Context,
 	return fc, nil
 }
 
+func (ec *executionContext) _AdminMutation_last(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AdminMutation_last(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AdminMutation().Last(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *LastAdminMutation) graphql.Marshaler {
+			return ec.marshalOLastAdminMutation2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐLastAdminMutation(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AdminMutation_last(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AdminMutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LastAdminMutation(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _AdminQuery_checkAuth(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -2709,6 +3035,38 @@ func (ec *executionContext) fieldContext_AdminQuery_server(_ context.Context, fi
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_ServerAdminQuery(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AdminQuery_last(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AdminQuery_last(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AdminQuery().Last(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *LastAdminQuery) graphql.Marshaler {
+			return ec.marshalOLastAdminQuery2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐLastAdminQuery(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AdminQuery_last(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AdminQuery",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LastAdminQuery(ctx, field)
 		},
 	}
 	return fc, nil
@@ -3217,6 +3575,341 @@ func (ec *executionContext) _KickUserResult_message(ctx context.Context, field g
 }
 func (ec *executionContext) fieldContext_KickUserResult_message(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("KickUserResult", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _LastActivity_user(ctx context.Context, field graphql.CollectedField, obj *LastActivity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LastActivity_user(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.User, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v jid.JID) graphql.Marshaler {
+			return ec.marshalNJID2githubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋjidᚐJID(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LastActivity_user(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LastActivity", field, false, false, errors.New("field of type JID does not have child fields"))
+}
+
+func (ec *executionContext) _LastActivity_timestamp(ctx context.Context, field graphql.CollectedField, obj *LastActivity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LastActivity_timestamp(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Timestamp, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v MicroTime) graphql.Marshaler {
+			return ec.marshalNDateTime2githubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐMicroTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LastActivity_timestamp(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LastActivity", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _LastActivity_status(ctx context.Context, field graphql.CollectedField, obj *LastActivity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LastActivity_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LastActivity_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LastActivity", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _LastAdminMutation_setLast(ctx context.Context, field graphql.CollectedField, obj *LastAdminMutation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LastAdminMutation_setLast(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.LastAdminMutation().SetLast(ctx, obj, fc.Args["user"].(jid.JID), fc.Args["timestamp"].(*time.Time), fc.Args["status"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *LastActivity) graphql.Marshaler {
+			return ec.marshalOLastActivity2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐLastActivity(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_LastAdminMutation_setLast(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "LastAdminMutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LastActivity(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_LastAdminMutation_setLast_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _LastAdminMutation_removeOldUsers(ctx context.Context, field graphql.CollectedField, obj *LastAdminMutation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LastAdminMutation_removeOldUsers(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.LastAdminMutation().RemoveOldUsers(ctx, obj, fc.Args["domain"].(*string), fc.Args["timestamp"].(time.Time))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*OldUser) graphql.Marshaler {
+			return ec.marshalOOldUser2ᚕᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐOldUserᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_LastAdminMutation_removeOldUsers(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "LastAdminMutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OldUser(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_LastAdminMutation_removeOldUsers_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _LastAdminQuery_getLast(ctx context.Context, field graphql.CollectedField, obj *LastAdminQuery) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LastAdminQuery_getLast(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.LastAdminQuery().GetLast(ctx, obj, fc.Args["user"].(jid.JID))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *LastActivity) graphql.Marshaler {
+			return ec.marshalOLastActivity2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐLastActivity(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_LastAdminQuery_getLast(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "LastAdminQuery",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LastActivity(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_LastAdminQuery_getLast_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _LastAdminQuery_countActiveUsers(ctx context.Context, field graphql.CollectedField, obj *LastAdminQuery) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LastAdminQuery_countActiveUsers(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.LastAdminQuery().CountActiveUsers(ctx, obj, fc.Args["domain"].(string), fc.Args["timestamp"].(*time.Time))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_LastAdminQuery_countActiveUsers(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "LastAdminQuery",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Int does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_LastAdminQuery_countActiveUsers_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _LastAdminQuery_listOldUsers(ctx context.Context, field graphql.CollectedField, obj *LastAdminQuery) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LastAdminQuery_listOldUsers(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.LastAdminQuery().ListOldUsers(ctx, obj, fc.Args["domain"].(*string), fc.Args["timestamp"].(time.Time))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*OldUser) graphql.Marshaler {
+			return ec.marshalOOldUser2ᚕᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐOldUserᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_LastAdminQuery_listOldUsers(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "LastAdminQuery",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OldUser(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_LastAdminQuery_listOldUsers_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _OldUser_jid(ctx context.Context, field graphql.CollectedField, obj *OldUser) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OldUser_jid(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.JID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v jid.JID) graphql.Marshaler {
+			return ec.marshalNJID2githubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋjidᚐJID(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OldUser_jid(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OldUser", field, false, false, errors.New("field of type JID does not have child fields"))
+}
+
+func (ec *executionContext) _OldUser_timestamp(ctx context.Context, field graphql.CollectedField, obj *OldUser) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OldUser_timestamp(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Timestamp, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *MicroTime) graphql.Marshaler {
+			return ec.marshalODateTime2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐMicroTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_OldUser_timestamp(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OldUser", field, false, false, errors.New("field of type DateTime does not have child fields"))
 }
 
 func (ec *executionContext) _SendStanzaPayload_id(ctx context.Context, field graphql.CollectedField, obj *SendStanzaPayload) (ret graphql.Marshaler) {
@@ -5919,6 +6612,13 @@ func (ec *executionContext) _AdminMutation(ctx context.Context, sel ast.Selectio
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
+		case "last":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._AdminMutation_last(ctx, field)
+			})
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -6058,6 +6758,28 @@ func (ec *executionContext) _AdminQuery(ctx context.Context, sel ast.SelectionSe
 					}
 				}()
 				res = ec._AdminQuery_server(ctx, field)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "last":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._AdminQuery_last(ctx, field)
 				if res == graphql.RequiredNull {
 					atomic.AddUint32(&fs.Invalids, 1)
 				}
@@ -6487,6 +7209,353 @@ func (ec *executionContext) _KickUserResult(ctx context.Context, sel ast.Selecti
 		case "message":
 			out.Values[i] = ec._KickUserResult_message(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var lastActivityImplementors = []string{"LastActivity"}
+
+func (ec *executionContext) _LastActivity(ctx context.Context, sel ast.SelectionSet, obj *LastActivity) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, lastActivityImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("LastActivity")
+		case "user":
+			out.Values[i] = ec._LastActivity_user(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "timestamp":
+			out.Values[i] = ec._LastActivity_timestamp(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "status":
+			out.Values[i] = ec._LastActivity_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var lastAdminMutationImplementors = []string{"LastAdminMutation"}
+
+func (ec *executionContext) _LastAdminMutation(ctx context.Context, sel ast.SelectionSet, obj *LastAdminMutation) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, lastAdminMutationImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("LastAdminMutation")
+		case "setLast":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._LastAdminMutation_setLast(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "removeOldUsers":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._LastAdminMutation_removeOldUsers(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var lastAdminQueryImplementors = []string{"LastAdminQuery"}
+
+func (ec *executionContext) _LastAdminQuery(ctx context.Context, sel ast.SelectionSet, obj *LastAdminQuery) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, lastAdminQueryImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("LastAdminQuery")
+		case "getLast":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._LastAdminQuery_getLast(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "countActiveUsers":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._LastAdminQuery_countActiveUsers(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "listOldUsers":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._LastAdminQuery_listOldUsers(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var oldUserImplementors = []string{"OldUser"}
+
+func (ec *executionContext) _OldUser(ctx context.Context, sel ast.SelectionSet, obj *OldUser) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, oldUserImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("OldUser")
+		case "jid":
+			out.Values[i] = ec._OldUser_jid(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "timestamp":
+			out.Values[i] = ec._OldUser_timestamp(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		default:
@@ -7994,6 +9063,32 @@ func (ec *executionContext) marshalNBoolean2bool(ctx context.Context, sel ast.Se
 	return res
 }
 
+func (ec *executionContext) unmarshalNDateTime2githubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐMicroTime(ctx context.Context, v any) (MicroTime, error) {
+	var res MicroTime
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNDateTime2githubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐMicroTime(ctx context.Context, sel ast.SelectionSet, v MicroTime) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalNDateTime2timeᚐTime(ctx context.Context, v any) (time.Time, error) {
+	res, err := UnmarshalDateTime(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNDateTime2timeᚐTime(ctx context.Context, sel ast.SelectionSet, v time.Time) graphql.Marshaler {
+	_ = sel
+	res := MarshalDateTime(v)
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
+}
+
 func (ec *executionContext) unmarshalNDomainName2string(ctx context.Context, v any) (string, error) {
 	res, err := UnmarshalDomainName(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -8078,6 +9173,16 @@ func (ec *executionContext) marshalNJID2ᚖgithubᚗcomᚋganderᚑxmppᚋgander
 		}
 	}
 	return res
+}
+
+func (ec *executionContext) marshalNOldUser2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐOldUser(ctx context.Context, sel ast.SelectionSet, v *OldUser) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._OldUser(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNPosInt2int(ctx context.Context, v any) (int, error) {
@@ -8395,6 +9500,40 @@ func (ec *executionContext) marshalOCheckUserPayload2ᚖgithubᚗcomᚋganderᚑ
 	return ec._CheckUserPayload(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalODateTime2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐMicroTime(ctx context.Context, v any) (*MicroTime, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(MicroTime)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalODateTime2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐMicroTime(ctx context.Context, sel ast.SelectionSet, v *MicroTime) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
+func (ec *executionContext) unmarshalODateTime2ᚖtimeᚐTime(ctx context.Context, v any) (*time.Time, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := UnmarshalDateTime(v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalODateTime2ᚖtimeᚐTime(ctx context.Context, sel ast.SelectionSet, v *time.Time) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := MarshalDateTime(*v)
+	return res
+}
+
 func (ec *executionContext) marshalODomain2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐDomain(ctx context.Context, sel ast.SelectionSet, v *Domain) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -8545,6 +9684,27 @@ func (ec *executionContext) marshalOKickUserResult2ᚖgithubᚗcomᚋganderᚑxm
 	return ec._KickUserResult(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalOLastActivity2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐLastActivity(ctx context.Context, sel ast.SelectionSet, v *LastActivity) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._LastActivity(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOLastAdminMutation2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐLastAdminMutation(ctx context.Context, sel ast.SelectionSet, v *LastAdminMutation) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._LastAdminMutation(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOLastAdminQuery2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐLastAdminQuery(ctx context.Context, sel ast.SelectionSet, v *LastAdminQuery) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._LastAdminQuery(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalONonNegInt2ᚖint(ctx context.Context, v any) (*int, error) {
 	if v == nil {
 		return nil, nil
@@ -8561,6 +9721,25 @@ func (ec *executionContext) marshalONonNegInt2ᚖint(ctx context.Context, sel as
 	_ = ctx
 	res := MarshalNonNegInt(*v)
 	return res
+}
+
+func (ec *executionContext) marshalOOldUser2ᚕᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐOldUserᚄ(ctx context.Context, sel ast.SelectionSet, v []*OldUser) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNOldUser2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐOldUser(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) unmarshalOPosInt2ᚖint(ctx context.Context, v any) (*int, error) {

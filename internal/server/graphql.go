@@ -74,6 +74,7 @@ func (s *Server) apiDeps() api.Deps {
 		Accounts:          apiAccounts{s.accounts},
 		Sessions:          &apiSessions{s: s},
 		Router:            s.router,
+		Last:              s.lastService(),
 		Node:              node,
 		Version:           Version,
 		MaxUsersPerDomain: int(s.cfg.Auth.MaxUsersPerDomain),

@@ -11,6 +11,7 @@ import (
 	"math"
 	"strconv"
 	"sync/atomic"
+	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/introspection"
@@ -32,6 +33,8 @@ type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
 	AccountUserMutation() AccountUserMutationResolver
+	LastUserMutation() LastUserMutationResolver
+	LastUserQuery() LastUserQueryResolver
 	SessionUserQuery() SessionUserQueryResolver
 	StanzaUserMutation() StanzaUserMutationResolver
 	UserMutation() UserMutationResolver
@@ -45,6 +48,20 @@ type ComplexityRoot struct {
 	AccountUserMutation struct {
 		ChangePassword func(childComplexity int, newPassword string) int
 		Unregister     func(childComplexity int) int
+	}
+
+	LastActivity struct {
+		Status    func(childComplexity int) int
+		Timestamp func(childComplexity int) int
+		User      func(childComplexity int) int
+	}
+
+	LastUserMutation struct {
+		SetLast func(childComplexity int, timestamp *time.Time, status string) int
+	}
+
+	LastUserQuery struct {
+		GetLast func(childComplexity int, user *jid.JID) int
 	}
 
 	SendStanzaPayload struct {
@@ -80,11 +97,13 @@ type ComplexityRoot struct {
 
 	UserMutation struct {
 		Account func(childComplexity int) int
+		Last    func(childComplexity int) int
 		Stanza  func(childComplexity int) int
 	}
 
 	UserQuery struct {
 		CheckAuth func(childComplexity int) int
+		Last      func(childComplexity int) int
 		Session   func(childComplexity int) int
 	}
 }
@@ -96,6 +115,12 @@ type ComplexityRoot struct {
 type AccountUserMutationResolver interface {
 	Unregister(ctx context.Context, obj *AccountUserMutation) (*string, error)
 	ChangePassword(ctx context.Context, obj *AccountUserMutation, newPassword string) (*string, error)
+}
+type LastUserMutationResolver interface {
+	SetLast(ctx context.Context, obj *LastUserMutation, timestamp *time.Time, status string) (*api.LastActivity, error)
+}
+type LastUserQueryResolver interface {
+	GetLast(ctx context.Context, obj *LastUserQuery, user *jid.JID) (*api.LastActivity, error)
 }
 type SessionUserQueryResolver interface {
 	ListResources(ctx context.Context, obj *SessionUserQuery) ([]string, error)
@@ -110,10 +135,12 @@ type StanzaUserMutationResolver interface {
 type UserMutationResolver interface {
 	Account(ctx context.Context) (*AccountUserMutation, error)
 	Stanza(ctx context.Context) (*StanzaUserMutation, error)
+	Last(ctx context.Context) (*LastUserMutation, error)
 }
 type UserQueryResolver interface {
 	CheckAuth(ctx context.Context) (*UserAuthInfo, error)
 	Session(ctx context.Context) (*SessionUserQuery, error)
+	Last(ctx context.Context) (*LastUserQuery, error)
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -151,6 +178,49 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AccountUserMutation.Unregister(childComplexity), true
+
+	case "LastActivity.status":
+		if e.ComplexityRoot.LastActivity.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LastActivity.Status(childComplexity), true
+	case "LastActivity.timestamp":
+		if e.ComplexityRoot.LastActivity.Timestamp == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LastActivity.Timestamp(childComplexity), true
+	case "LastActivity.user":
+		if e.ComplexityRoot.LastActivity.User == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LastActivity.User(childComplexity), true
+
+	case "LastUserMutation.setLast":
+		if e.ComplexityRoot.LastUserMutation.SetLast == nil {
+			break
+		}
+
+		args, err := ec.field_LastUserMutation_setLast_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.LastUserMutation.SetLast(childComplexity, args["timestamp"].(*time.Time), args["status"].(string)), true
+
+	case "LastUserQuery.getLast":
+		if e.ComplexityRoot.LastUserQuery.GetLast == nil {
+			break
+		}
+
+		args, err := ec.field_LastUserQuery_getLast_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.LastUserQuery.GetLast(childComplexity, args["user"].(*jid.JID)), true
 
 	case "SendStanzaPayload.id":
 		if e.ComplexityRoot.SendStanzaPayload.ID == nil {
@@ -274,6 +344,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.UserMutation.Account(childComplexity), true
+	case "UserMutation.last":
+		if e.ComplexityRoot.UserMutation.Last == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UserMutation.Last(childComplexity), true
 	case "UserMutation.stanza":
 		if e.ComplexityRoot.UserMutation.Stanza == nil {
 			break
@@ -288,6 +364,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.UserQuery.CheckAuth(childComplexity), true
 
+	case "UserQuery.last":
+		if e.ComplexityRoot.UserQuery.Last == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UserQuery.Last(childComplexity), true
 	case "UserQuery.session":
 		if e.ComplexityRoot.UserQuery.Session == nil {
 			break
@@ -376,7 +458,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "schema/user.graphqls"
+//go:embed "schema/last.graphqls" "schema/user.graphqls"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -388,6 +470,7 @@ func sourceData(filename string) string {
 }
 
 var sources = []*ast.Source{
+	{Name: "schema/last.graphqls", Input: sourceData("schema/last.graphqls"), BuiltIn: false},
 	{Name: "schema/user.graphqls", Input: sourceData("schema/user.graphqls"), BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
@@ -404,6 +487,34 @@ func (ec *executionContext) childFields_AccountUserMutation(ctx context.Context,
 		return ec.fieldContext_AccountUserMutation_changePassword(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type AccountUserMutation", field.Name)
+}
+
+func (ec *executionContext) childFields_LastActivity(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "user":
+		return ec.fieldContext_LastActivity_user(ctx, field)
+	case "timestamp":
+		return ec.fieldContext_LastActivity_timestamp(ctx, field)
+	case "status":
+		return ec.fieldContext_LastActivity_status(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type LastActivity", field.Name)
+}
+
+func (ec *executionContext) childFields_LastUserMutation(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "setLast":
+		return ec.fieldContext_LastUserMutation_setLast(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type LastUserMutation", field.Name)
+}
+
+func (ec *executionContext) childFields_LastUserQuery(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "getLast":
+		return ec.fieldContext_LastUserQuery_getLast(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type LastUserQuery", field.Name)
 }
 
 func (ec *executionContext) childFields_SendStanzaPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -595,6 +706,42 @@ func (ec *executionContext) field_AccountUserMutation_changePassword_args(ctx co
 		return nil, err
 	}
 	args["newPassword"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_LastUserMutation_setLast_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "timestamp",
+		func(ctx context.Context, v any) (*time.Time, error) {
+			return ec.unmarshalODateTime2ᚖtimeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["timestamp"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "status",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["status"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_LastUserQuery_getLast_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "user",
+		func(ctx context.Context, v any) (*jid.JID, error) {
+			return ec.unmarshalOJID2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋjidᚐJID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["user"] = arg0
 	return args, nil
 }
 
@@ -815,6 +962,163 @@ func (ec *executionContext) fieldContext_AccountUserMutation_changePassword(ctx 
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_AccountUserMutation_changePassword_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _LastActivity_user(ctx context.Context, field graphql.CollectedField, obj *api.LastActivity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LastActivity_user(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.User, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v jid.JID) graphql.Marshaler {
+			return ec.marshalNJID2githubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋjidᚐJID(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LastActivity_user(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LastActivity", field, false, false, errors.New("field of type JID does not have child fields"))
+}
+
+func (ec *executionContext) _LastActivity_timestamp(ctx context.Context, field graphql.CollectedField, obj *api.LastActivity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LastActivity_timestamp(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Timestamp, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v api.MicroTime) graphql.Marshaler {
+			return ec.marshalNDateTime2githubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐMicroTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LastActivity_timestamp(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LastActivity", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _LastActivity_status(ctx context.Context, field graphql.CollectedField, obj *api.LastActivity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LastActivity_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LastActivity_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LastActivity", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _LastUserMutation_setLast(ctx context.Context, field graphql.CollectedField, obj *LastUserMutation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LastUserMutation_setLast(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.LastUserMutation().SetLast(ctx, obj, fc.Args["timestamp"].(*time.Time), fc.Args["status"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *api.LastActivity) graphql.Marshaler {
+			return ec.marshalOLastActivity2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐLastActivity(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_LastUserMutation_setLast(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "LastUserMutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LastActivity(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_LastUserMutation_setLast_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _LastUserQuery_getLast(ctx context.Context, field graphql.CollectedField, obj *LastUserQuery) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LastUserQuery_getLast(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.LastUserQuery().GetLast(ctx, obj, fc.Args["user"].(*jid.JID))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *api.LastActivity) graphql.Marshaler {
+			return ec.marshalOLastActivity2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐLastActivity(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_LastUserQuery_getLast(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "LastUserQuery",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LastActivity(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_LastUserQuery_getLast_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -1325,6 +1629,38 @@ func (ec *executionContext) fieldContext_UserMutation_stanza(_ context.Context, 
 	return fc, nil
 }
 
+func (ec *executionContext) _UserMutation_last(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UserMutation_last(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.UserMutation().Last(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *LastUserMutation) graphql.Marshaler {
+			return ec.marshalOLastUserMutation2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚋuserapiᚐLastUserMutation(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_UserMutation_last(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "UserMutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LastUserMutation(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _UserQuery_checkAuth(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -1384,6 +1720,38 @@ func (ec *executionContext) fieldContext_UserQuery_session(_ context.Context, fi
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_SessionUserQuery(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _UserQuery_last(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UserQuery_last(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.UserQuery().Last(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *LastUserQuery) graphql.Marshaler {
+			return ec.marshalOLastUserQuery2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚋuserapiᚐLastUserQuery(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_UserQuery_last(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "UserQuery",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LastUserQuery(ctx, field)
 		},
 	}
 	return fc, nil
@@ -2641,6 +3009,196 @@ func (ec *executionContext) _AccountUserMutation(ctx context.Context, sel ast.Se
 	return out
 }
 
+var lastActivityImplementors = []string{"LastActivity"}
+
+func (ec *executionContext) _LastActivity(ctx context.Context, sel ast.SelectionSet, obj *api.LastActivity) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, lastActivityImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("LastActivity")
+		case "user":
+			out.Values[i] = ec._LastActivity_user(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "timestamp":
+			out.Values[i] = ec._LastActivity_timestamp(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "status":
+			out.Values[i] = ec._LastActivity_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var lastUserMutationImplementors = []string{"LastUserMutation"}
+
+func (ec *executionContext) _LastUserMutation(ctx context.Context, sel ast.SelectionSet, obj *LastUserMutation) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, lastUserMutationImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("LastUserMutation")
+		case "setLast":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._LastUserMutation_setLast(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var lastUserQueryImplementors = []string{"LastUserQuery"}
+
+func (ec *executionContext) _LastUserQuery(ctx context.Context, sel ast.SelectionSet, obj *LastUserQuery) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, lastUserQueryImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("LastUserQuery")
+		case "getLast":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._LastUserQuery_getLast(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
 var sendStanzaPayloadImplementors = []string{"SendStanzaPayload"}
 
 func (ec *executionContext) _SendStanzaPayload(ctx context.Context, sel ast.SelectionSet, obj *SendStanzaPayload) graphql.Marshaler {
@@ -3118,6 +3676,13 @@ func (ec *executionContext) _UserMutation(ctx context.Context, sel ast.Selection
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
+		case "last":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._UserMutation_last(ctx, field)
+			})
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -3191,6 +3756,28 @@ func (ec *executionContext) _UserQuery(ctx context.Context, sel ast.SelectionSet
 					}
 				}()
 				res = ec._UserQuery_session(ctx, field)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "last":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._UserQuery_last(ctx, field)
 				if res == graphql.RequiredNull {
 					atomic.AddUint32(&fs.Invalids, 1)
 				}
@@ -3656,6 +4243,16 @@ func (ec *executionContext) marshalNBoolean2bool(ctx context.Context, sel ast.Se
 	return res
 }
 
+func (ec *executionContext) unmarshalNDateTime2githubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐMicroTime(ctx context.Context, v any) (api.MicroTime, error) {
+	var res api.MicroTime
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNDateTime2githubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐMicroTime(ctx context.Context, sel ast.SelectionSet, v api.MicroTime) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) unmarshalNID2string(ctx context.Context, v any) (string, error) {
 	res, err := graphql.UnmarshalID(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -3913,6 +4510,24 @@ func (ec *executionContext) marshalOBoolean2ᚖbool(ctx context.Context, sel ast
 	return res
 }
 
+func (ec *executionContext) unmarshalODateTime2ᚖtimeᚐTime(ctx context.Context, v any) (*time.Time, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := api.UnmarshalDateTime(v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalODateTime2ᚖtimeᚐTime(ctx context.Context, sel ast.SelectionSet, v *time.Time) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := api.MarshalDateTime(*v)
+	return res
+}
+
 func (ec *executionContext) unmarshalOInt2ᚖint(ctx context.Context, v any) (*int, error) {
 	if v == nil {
 		return nil, nil
@@ -3947,6 +4562,27 @@ func (ec *executionContext) marshalOJID2ᚖgithubᚗcomᚋganderᚑxmppᚋgander
 	_ = ctx
 	res := api.MarshalJID(*v)
 	return res
+}
+
+func (ec *executionContext) marshalOLastActivity2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐLastActivity(ctx context.Context, sel ast.SelectionSet, v *api.LastActivity) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._LastActivity(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOLastUserMutation2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚋuserapiᚐLastUserMutation(ctx context.Context, sel ast.SelectionSet, v *LastUserMutation) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._LastUserMutation(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOLastUserQuery2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚋuserapiᚐLastUserQuery(ctx context.Context, sel ast.SelectionSet, v *LastUserQuery) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._LastUserQuery(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOProtectionType2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚋuserapiᚐProtectionType(ctx context.Context, v any) (*ProtectionType, error) {

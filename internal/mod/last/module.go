@@ -169,6 +169,9 @@ func (m *Module) flush(ctx context.Context, items []batch.Item[Key, Write]) erro
 
 // observe records one backend call (spec/last.md §7).
 func (m *Module) observe(hostType, function string, start time.Time) {
+	if m.count == nil {
+		return // a service without the module (NewService)
+	}
 	m.count.With(labels(hostType, function)).Inc()
 	m.time.With(labels(hostType, function)).Observe(float64(time.Since(start).Microseconds()))
 }

@@ -2,6 +2,7 @@ package last
 
 import (
 	"context"
+	"log/slog"
 	"sort"
 	"time"
 
@@ -12,6 +13,21 @@ import (
 // category (spec/last.md §6). Resolvers parse DateTime and JID scalars,
 // check domain-admin permissions and module gating, call these methods and
 // turn an *Error into the GraphQL error (Code, Message, Key: Value).
+
+// NewService returns the service API over d.Store without the module:
+// no IQ handlers, hooks, writer or metrics (d.IQ, d.Hooks and d.Metrics
+// are not used). The GraphQL layer uses it when mod_last is not enabled,
+// for the global listOldUsers and removeOldUsers, which read the storage
+// anyway (spec/last.md §6.2).
+func NewService(d Deps) *Module {
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.Log == nil {
+		d.Log = slog.Default()
+	}
+	return &Module{d: d}
+}
 
 // Activity is a LastActivity result.
 type Activity struct {
