@@ -254,6 +254,9 @@ func (m *Module) deliver(ctx context.Context, room, sender, to jid.JID, el *xmls
 		}
 		return
 	}
+	if m.hooks.OfflineMessage.Len() == 0 {
+		return // nobody stores offline messages: dropped silently (§11)
+	}
 	if m.accounts != nil {
 		if ok, err := m.accounts.UserExists(ctx, to.Domain(), to.Local()); err == nil && !ok {
 			return
