@@ -454,7 +454,31 @@ func TestMucLightA17MessageFanOut(t *testing.T) {
 			require.Equal(t, sid, ids[0], "every copy has the same stanza id")
 		}
 		noML(t, e.mike)
+		// The fixture was stored directly: one cache miss, then hits.
+		require.Equal(t, 1.0, metricValue(t, e.s, "mod_muc_light_cache_miss_count"))
+		e.kate.send(`<message to='` + mlRoom + `' type='groupchat' id='m2'><body>again</body></message>`)
+		e.kate.expect("echo", isMessage("again"))
+		require.Equal(t, 1.0, metricValue(t, e.s, "mod_muc_light_cache_miss_count"))
+		require.Equal(t, 1.0, metricValue(t, e.s, "mod_muc_light_cache_hit_count"))
 	})
+}
+
+// metricValue reads a counter or gauge without labels from the server.
+func metricValue(t *testing.T, s *testServer, name string) float64 {
+	t.Helper()
+	mfs, err := s.Metrics().Prometheus().Gather()
+	require.NoError(t, err)
+	for _, mf := range mfs {
+		if mf.GetName() == name {
+			m := mf.GetMetric()[0]
+			if c := m.GetCounter(); c != nil {
+				return c.GetValue()
+			}
+			return m.GetGauge().GetValue()
+		}
+	}
+	t.Fatalf("no metric %s", name)
+	return 0
 }
 
 func cfgNote(t *testing.T, c *client, want map[string]string) *xmlstream.Element {

@@ -99,3 +99,10 @@ func (c *affCache) drop(room jid.JID) {
 	c.gen++
 	delete(c.m, room)
 }
+
+func (c *affCache) clear() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gen++
+	c.m = map[jid.JID]cacheEntry{}
+}

@@ -216,3 +216,49 @@ func (s *MemStore) Counts(context.Context) (int, int, error) {
 	}
 	return len(s.rooms), n, nil
 }
+
+// RemoveDomain implements Store (D12: the in-memory store cleans up too).
+func (s *MemStore) RemoveDomain(_ context.Context, service, domain string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for rj, r := range s.rooms {
+		if rj.Domain() == service {
+			s.index(r, false)
+			delete(s.rooms, rj)
+			continue
+		}
+		kept := r.Occupants[:0]
+		for _, o := range r.Occupants {
+			if o.User.Domain() != domain {
+				kept = append(kept, o)
+			}
+		}
+		s.index(r, false)
+		r.Occupants = kept
+		if len(kept) == 0 {
+			delete(s.rooms, rj)
+			continue
+		}
+		s.index(r, true)
+	}
+	for u := range s.block {
+		if u.Domain() == domain {
+			delete(s.block, u)
+		}
+	}
+	return nil
+}
+
+// DomainRooms implements Store.
+func (s *MemStore) DomainRooms(_ context.Context, service string) ([]RoomSummary, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []RoomSummary
+	for rj, r := range s.rooms {
+		if rj.Domain() == service {
+			out = append(out, RoomSummary{Room: &Room{JID: rj, Version: r.Version, Config: maps.Clone(r.Config)}, Users: len(r.Occupants)})
+		}
+	}
+	slices.SortFunc(out, func(a, b RoomSummary) int { return compareStrings(a.Room.JID.Local(), b.Room.JID.Local()) })
+	return out, nil
+}

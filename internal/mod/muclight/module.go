@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -53,7 +54,8 @@ type Module struct {
 	opts     config.ModMucLight
 	schema   *schema
 	ids      idGen
-	services map[string]string // service domain -> served domain
+	mu       sync.RWMutex
+	services map[string]string // service domain -> served domain; under mu
 	cache    *affCache         // nil without cache_affs
 	m        moduleMetrics
 }
@@ -121,8 +123,40 @@ func New(ctx context.Context, d Deps, opts config.ModMucLight, domains []string)
 	return m
 }
 
+// AddDomain starts serving the MUC Light domain of a newly served domain
+// (dynamic domains).
+func (m *Module) AddDomain(domain string) {
+	svc := ServiceDomain(m.opts.Host, domain)
+	m.mu.Lock()
+	m.services[svc] = domain
+	m.mu.Unlock()
+	m.r.RegisterService(svc, m.handle)
+}
+
+// RemoveDomain stops serving a removed domain's MUC Light domain and
+// deletes its rooms and its users' occupancies and blocklists, without
+// notifications (spec/muclight.md §10.8, D12).
+func (m *Module) RemoveDomain(ctx context.Context, domain string) error {
+	svc := ServiceDomain(m.opts.Host, domain)
+	m.r.UnregisterService(svc)
+	m.mu.Lock()
+	delete(m.services, svc)
+	m.mu.Unlock()
+	err := m.store.RemoveDomain(ctx, svc, domain)
+	if m.cache != nil {
+		m.cache.clear()
+	}
+	if rooms, occ, err := m.store.Counts(ctx); err == nil {
+		m.m.rooms.Set(float64(rooms))
+		m.m.occupants.Set(float64(occ))
+	}
+	return err
+}
+
 // Stop unregisters the services.
 func (m *Module) Stop() {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
 	for svc := range m.services {
 		m.r.UnregisterService(svc)
 	}
@@ -133,6 +167,8 @@ func (m *Module) Store() Store { return m.store }
 
 // Services lists the MUC Light domains.
 func (m *Module) Services() []string {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
 	out := make([]string, 0, len(m.services))
 	for s := range m.services {
 		out = append(out, s)
@@ -142,6 +178,8 @@ func (m *Module) Services() []string {
 
 // IsService reports whether domain is a MUC Light domain of this module.
 func (m *Module) IsService(domain string) bool {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
 	_, ok := m.services[domain]
 	return ok
 }
@@ -215,6 +253,9 @@ func (m *Module) deliver(ctx context.Context, room, sender, to jid.JID, el *xmls
 			}
 		}
 		return
+	}
+	if m.hooks.OfflineMessage.Len() == 0 {
+		return // nobody stores offline messages: dropped silently (§11)
 	}
 	if m.accounts != nil {
 		if ok, err := m.accounts.UserExists(ctx, to.Domain(), to.Local()); err == nil && !ok {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -446,4 +447,95 @@ func TestMetrics(t *testing.T) {
 	}
 	require.Contains(t, names, "mod_muc_light_rooms_count")
 	require.Contains(t, names, "mod_muc_light_message_fanned_out_count")
+}
+
+// TestRemoveDomain is X13 (and its SQL counterpart): removing a domain
+// deletes its MUC Light rooms, its users' occupancies (rooms left empty go
+// too) and blocklists, with either storage.
+func TestRemoveDomain(t *testing.T) {
+	forEachStore(t, func(t *testing.T, s Store) {
+		ctx := context.Background()
+		r := &fakeRouter{sessions: map[jid.JID]*fakeSession{}}
+		opts := testOpts(t, "")
+		m := New(ctx, Deps{Log: slog.New(slog.DiscardHandler), Store: s, Router: r, Hooks: &hooks.Hooks{}}, opts, []string{"a.test", "b.test"})
+		mk := func(room string, users ...string) {
+			var occs []Occupant
+			for _, u := range users[1:] {
+				occs = append(occs, Occupant{User: j(u), Aff: AffMember})
+			}
+			_, err := m.CreateRoom(ctx, CreateRequest{Creator: j(users[0]), Room: j(room), Occupants: occs})
+			require.NoError(t, err)
+		}
+		mk("r1@muclight.b.test", "x@a.test", "y@b.test")
+		mk("r2@muclight.a.test", "x@a.test", "y@b.test")
+		mk("r3@muclight.a.test", "z@b.test")
+		require.NoError(t, m.SetBlocklist(ctx, j("y@b.test"), []BlockItem{{BlockUser, j("x@a.test"), true}}))
+		require.NoError(t, m.SetBlocklist(ctx, j("x@a.test"), []BlockItem{{BlockUser, j("y@b.test"), true}}))
+
+		require.NoError(t, m.RemoveDomain(ctx, "b.test"))
+		require.False(t, m.IsService("muclight.b.test"))
+		_, err := s.Get(ctx, j("r1@muclight.b.test"))
+		require.ErrorIs(t, err, ErrRoomNotFound)
+		got, err := s.Get(ctx, j("r2@muclight.a.test"))
+		require.NoError(t, err)
+		require.Equal(t, []Occupant{{j("x@a.test"), AffOwner}}, got.Occupants)
+		_, err = s.Get(ctx, j("r3@muclight.a.test"))
+		require.ErrorIs(t, err, ErrRoomNotFound, "left without occupants")
+		items, _ := s.Blocklist(ctx, j("y@b.test"))
+		require.Empty(t, items)
+		items, _ = s.Blocklist(ctx, j("x@a.test"))
+		require.Len(t, items, 1)
+		n, _ := s.CountUserRooms(ctx, j("y@b.test"))
+		require.Zero(t, n)
+		require.Equal(t, 1.0, gaugeValue(m.m.rooms))
+
+		m.AddDomain("c.test")
+		require.True(t, m.IsService("muclight.c.test"))
+	})
+}
+
+func TestListRooms(t *testing.T) {
+	forEachStore(t, func(t *testing.T, s Store) {
+		ctx := context.Background()
+		m, _, _ := newTestModule(t, s, "")
+		for i, name := range []string{"alpha", "beta", "gamma", "delta"} {
+			occs := []Occupant{}
+			for k := 0; k < i; k++ {
+				occs = append(occs, Occupant{User: j(fmt.Sprintf("u%d@localhost", k)), Aff: AffMember})
+			}
+			_, err := m.CreateRoom(ctx, CreateRequest{Creator: j("owner@localhost"), Room: j(name + "@muclight.localhost"),
+				Config: []KV{{"roomname", "Room " + strings.ToUpper(name)}}, Occupants: occs})
+			require.NoError(t, err)
+		}
+		locals := func(ds []RoomDesc) []string {
+			var out []string
+			for _, d := range ds {
+				out = append(out, d.JID.Local())
+			}
+			return out
+		}
+		page, count, more, err := m.ListRooms(ctx, "muclight.localhost", "", "", 2)
+		require.NoError(t, err)
+		require.Equal(t, []string{"alpha", "beta"}, locals(page))
+		require.Equal(t, 4, count)
+		require.True(t, more)
+		require.Equal(t, 2, page[1].UsersNumber)
+		require.Equal(t, "Room BETA", *page[1].Name)
+		require.Equal(t, "", *page[1].Subject)
+		page, count, more, err = m.ListRooms(ctx, "muclight.localhost", "", "beta", 2)
+		require.NoError(t, err)
+		require.Equal(t, []string{"delta", "gamma"}, locals(page))
+		require.Equal(t, 4, count)
+		require.False(t, more)
+		// Case-insensitive on the localpart or the name.
+		page, count, _, err = m.ListRooms(ctx, "muclight.localhost", "ELT", "", 0)
+		require.NoError(t, err)
+		require.Equal(t, []string{"delta"}, locals(page))
+		require.Equal(t, 1, count)
+		page, _, _, err = m.ListRooms(ctx, "muclight.localhost", "room g", "", 0)
+		require.NoError(t, err)
+		require.Equal(t, []string{"gamma"}, locals(page))
+		_, _, _, err = m.ListRooms(ctx, "muc.localhost", "", "", 0)
+		require.ErrorIs(t, err, ErrNoService)
+	})
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 
 	"github.com/gander-xmpp/gander/internal/hooks"
 	"github.com/gander-xmpp/gander/internal/jid"
@@ -671,4 +672,64 @@ func (m *Module) userRemoved(ctx context.Context, ev *hooks.UserEvent) bool {
 		}
 	}
 	return false
+}
+
+// RoomDesc describes a room in an administrator's room list. Name and
+// Subject are nil when the schema has no roomname / subject field.
+type RoomDesc struct {
+	JID         jid.JID
+	Name        *string
+	Subject     *string
+	UsersNumber int
+}
+
+// ListRooms lists the rooms of a MUC Light domain for administrators
+// (spec/muclight.md §15.4 listRooms): ordered by localpart, after is an
+// exclusive localpart cursor, filter a case-insensitive substring of the
+// localpart or the room name (empty: none), limit <= 0 means 50. It
+// returns the page, the number of all matching rooms (ignoring the cursor)
+// and whether more rooms follow.
+func (m *Module) ListRooms(ctx context.Context, service, filter, after string, limit int) ([]RoomDesc, int, bool, error) {
+	if !m.IsService(service) {
+		return nil, 0, false, ErrNoService
+	}
+	if limit <= 0 {
+		limit = 50
+	}
+	all, err := m.store.DomainRooms(ctx, service)
+	if err != nil {
+		return nil, 0, false, err
+	}
+	filter = strings.ToLower(filter)
+	var page []RoomDesc
+	count, more := 0, false
+	for _, s := range all {
+		if s.Users == 0 {
+			continue
+		}
+		d := RoomDesc{JID: s.Room.JID, UsersNumber: s.Users}
+		if v, ok := m.schema.byInternal(s.Room.Config, "roomname"); ok {
+			d.Name = &v
+		}
+		if i, ok := m.schema.byName["subject"]; ok {
+			v, ok := s.Room.Config["subject"]
+			if !ok {
+				v = m.schema.fields[i].Default
+			}
+			d.Subject = &v
+		}
+		if filter != "" && !strings.Contains(d.JID.Local(), filter) && (d.Name == nil || !strings.Contains(strings.ToLower(*d.Name), filter)) {
+			continue
+		}
+		count++
+		if after != "" && d.JID.Local() <= after {
+			continue
+		}
+		if len(page) < limit {
+			page = append(page, d)
+		} else {
+			more = true
+		}
+	}
+	return page, count, more, nil
 }

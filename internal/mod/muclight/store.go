@@ -51,6 +51,20 @@ type Store interface {
 	RemoveBlocklist(ctx context.Context, user jid.JID) error
 	// Counts returns the number of rooms and of occupant entries.
 	Counts(ctx context.Context) (rooms, occupants int, err error)
+	// DomainRooms returns every room of a MUC Light domain with its
+	// config and its number of occupants (Occupants left nil), sorted by
+	// localpart.
+	DomainRooms(ctx context.Context, service string) ([]RoomSummary, error)
+	// RemoveDomain deletes the rooms of MUC Light domain service, and the
+	// occupant entries and blocklists of users of domain; rooms left
+	// without occupants are deleted too (§10.8).
+	RemoveDomain(ctx context.Context, service, domain string) error
+}
+
+// RoomSummary is a room with its number of occupants.
+type RoomSummary struct {
+	Room  *Room
+	Users int
 }
 
 // SQLStore keeps rooms in the muc_light_* tables of SQLite or PostgreSQL.
@@ -456,4 +470,83 @@ func (s *SQLStore) Counts(ctx context.Context) (int, int, error) {
 		return 0, 0, wrap("counts", err)
 	}
 	return r, o, nil
+}
+
+// RemoveDomain implements Store in one transaction.
+func (s *SQLStore) RemoveDomain(ctx context.Context, service, domain string) error {
+	return wrap("remove domain", s.db.InTx(ctx, func(tx *db.Tx) error {
+		for _, q := range []struct {
+			sql string
+			arg string
+		}{
+			{"DELETE FROM muc_light_rooms WHERE lserver = ?", service},
+			{"DELETE FROM muc_light_occupants WHERE lserver = ?", domain},
+			{"DELETE FROM muc_light_blocking WHERE lserver = ?", domain},
+		} {
+			if _, err := tx.ExecContext(ctx, q.sql, q.arg); err != nil {
+				return err
+			}
+		}
+		_, err := tx.ExecContext(ctx, `DELETE FROM muc_light_rooms WHERE NOT EXISTS
+			(SELECT 1 FROM muc_light_occupants o WHERE o.room_id = muc_light_rooms.id)`)
+		return err
+	}))
+}
+
+// DomainRooms implements Store with two queries.
+func (s *SQLStore) DomainRooms(ctx context.Context, service string) ([]RoomSummary, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT r.luser, r.version, c.opt, c.val FROM muc_light_rooms r
+		LEFT JOIN muc_light_config c ON c.room_id = r.id WHERE r.lserver = ?`, service)
+	if err != nil {
+		return nil, wrap("domain rooms", err)
+	}
+	byLocal := map[string]*Room{}
+	for rows.Next() {
+		var l, v string
+		var k, val sql.NullString
+		if err := rows.Scan(&l, &v, &k, &val); err != nil {
+			rows.Close()
+			return nil, wrap("domain rooms", err)
+		}
+		r := byLocal[l]
+		if r == nil {
+			j, err := jid.New(l, service, "")
+			if err != nil {
+				continue
+			}
+			r = &Room{JID: j, Version: v, Config: map[string]string{}}
+			byLocal[l] = r
+		}
+		if k.Valid {
+			r.Config[k.String] = val.String
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, wrap("domain rooms", err)
+	}
+	counts := map[string]int{}
+	rows, err = s.db.QueryContext(ctx, `SELECT r.luser, COUNT(o.room_id) FROM muc_light_rooms r
+		LEFT JOIN muc_light_occupants o ON o.room_id = r.id WHERE r.lserver = ? GROUP BY r.luser`, service)
+	if err != nil {
+		return nil, wrap("domain rooms", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var l string
+		var n int
+		if err := rows.Scan(&l, &n); err != nil {
+			return nil, wrap("domain rooms", err)
+		}
+		counts[l] = n
+	}
+	if err := rows.Err(); err != nil {
+		return nil, wrap("domain rooms", err)
+	}
+	out := make([]RoomSummary, 0, len(byLocal))
+	for l, r := range byLocal {
+		out = append(out, RoomSummary{Room: r, Users: counts[l]})
+	}
+	slices.SortFunc(out, func(a, b RoomSummary) int { return strings.Compare(a.Room.JID.Local(), b.Room.JID.Local()) })
+	return out, nil
 }
