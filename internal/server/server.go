@@ -24,6 +24,7 @@ import (
 	"github.com/gander-xmpp/gander/internal/hooks"
 	"github.com/gander-xmpp/gander/internal/iq"
 	"github.com/gander-xmpp/gander/internal/metrics"
+	"github.com/gander-xmpp/gander/internal/mod/broadcast"
 	"github.com/gander-xmpp/gander/internal/mod/disco"
 	"github.com/gander-xmpp/gander/internal/mod/offline"
 	"github.com/gander-xmpp/gander/internal/mod/ping"
@@ -62,6 +63,8 @@ type Server struct {
 	c2s      []*c2s.Listener
 	http     []*http.Server
 	httpLn   []net.Listener
+	// broadcast is mod_broadcast, nil when disabled.
+	broadcast *broadcast.Module
 
 	stopOnce sync.Once
 	stopErr  error
@@ -156,6 +159,9 @@ func (s *Server) buildModules() error {
 			return fmt.Errorf("mod_version: %w", err)
 		}
 	}
+	if err := s.buildBroadcast(); err != nil {
+		return fmt.Errorf("mod_broadcast: %w", err)
+	}
 	return nil
 }
 
@@ -216,6 +222,10 @@ func (s *Server) Start(ctx context.Context) error {
 		s.c2s = append(s.c2s, l)
 	}
 	if err := s.startHTTP(ctx); err != nil {
+		s.stopListeners(ctx)
+		return err
+	}
+	if err := s.startBroadcast(ctx); err != nil {
 		s.stopListeners(ctx)
 		return err
 	}
@@ -314,6 +324,7 @@ func (s *Server) Stop(ctx context.Context) error {
 }
 
 func (s *Server) stop(ctx context.Context) error {
+	s.stopBroadcast(ctx)
 	s.stopListeners(ctx)
 	s.iq.Close()
 	var err error
