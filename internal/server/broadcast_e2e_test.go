@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -12,8 +13,10 @@ import (
 	"github.com/gander-xmpp/gander/internal/auth"
 	"github.com/gander-xmpp/gander/internal/config"
 	"github.com/gander-xmpp/gander/internal/db"
+	"github.com/gander-xmpp/gander/internal/db/dbtest"
 	"github.com/gander-xmpp/gander/internal/jid"
 	"github.com/gander-xmpp/gander/internal/mod/broadcast"
+	"github.com/gander-xmpp/gander/internal/server"
 	"github.com/gander-xmpp/gander/internal/xmlstream"
 )
 
@@ -150,4 +153,126 @@ func TestBroadcastToTwoThousandUsers(t *testing.T) {
 			c.expectNone("a second broadcast to "+n, 100*time.Millisecond, isBroadcast(id, to))
 		}
 	})
+}
+
+// pgOnly runs fn on PostgreSQL only: the multi-node tests share one
+// server database, as a cluster does.
+func pgOnly(t *testing.T, fn func(t *testing.T, d *db.DB)) {
+	fn(t, dbtest.Open(t, db.PostgreSQL))
+}
+
+// TestBroadcastTakeoverByAnotherNode: two nodes on one PostgreSQL database
+// with lease_time 10. The owner stops mid-job (its lease stays, as after a
+// crash); the other node takes the job over when the lease expires,
+// continues from the saved cursor and finishes it. Every recipient gets
+// the message at least once, duplicates are at most one batch.
+func TestBroadcastTakeoverByAnotherNode(t *testing.T) {
+	pgOnly(t, func(t *testing.T, d *db.DB) {
+		a := startServer(t, d, withBroadcast("gander@a", 10))
+		b := startServer(t, d, withBroadcast("gander@b", 10))
+		names := []string{"alice"}
+		for i := 1; i < 600; i++ {
+			names = append(names, fmt.Sprintf("u%04d", i))
+		}
+		a.addAccounts(t, names)
+		ctx := context.Background()
+		const rate = 50 // batches of 500
+		id, err := a.Broadcast().StartBroadcast(ctx, broadcast.StartRequest{Name: "failover", Domain: "localhost",
+			Subject: "Maintenance tonight", Body: "The server restarts at 22:00 UTC.",
+			Sender: jid.MustParse("alice@localhost"), MessageRate: rate})
+		require.NoError(t, err)
+		// Wait for the first batch boundary: progress 500 is saved.
+		require.Eventually(t, func() bool {
+			j, err := b.Broadcast().GetBroadcast(ctx, "localhost", id)
+			return err == nil && j.RecipientsProcessed == 500
+		}, 30*time.Second, 50*time.Millisecond)
+		require.NoError(t, a.Stop(ctx))
+
+		var j broadcast.Job
+		require.Eventually(t, func() bool {
+			j, err = b.Broadcast().GetBroadcast(ctx, "localhost", id)
+			return err == nil && j.State == broadcast.StateFinished
+		}, 60*time.Second, 100*time.Millisecond)
+		require.Equal(t, "gander@b", j.OwnerNode)
+		require.Equal(t, 600, j.RecipientsProcessed)
+
+		// Everyone is offline: count what offline storage got.
+		rows, err := d.QueryContext(ctx, `SELECT username, COUNT(*) FROM offline_message WHERE server = ? GROUP BY username`, "localhost")
+		require.NoError(t, err)
+		stored := map[string]int{}
+		for rows.Next() {
+			var u string
+			var n int
+			require.NoError(t, rows.Scan(&u, &n))
+			stored[u] = n
+		}
+		require.NoError(t, rows.Err())
+		rows.Close()
+		dups := 0
+		for _, n := range names {
+			require.GreaterOrEqual(t, stored[n], 1, n)
+			dups += stored[n] - 1
+		}
+		require.LessOrEqual(t, dups, rate*10, "duplicates are limited to one batch")
+
+		// A login on the surviving node gets the message with the spec's ids.
+		c := b.login(t, "u0599", "")
+		c.send(`<presence/>`)
+		checkBroadcastMessage(t, c.expect("offline broadcast", isBroadcast(id, "u0599@localhost")), id, "u0599@localhost")
+	})
+}
+
+// TestBroadcastAbortWithOwnerDown aborts, from another node, a job whose
+// owner node is down; the owner does not resume it when it comes back.
+func TestBroadcastAbortWithOwnerDown(t *testing.T) {
+	pgOnly(t, func(t *testing.T, d *db.DB) {
+		a := startServer(t, d, withBroadcast("gander@a", 600))
+		b := startServer(t, d, withBroadcast("gander@b", 600))
+		a.addAccounts(t, []string{"alice", "bob", "carol"})
+		ctx := context.Background()
+		id, err := a.Broadcast().StartBroadcast(ctx, broadcast.StartRequest{Name: "slow", Domain: "localhost",
+			Body: "b", Sender: jid.MustParse("alice@localhost"), MessageRate: 1})
+		require.NoError(t, err)
+		require.NoError(t, a.Stop(ctx))
+
+		got, err := b.Broadcast().AbortBroadcast(ctx, "localhost", id)
+		require.NoError(t, err)
+		require.Equal(t, id, got)
+		j, err := b.Broadcast().GetBroadcast(ctx, "localhost", id)
+		require.NoError(t, err)
+		require.Equal(t, broadcast.StateAbortAdmin, j.State)
+		require.NotNil(t, j.StoppedAt)
+
+		// The owner comes back under its name: nothing to resume.
+		a2 := startServer(t, d, withBroadcast("gander@a", 600))
+		_, err = a2.Broadcast().AbortBroadcast(ctx, "localhost", id)
+		require.ErrorIs(t, err, broadcast.ErrNotRunning)
+		require.Empty(t, a2.Broadcast().WorkerStates())
+	})
+}
+
+// TestBroadcastNodeNameInUse: a second live node with the same name on the
+// same database refuses to start.
+func TestBroadcastNodeNameInUse(t *testing.T) {
+	pgOnly(t, func(t *testing.T, d *db.DB) {
+		startServer(t, d, withBroadcast("gander@a", 600))
+		cfg := config.Default()
+		cfg.Listen.C2S[0].Port = 0
+		cfg.Listen.HTTP = nil
+		withBroadcast("gander@a", 600)(cfg)
+		srv, err := server.New(context.Background(), cfg, server.Options{DataDir: t.TempDir(), DB: d,
+			Log: slog.New(slog.DiscardHandler)})
+		require.NoError(t, err)
+		err = srv.Start(context.Background())
+		require.ErrorIs(t, err, broadcast.ErrNodeNameInUse)
+		require.NoError(t, srv.Stop(context.Background()))
+	})
+}
+
+func TestBroadcastPrerequisites(t *testing.T) {
+	cfg := config.Default()
+	withBroadcast("gander@a", 5)(cfg)
+	_, err := server.New(context.Background(), cfg, server.Options{DataDir: t.TempDir(), Log: slog.New(slog.DiscardHandler)})
+	require.ErrorContains(t, err, "mod_broadcast_invalid_lease_time")
+	require.ErrorContains(t, err, "lease_time is 5, the minimum is 10")
 }

@@ -23,7 +23,8 @@ type manager struct {
 	hostType string
 	metrics  hostMetrics
 
-	// startMu serialises job starts of the host type (spec §5.2).
+	// startMu serialises job starts of the host type (spec §5.2) with each
+	// other and with sync cycles.
 	startMu sync.Mutex
 
 	mu        sync.Mutex
@@ -67,14 +68,22 @@ func (m *manager) run(ctx context.Context) {
 // sync runs one "take, renew, fetch" cycle (spec §9.1) and returns when
 // the next one is due.
 func (m *manager) sync(ctx context.Context) time.Duration {
+	// Starts wait for the cycle: a job created between the fetch of the
+	// owned jobs and the reconciliation would otherwise look unowned and
+	// have its new worker stopped.
+	m.startMu.Lock()
+	defer m.startMu.Unlock()
 	st, node, lease := m.mod.store, m.mod.node, m.mod.lease
-	taken, err := st.TakeExpiredLeases(ctx, m.hostType, node, lease)
+	// A database that hangs must count as unreachable, not block the cycle.
+	dbctx, cancel := context.WithTimeout(ctx, m.mod.dbTimeout())
+	defer cancel()
+	taken, err := st.TakeExpiredLeases(dbctx, m.hostType, node, lease)
 	if err == nil {
-		err = st.RenewLeases(ctx, m.hostType, node, lease)
+		err = st.RenewLeases(dbctx, m.hostType, node, lease)
 	}
 	var owned []Job
 	if err == nil {
-		owned, err = st.OwnedRunning(ctx, m.hostType, node)
+		owned, err = st.OwnedRunning(dbctx, m.hostType, node)
 	}
 	if ctx.Err() != nil {
 		return time.Hour

@@ -186,6 +186,10 @@ func (m *Module) syncInterval() time.Duration { return m.lease * 2 / 3 }
 // safetyInterval is the retry period in safety mode: lease/10, at most 30 s.
 func (m *Module) safetyInterval() time.Duration { return min(30*time.Second, m.lease/10) }
 
+// dbTimeout bounds each database step of a sync cycle or a batch
+// boundary: a third of the lease, between 5 s and 30 s.
+func (m *Module) dbTimeout() time.Duration { return min(30*time.Second, max(5*time.Second, m.lease/3)) }
+
 // Start registers the node name (refusing a name a live node uses, with
 // ErrNodeNameInUse), then runs the managers, which resume this node's jobs
 // and take over expired ones at once.
@@ -366,9 +370,10 @@ func (m *Module) launch(ctx context.Context, mg *manager, id int64) {
 	if err := m.store.MarkStarted(ctx, id); err != nil {
 		m.log.Warn("broadcast: cannot set the start time", "job", id, "err", err)
 	}
-	if mg.startWorker(j) {
-		mg.metrics.started.Inc()
-	}
+	// A sync cycle may have started the worker already (the job is owned
+	// and running from its creation); either way this was a fresh start.
+	mg.startWorker(j)
+	mg.metrics.started.Inc()
 }
 
 // GetBroadcasts returns the domain's jobs, newest first: limit of them

@@ -608,7 +608,9 @@ func TestTakeoverFromSavedCursor(t *testing.T) {
 		e := newEnv(t, d)
 		e.addUsers("localhost", 349, "alice") // 350 recipients
 		ra, rb := newSink(), newSink()
-		a, _ := e.module(modOpts{node: "gander@a", router: ra, lease: time.Second, batch: 1})
+		// A lease of 2 s leaves a's own renewals (every 1.33 s) a wide
+		// margin under the race detector.
+		a, _ := e.module(modOpts{node: "gander@a", router: ra, lease: 2 * time.Second, batch: 1})
 		ctx := context.Background()
 		id, err := a.StartBroadcast(ctx, req(func(r *StartRequest) { r.MessageRate = 100 }))
 		require.NoError(t, err)
@@ -628,7 +630,7 @@ func TestTakeoverFromSavedCursor(t *testing.T) {
 		require.Equal(t, "gander@a", j.OwnerNode)
 		saved := j.RecipientsProcessed
 
-		b, _ := e.module(modOpts{node: "gander@b", router: rb, lease: time.Second, batch: 1})
+		b, _ := e.module(modOpts{node: "gander@b", router: rb, lease: 2 * time.Second, batch: 1})
 		j = waitState(t, b, id, StateFinished)
 		require.Equal(t, "gander@b", j.OwnerNode)
 		require.Equal(t, 350, j.RecipientsProcessed)

@@ -117,10 +117,12 @@ func (w *worker) run(ctx context.Context) error {
 		return fmt.Errorf("bad sender %q: %w", job.Sender, err)
 	}
 	limit := max(1, job.MessageRate*w.m.mod.batchSeconds)
-	// Pacing: the n-th message after t0 goes out at t0 + n/rate. t0 is kept
-	// across batches (reset only on resume), so the time spent persisting
-	// and loading is absorbed instead of accumulating as drift.
-	t0, n := time.Now(), int64(0)
+	// Pacing: the n-th message after t0 goes out at t0 + n/rate. t0 is the
+	// moment the first batch is ready and is kept across batches (reset
+	// only on resume), so the time spent persisting and loading later
+	// batches is absorbed instead of accumulating as drift.
+	var t0 time.Time // set when the first batch is loaded
+	n := int64(0)
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	for {
@@ -130,6 +132,9 @@ func (w *worker) run(ctx context.Context) error {
 			return err
 		}
 		w.state.Store(workerSending)
+		if t0.IsZero() {
+			t0 = time.Now()
+		}
 		for _, user := range page {
 			for {
 				if w.isPaused() {
@@ -183,15 +188,19 @@ func (w *worker) loadBatch(ctx context.Context, limit int) ([]string, string, er
 			case <-time.After(w.m.mod.safetyInterval()):
 			}
 		}
-		ok, err := w.m.mod.store.SaveWorkerState(ctx, w.job.ID, w.m.mod.node, w.ws)
+		dbctx, cancel := context.WithTimeout(ctx, w.m.mod.dbTimeout())
+		ok, err := w.m.mod.store.SaveWorkerState(dbctx, w.job.ID, w.m.mod.node, w.ws)
 		if err != nil {
+			cancel()
 			lastErr = fmt.Errorf("persist state failed: %w", err)
 			continue
 		}
 		if !ok {
+			cancel()
 			return nil, "", errLost
 		}
-		page, next, err := w.m.mod.store.LoadRecipients(ctx, w.job.Domain, w.job.snapshot, w.ws.Cursor, limit)
+		page, next, err := w.m.mod.store.LoadRecipients(dbctx, w.job.Domain, w.job.snapshot, w.ws.Cursor, limit)
+		cancel()
 		if err != nil {
 			lastErr = fmt.Errorf("load batch failed: %w", err)
 			continue
