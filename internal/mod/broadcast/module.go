@@ -180,6 +180,29 @@ func (m *Module) hostMetrics(ht string) hostMetrics {
 	return hm
 }
 
+// observeRDBMS records one call of a tracked storage function
+// ("get_job", "update_worker_state") for hostType: the backend metrics
+// mod_broadcast_rdbms_count and mod_broadcast_rdbms_time (µs) of spec §13.
+func (m *Module) observeRDBMS(function, hostType string, start time.Time) {
+	m.metrics.Counter("mod_broadcast_rdbms", "count", "function", "host_type").WithLabelValues(function, hostType).Inc()
+	m.metrics.Histogram("mod_broadcast_rdbms", "time", "function", "host_type").WithLabelValues(function, hostType).
+		Observe(float64(time.Since(start).Microseconds()))
+}
+
+// getJob is store.GetJob with the backend metrics.
+func (m *Module) getJob(ctx context.Context, hostType string, id int64) (Job, error) {
+	start := time.Now()
+	defer m.observeRDBMS("get_job", hostType, start)
+	return m.store.GetJob(ctx, id)
+}
+
+// saveWorkerState is store.SaveWorkerState with the backend metrics.
+func (m *Module) saveWorkerState(ctx context.Context, hostType string, id int64, ws WorkerState) (bool, error) {
+	start := time.Now()
+	defer m.observeRDBMS("update_worker_state", hostType, start)
+	return m.store.SaveWorkerState(ctx, id, m.node, ws)
+}
+
 // syncInterval is the normal ownership-sync period: 2/3 of the lease.
 func (m *Module) syncInterval() time.Duration { return m.lease * 2 / 3 }
 
@@ -357,7 +380,7 @@ func (m *Module) StartBroadcast(ctx context.Context, r StartRequest) (int64, err
 // abort_error.
 func (m *Module) launch(ctx context.Context, mg *manager, id int64) {
 	ctx = context.WithoutCancel(ctx)
-	j, err := m.store.GetJob(ctx, id)
+	j, err := m.getJob(ctx, mg.hostType, id)
 	if err != nil {
 		reason := fmt.Sprintf("load failed: %v", err)
 		if ok, err := m.store.MarkStopped(ctx, id, StateAbortError, reason); err != nil {
@@ -392,11 +415,11 @@ func (m *Module) GetBroadcasts(ctx context.Context, domain string, limit, index 
 // GetBroadcast returns the job id of domain, or ErrBroadcastNotFound (also
 // when it belongs to another domain).
 func (m *Module) GetBroadcast(ctx context.Context, domain string, id int64) (Job, error) {
-	domain, _, err := m.manager(domain)
+	domain, mg, err := m.manager(domain)
 	if err != nil {
 		return Job{}, err
 	}
-	j, err := m.store.GetJob(ctx, id)
+	j, err := m.getJob(ctx, mg.hostType, id)
 	if errors.Is(err, errNoJob) || err == nil && j.Domain != domain {
 		return Job{}, ErrBroadcastNotFound
 	}

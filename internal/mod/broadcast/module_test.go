@@ -314,6 +314,12 @@ func TestJobLifecycle(t *testing.T) {
 			require.Equal(t, want, testutil.ToFloat64(reg.Spiral(name, "count", "host_type").WithLabelValues("localhost")), name)
 		}
 		require.Equal(t, 0.0, testutil.ToFloat64(reg.Gauge("mod_broadcast_live_jobs", "count", "host_type").WithLabelValues("localhost")))
+		// Backend metrics: one batch (saved before loading) and the final
+		// save; the job was read at launch and by the polling above.
+		rdbms := reg.Counter("mod_broadcast_rdbms", "count", "function", "host_type")
+		require.Equal(t, 2.0, testutil.ToFloat64(rdbms.WithLabelValues("update_worker_state", "localhost")))
+		require.GreaterOrEqual(t, testutil.ToFloat64(rdbms.WithLabelValues("get_job", "localhost")), 2.0)
+		require.Equal(t, 2, testutil.CollectAndCount(reg.Histogram("mod_broadcast_rdbms", "time", "function", "host_type")))
 	})
 }
 

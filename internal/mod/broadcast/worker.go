@@ -189,7 +189,7 @@ func (w *worker) loadBatch(ctx context.Context, limit int) ([]string, string, er
 			}
 		}
 		dbctx, cancel := context.WithTimeout(ctx, w.m.mod.dbTimeout())
-		ok, err := w.m.mod.store.SaveWorkerState(dbctx, w.job.ID, w.m.mod.node, w.ws)
+		ok, err := w.m.mod.saveWorkerState(dbctx, w.m.hostType, w.job.ID, w.ws)
 		if err != nil {
 			cancel()
 			lastErr = fmt.Errorf("persist state failed: %w", err)
@@ -227,7 +227,7 @@ func (w *worker) waitResume(ctx context.Context) error {
 // finish persists the finished flag; a failure is only logged (spec §6).
 func (w *worker) finish(ctx context.Context) error {
 	w.ws.Finished = true
-	ok, err := w.m.mod.store.SaveWorkerState(ctx, w.job.ID, w.m.mod.node, w.ws)
+	ok, err := w.m.mod.saveWorkerState(ctx, w.m.hostType, w.job.ID, w.ws)
 	switch {
 	case err != nil:
 		w.m.mod.log.Warn("broadcast: final progress not saved", "job", w.job.ID, "err", err)
