@@ -233,9 +233,18 @@ func (m *manager) exited(w *worker) {
 		m.mu.Unlock()
 		return
 	}
-	delete(m.live, w.job.ID)
-	m.metrics.live.Set(float64(len(m.live)))
 	m.mu.Unlock()
+	// The worker stays in the map until its end is written: a sync cycle
+	// in between must not take the still-running job for one without a
+	// worker and start another.
+	defer func() {
+		m.mu.Lock()
+		if m.live[w.job.ID] == w {
+			delete(m.live, w.job.ID)
+			m.metrics.live.Set(float64(len(m.live)))
+		}
+		m.mu.Unlock()
+	}()
 	// The worker's context is gone; the final write gets its own.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(m.ctx), 10*time.Second)
 	defer cancel()

@@ -313,7 +313,12 @@ func TestJobLifecycle(t *testing.T) {
 		} {
 			require.Equal(t, want, testutil.ToFloat64(reg.Spiral(name, "count", "host_type").WithLabelValues("localhost")), name)
 		}
-		require.Equal(t, 0.0, testutil.ToFloat64(reg.Gauge("mod_broadcast_live_jobs", "count", "host_type").WithLabelValues("localhost")))
+		eventually(t, 5*time.Second, func() error {
+			if v := testutil.ToFloat64(reg.Gauge("mod_broadcast_live_jobs", "count", "host_type").WithLabelValues("localhost")); v != 0 {
+				return fmt.Errorf("live jobs %v", v)
+			}
+			return nil
+		})
 		// Backend metrics: one batch (saved before loading) and the final
 		// save; the job was read at launch and by the polling above.
 		rdbms := reg.Counter("mod_broadcast_rdbms", "count", "function", "host_type")
