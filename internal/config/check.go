@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"os"
 	"reflect"
 	"slices"
 	"sort"
@@ -57,7 +58,7 @@ func (g *General) check(c *checker) {
 	c.oneOf(k+".component_backend", &g.ComponentBackend, "mnesia", "mnesia", "cets")
 	c.intDefault(k+".max_fsm_queue", &g.MaxFSMQueue, 0, 0)
 	if g.NodeName == "" {
-		g.NodeName = "gander@localhost"
+		g.NodeName = DefaultNodeName()
 	}
 }
 
@@ -187,4 +188,15 @@ func editDistance(a, b string) int {
 		prev, cur = cur, prev
 	}
 	return prev[len(b)]
+}
+
+// DefaultNodeName is general.node_name when the configuration does not set
+// it: "gander@<hostname>" (spec/broadcast.md §2), or "gander@localhost" when
+// the host name cannot be read.
+func DefaultNodeName() string {
+	h, err := os.Hostname()
+	if err != nil || h == "" {
+		h = "localhost"
+	}
+	return "gander@" + h
 }

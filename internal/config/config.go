@@ -89,7 +89,7 @@ type General struct {
 	MaxFSMQueue int `toml:"max_fsm_queue"`
 	// DataDir (Gander) is the data directory; "" means the --data-dir flag.
 	DataDir string `toml:"data_dir"`
-	// NodeName (Gander) names this node (default "gander@localhost").
+	// NodeName (Gander) names this node (default "gander@<hostname>").
 	NodeName string `toml:"node_name"`
 }
 

@@ -81,7 +81,7 @@ func TestDefault(t *testing.T) {
 	}
 	d := Default()
 	if d.General.DefaultServerDomain != "localhost" || d.General.LogLevel != "warning" ||
-		d.General.NodeName != "gander@localhost" || d.General.DataDir != "" {
+		d.General.NodeName != DefaultNodeName() || d.General.DataDir != "" {
 		t.Errorf("general = %+v", d.General)
 	}
 	if len(d.Listen.C2S) != 1 {

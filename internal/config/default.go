@@ -24,8 +24,10 @@ const DefaultTOML = `# Gander configuration file.
   # Gander: where the embedded database and the generated TLS certificate
   # live. Empty means "use the --data-dir command-line flag".
   data_dir = ""
-  # Gander: the name of this node (shown e.g. as the owner of broadcast jobs).
-  node_name = "gander@localhost"
+  # Gander: the name of this node (shown e.g. as the owner of broadcast jobs);
+  # it must differ between the nodes sharing one database. Default:
+  # "gander@<hostname>".
+  # node_name = "gander@xmpp1"
 
 # XMPP client connections.
 [[listen.c2s]]

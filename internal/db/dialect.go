@@ -158,3 +158,15 @@ func postgresURL(cfg Config) string {
 	}
 	return u.String()
 }
+
+// NowMicros returns an SQL expression for the database clock's current time
+// in microseconds since the Unix epoch, the unit of Gander's timestamp
+// columns. Features that must agree on time across nodes (leases, job
+// timestamps) use the database clock rather than each node's own. SQLite's
+// clock has millisecond resolution.
+func (d *DB) NowMicros() string {
+	if d.Dialect == PostgreSQL {
+		return "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000000 AS BIGINT)"
+	}
+	return "CAST(unixepoch('subsec') * 1000000 AS INTEGER)"
+}

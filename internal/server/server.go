@@ -25,6 +25,7 @@ import (
 	"github.com/gander-xmpp/gander/internal/hooks"
 	"github.com/gander-xmpp/gander/internal/iq"
 	"github.com/gander-xmpp/gander/internal/metrics"
+	"github.com/gander-xmpp/gander/internal/mod/broadcast"
 	"github.com/gander-xmpp/gander/internal/mod/disco"
 	"github.com/gander-xmpp/gander/internal/mod/last"
 	"github.com/gander-xmpp/gander/internal/mod/muclight"
@@ -71,6 +72,8 @@ type Server struct {
 	http     []*http.Server
 	httpLn   []net.Listener
 	last     *last.Module
+	// broadcast is mod_broadcast, nil when disabled.
+	broadcast *broadcast.Module
 
 	stopOnce sync.Once
 	stopErr  error
@@ -178,6 +181,9 @@ func (s *Server) buildModules() error {
 			return fmt.Errorf("mod_last: %w", err)
 		}
 	}
+	if err := s.buildBroadcast(); err != nil {
+		return fmt.Errorf("mod_broadcast: %w", err)
+	}
 	return nil
 }
 
@@ -239,6 +245,10 @@ func (s *Server) Start(ctx context.Context) error {
 		s.c2s = append(s.c2s, l)
 	}
 	if err := s.startHTTP(ctx); err != nil {
+		s.stopListeners(ctx)
+		return err
+	}
+	if err := s.startBroadcast(ctx); err != nil {
 		s.stopListeners(ctx)
 		return err
 	}
@@ -339,6 +349,7 @@ func (s *Server) Stop(ctx context.Context) error {
 }
 
 func (s *Server) stop(ctx context.Context) error {
+	s.stopBroadcast(ctx)
 	s.stopListeners(ctx)
 	s.iq.Close()
 	if err := s.stopLast(ctx); err != nil {

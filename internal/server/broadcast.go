@@ -1,0 +1,87 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/gander-xmpp/gander/internal/jid"
+	"github.com/gander-xmpp/gander/internal/mod/broadcast"
+	"github.com/gander-xmpp/gander/internal/router"
+	"github.com/gander-xmpp/gander/internal/xmlstream"
+)
+
+// buildBroadcast creates mod_broadcast when it is enabled, after checking
+// its prerequisites (spec/broadcast.md §1).
+func (s *Server) buildBroadcast() error {
+	m := s.cfg.Modules.Broadcast
+	if m == nil {
+		return nil
+	}
+	if !slices.Contains(s.cfg.Auth.Methods, "rdbms") {
+		return fmt.Errorf(`mod_broadcast_requires_rdbms_auth: mod_broadcast needs auth.methods to include "rdbms", got %q`, s.cfg.Auth.Methods)
+	}
+	if lease := time.Duration(m.LeaseTime) * time.Second; lease < broadcast.MinLeaseTime {
+		return fmt.Errorf("mod_broadcast_invalid_lease_time: modules.mod_broadcast.lease_time is %d, the minimum is %d",
+			m.LeaseTime, int(broadcast.MinLeaseTime/time.Second))
+	}
+	domains := map[string]string{}
+	for _, h := range s.cfg.Hosts() {
+		domains[h] = h // a static host is its own host type
+	}
+	mod, err := broadcast.New(broadcast.Options{
+		Log:       s.log.With("module", "mod_broadcast"),
+		Node:      s.cfg.General.NodeName,
+		LeaseTime: time.Duration(m.LeaseTime) * time.Second,
+		Domains:   domains,
+		Store:     broadcast.NewSQLStore(s.db),
+		Accounts:  s.accounts.Store(),
+		Router:    broadcastRouter{s.router},
+		Metrics:   s.metrics,
+	})
+	if err != nil {
+		return err
+	}
+	s.broadcast = mod
+	return nil
+}
+
+// Broadcast returns the mod_broadcast service, or nil when the module is
+// not enabled (used by the admin API and tests).
+func (s *Server) Broadcast() *broadcast.Module { return s.broadcast }
+
+func (s *Server) startBroadcast(ctx context.Context) error {
+	if s.broadcast == nil {
+		return nil
+	}
+	if err := s.broadcast.Start(ctx); err != nil {
+		return fmt.Errorf("mod_broadcast: %w", err)
+	}
+	return nil
+}
+
+func (s *Server) stopBroadcast(ctx context.Context) {
+	if s.broadcast == nil {
+		return
+	}
+	if err := s.broadcast.Stop(ctx); err != nil {
+		s.log.Warn("mod_broadcast: stop", "err", err)
+	}
+}
+
+// broadcastRouter routes broadcast messages into normal routing (live
+// sessions, offline storage when nobody is online). The router reports
+// delivery problems to the sender as stanza errors rather than to the
+// caller, so only a failure inside routing counts as a skipped recipient.
+type broadcastRouter struct{ r *router.Router }
+
+func (b broadcastRouter) Route(ctx context.Context, from, to jid.JID, el *xmlstream.Element) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("routing failed: %v", p)
+		}
+	}()
+	b.r.Route(ctx, from, to, el)
+	return nil
+}
