@@ -220,7 +220,7 @@ func (h *Handler) permitted(w *walker, f *ast.Field, args map[string]any, who ca
 	case "DOMAIN":
 		var bad []string
 		for _, n := range names {
-			if !inDomain(args[n], who.domain) {
+			if !inDomain(args[n], who.domain) && !h.inSubdomain(args[n], who.domain) {
 				bad = append(bad, n)
 			}
 		}
@@ -266,6 +266,21 @@ func inDomain(v any, domain string) bool {
 			}
 		}
 		return true
+	}
+	return false
+}
+
+// inSubdomain reports whether a coerced argument (a domain name or a JID)
+// belongs to a subdomain of domain (e.g. its MUC Light domain).
+func (h *Handler) inSubdomain(v any, domain string) bool {
+	if h.deps.Subdomain == nil {
+		return false
+	}
+	switch x := v.(type) {
+	case string:
+		return h.deps.Subdomain(x) == domain
+	case jid.JID:
+		return h.deps.Subdomain(x.Domain()) == domain
 	}
 	return false
 }

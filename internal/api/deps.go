@@ -96,4 +96,11 @@ type Deps struct {
 	// ModuleEnabled reports whether a module (e.g. "mod_inbox") runs for a
 	// host type; nil means none does. Used for module gating.
 	ModuleEnabled func(hostType, module string) bool
+	// Subdomain returns the served domain of a subdomain of it (e.g. the
+	// MUC Light domain muclight.<domain>), or ""; nil means none. A
+	// domain admin may use its domain's subdomains, and gating uses the
+	// served domain.
+	Subdomain func(domain string) string
+	// MucLight is mod_muc_light, nil when the module is not enabled.
+	MucLight MucLight
 }

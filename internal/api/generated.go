@@ -39,6 +39,8 @@ type ResolverRoot interface {
 	DomainAdminQuery() DomainAdminQueryResolver
 	LastAdminMutation() LastAdminMutationResolver
 	LastAdminQuery() LastAdminQueryResolver
+	MUCLightAdminMutation() MUCLightAdminMutationResolver
+	MUCLightAdminQuery() MUCLightAdminQueryResolver
 	ServerAdminQuery() ServerAdminQueryResolver
 	SessionAdminMutation() SessionAdminMutationResolver
 	SessionAdminQuery() SessionAdminQueryResolver
@@ -71,11 +73,12 @@ type ComplexityRoot struct {
 	}
 
 	AdminMutation struct {
-		Account func(childComplexity int) int
-		Domain  func(childComplexity int) int
-		Last    func(childComplexity int) int
-		Session func(childComplexity int) int
-		Stanza  func(childComplexity int) int
+		Account  func(childComplexity int) int
+		Domain   func(childComplexity int) int
+		Last     func(childComplexity int) int
+		MucLight func(childComplexity int) int
+		Session  func(childComplexity int) int
+		Stanza   func(childComplexity int) int
 	}
 
 	AdminQuery struct {
@@ -83,8 +86,15 @@ type ComplexityRoot struct {
 		CheckAuth func(childComplexity int) int
 		Domain    func(childComplexity int) int
 		Last      func(childComplexity int) int
+		MucLight  func(childComplexity int) int
 		Server    func(childComplexity int) int
 		Session   func(childComplexity int) int
+	}
+
+	BlockingItem struct {
+		Action     func(childComplexity int) int
+		Entity     func(childComplexity int) int
+		EntityType func(childComplexity int) int
 	}
 
 	CheckPasswordPayload struct {
@@ -137,9 +147,44 @@ type ComplexityRoot struct {
 		ListOldUsers     func(childComplexity int, domain *string, timestamp time.Time) int
 	}
 
+	MUCLightAdminMutation struct {
+		ChangeRoomConfiguration func(childComplexity int, room jid.JID, owner jid.JID, name *string, subject *string, options []*RoomConfigDictEntryInput) int
+		CreateRoom              func(childComplexity int, mucDomain string, name *string, owner jid.JID, subject *string, id *string, options []*RoomConfigDictEntryInput) int
+		DeleteRoom              func(childComplexity int, room jid.JID) int
+		InviteUser              func(childComplexity int, room jid.JID, sender jid.JID, recipient jid.JID) int
+		KickUser                func(childComplexity int, room jid.JID, user jid.JID) int
+		SendMessageToRoom       func(childComplexity int, room jid.JID, from jid.JID, body string) int
+		SetBlockingList         func(childComplexity int, user jid.JID, items []*BlockingInput) int
+	}
+
+	MUCLightAdminQuery struct {
+		GetBlockingList func(childComplexity int, user jid.JID) int
+		GetRoomConfig   func(childComplexity int, room jid.JID) int
+		ListRoomUsers   func(childComplexity int, room jid.JID) int
+		ListUserRooms   func(childComplexity int, user jid.JID) int
+	}
+
 	OldUser struct {
 		JID       func(childComplexity int) int
 		Timestamp func(childComplexity int) int
+	}
+
+	Room struct {
+		Jid          func(childComplexity int) int
+		Name         func(childComplexity int) int
+		Options      func(childComplexity int) int
+		Participants func(childComplexity int) int
+		Subject      func(childComplexity int) int
+	}
+
+	RoomConfigDictEntry struct {
+		Key   func(childComplexity int) int
+		Value func(childComplexity int) int
+	}
+
+	RoomUser struct {
+		Affiliation func(childComplexity int) int
+		Jid         func(childComplexity int) int
 	}
 
 	SendStanzaPayload struct {
@@ -231,6 +276,7 @@ type AdminMutationResolver interface {
 	Session(ctx context.Context) (*SessionAdminMutation, error)
 	Stanza(ctx context.Context) (*StanzaAdminMutation, error)
 	Last(ctx context.Context) (*LastAdminMutation, error)
+	MucLight(ctx context.Context) (*MUCLightAdminMutation, error)
 }
 type AdminQueryResolver interface {
 	CheckAuth(ctx context.Context) (*AdminAuthInfo, error)
@@ -239,6 +285,7 @@ type AdminQueryResolver interface {
 	Session(ctx context.Context) (*SessionAdminQuery, error)
 	Server(ctx context.Context) (*ServerAdminQuery, error)
 	Last(ctx context.Context) (*LastAdminQuery, error)
+	MucLight(ctx context.Context) (*MUCLightAdminQuery, error)
 }
 type DomainAdminMutationResolver interface {
 	SetDomainPassword(ctx context.Context, obj *DomainAdminMutation, domain string, password string) (*string, error)
@@ -256,6 +303,21 @@ type LastAdminQueryResolver interface {
 	GetLast(ctx context.Context, obj *LastAdminQuery, user jid.JID) (*LastActivity, error)
 	CountActiveUsers(ctx context.Context, obj *LastAdminQuery, domain string, timestamp *time.Time) (*int, error)
 	ListOldUsers(ctx context.Context, obj *LastAdminQuery, domain *string, timestamp time.Time) ([]*OldUser, error)
+}
+type MUCLightAdminMutationResolver interface {
+	CreateRoom(ctx context.Context, obj *MUCLightAdminMutation, mucDomain string, name *string, owner jid.JID, subject *string, id *string, options []*RoomConfigDictEntryInput) (*Room, error)
+	ChangeRoomConfiguration(ctx context.Context, obj *MUCLightAdminMutation, room jid.JID, owner jid.JID, name *string, subject *string, options []*RoomConfigDictEntryInput) (*Room, error)
+	InviteUser(ctx context.Context, obj *MUCLightAdminMutation, room jid.JID, sender jid.JID, recipient jid.JID) (*string, error)
+	DeleteRoom(ctx context.Context, obj *MUCLightAdminMutation, room jid.JID) (*string, error)
+	KickUser(ctx context.Context, obj *MUCLightAdminMutation, room jid.JID, user jid.JID) (*string, error)
+	SendMessageToRoom(ctx context.Context, obj *MUCLightAdminMutation, room jid.JID, from jid.JID, body string) (*string, error)
+	SetBlockingList(ctx context.Context, obj *MUCLightAdminMutation, user jid.JID, items []*BlockingInput) (*string, error)
+}
+type MUCLightAdminQueryResolver interface {
+	GetRoomConfig(ctx context.Context, obj *MUCLightAdminQuery, room jid.JID) (*Room, error)
+	ListRoomUsers(ctx context.Context, obj *MUCLightAdminQuery, room jid.JID) ([]*RoomUser, error)
+	ListUserRooms(ctx context.Context, obj *MUCLightAdminQuery, user jid.JID) ([]*jid.JID, error)
+	GetBlockingList(ctx context.Context, obj *MUCLightAdminQuery, user jid.JID) ([]*BlockingItem, error)
 }
 type ServerAdminQueryResolver interface {
 	Status(ctx context.Context, obj *ServerAdminQuery) (*Status, error)
@@ -439,6 +501,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AdminMutation.Last(childComplexity), true
+	case "AdminMutation.muc_light":
+		if e.ComplexityRoot.AdminMutation.MucLight == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AdminMutation.MucLight(childComplexity), true
 	case "AdminMutation.session":
 		if e.ComplexityRoot.AdminMutation.Session == nil {
 			break
@@ -477,6 +545,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AdminQuery.Last(childComplexity), true
+	case "AdminQuery.muc_light":
+		if e.ComplexityRoot.AdminQuery.MucLight == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AdminQuery.MucLight(childComplexity), true
 	case "AdminQuery.server":
 		if e.ComplexityRoot.AdminQuery.Server == nil {
 			break
@@ -489,6 +563,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AdminQuery.Session(childComplexity), true
+
+	case "BlockingItem.action":
+		if e.ComplexityRoot.BlockingItem.Action == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BlockingItem.Action(childComplexity), true
+	case "BlockingItem.entity":
+		if e.ComplexityRoot.BlockingItem.Entity == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BlockingItem.Entity(childComplexity), true
+	case "BlockingItem.entityType":
+		if e.ComplexityRoot.BlockingItem.EntityType == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BlockingItem.EntityType(childComplexity), true
 
 	case "CheckPasswordPayload.correct":
 		if e.ComplexityRoot.CheckPasswordPayload.Correct == nil {
@@ -682,6 +775,129 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.LastAdminQuery.ListOldUsers(childComplexity, args["domain"].(*string), args["timestamp"].(time.Time)), true
 
+	case "MUCLightAdminMutation.changeRoomConfiguration":
+		if e.ComplexityRoot.MUCLightAdminMutation.ChangeRoomConfiguration == nil {
+			break
+		}
+
+		args, err := ec.field_MUCLightAdminMutation_changeRoomConfiguration_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.MUCLightAdminMutation.ChangeRoomConfiguration(childComplexity, args["room"].(jid.JID), args["owner"].(jid.JID), args["name"].(*string), args["subject"].(*string), args["options"].([]*RoomConfigDictEntryInput)), true
+	case "MUCLightAdminMutation.createRoom":
+		if e.ComplexityRoot.MUCLightAdminMutation.CreateRoom == nil {
+			break
+		}
+
+		args, err := ec.field_MUCLightAdminMutation_createRoom_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.MUCLightAdminMutation.CreateRoom(childComplexity, args["mucDomain"].(string), args["name"].(*string), args["owner"].(jid.JID), args["subject"].(*string), args["id"].(*string), args["options"].([]*RoomConfigDictEntryInput)), true
+	case "MUCLightAdminMutation.deleteRoom":
+		if e.ComplexityRoot.MUCLightAdminMutation.DeleteRoom == nil {
+			break
+		}
+
+		args, err := ec.field_MUCLightAdminMutation_deleteRoom_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.MUCLightAdminMutation.DeleteRoom(childComplexity, args["room"].(jid.JID)), true
+	case "MUCLightAdminMutation.inviteUser":
+		if e.ComplexityRoot.MUCLightAdminMutation.InviteUser == nil {
+			break
+		}
+
+		args, err := ec.field_MUCLightAdminMutation_inviteUser_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.MUCLightAdminMutation.InviteUser(childComplexity, args["room"].(jid.JID), args["sender"].(jid.JID), args["recipient"].(jid.JID)), true
+	case "MUCLightAdminMutation.kickUser":
+		if e.ComplexityRoot.MUCLightAdminMutation.KickUser == nil {
+			break
+		}
+
+		args, err := ec.field_MUCLightAdminMutation_kickUser_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.MUCLightAdminMutation.KickUser(childComplexity, args["room"].(jid.JID), args["user"].(jid.JID)), true
+	case "MUCLightAdminMutation.sendMessageToRoom":
+		if e.ComplexityRoot.MUCLightAdminMutation.SendMessageToRoom == nil {
+			break
+		}
+
+		args, err := ec.field_MUCLightAdminMutation_sendMessageToRoom_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.MUCLightAdminMutation.SendMessageToRoom(childComplexity, args["room"].(jid.JID), args["from"].(jid.JID), args["body"].(string)), true
+	case "MUCLightAdminMutation.setBlockingList":
+		if e.ComplexityRoot.MUCLightAdminMutation.SetBlockingList == nil {
+			break
+		}
+
+		args, err := ec.field_MUCLightAdminMutation_setBlockingList_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.MUCLightAdminMutation.SetBlockingList(childComplexity, args["user"].(jid.JID), args["items"].([]*BlockingInput)), true
+
+	case "MUCLightAdminQuery.getBlockingList":
+		if e.ComplexityRoot.MUCLightAdminQuery.GetBlockingList == nil {
+			break
+		}
+
+		args, err := ec.field_MUCLightAdminQuery_getBlockingList_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.MUCLightAdminQuery.GetBlockingList(childComplexity, args["user"].(jid.JID)), true
+	case "MUCLightAdminQuery.getRoomConfig":
+		if e.ComplexityRoot.MUCLightAdminQuery.GetRoomConfig == nil {
+			break
+		}
+
+		args, err := ec.field_MUCLightAdminQuery_getRoomConfig_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.MUCLightAdminQuery.GetRoomConfig(childComplexity, args["room"].(jid.JID)), true
+	case "MUCLightAdminQuery.listRoomUsers":
+		if e.ComplexityRoot.MUCLightAdminQuery.ListRoomUsers == nil {
+			break
+		}
+
+		args, err := ec.field_MUCLightAdminQuery_listRoomUsers_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.MUCLightAdminQuery.ListRoomUsers(childComplexity, args["room"].(jid.JID)), true
+	case "MUCLightAdminQuery.listUserRooms":
+		if e.ComplexityRoot.MUCLightAdminQuery.ListUserRooms == nil {
+			break
+		}
+
+		args, err := ec.field_MUCLightAdminQuery_listUserRooms_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.MUCLightAdminQuery.ListUserRooms(childComplexity, args["user"].(jid.JID)), true
+
 	case "OldUser.jid":
 		if e.ComplexityRoot.OldUser.JID == nil {
 			break
@@ -694,6 +910,63 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.OldUser.Timestamp(childComplexity), true
+
+	case "Room.jid":
+		if e.ComplexityRoot.Room.Jid == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Room.Jid(childComplexity), true
+	case "Room.name":
+		if e.ComplexityRoot.Room.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Room.Name(childComplexity), true
+	case "Room.options":
+		if e.ComplexityRoot.Room.Options == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Room.Options(childComplexity), true
+	case "Room.participants":
+		if e.ComplexityRoot.Room.Participants == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Room.Participants(childComplexity), true
+	case "Room.subject":
+		if e.ComplexityRoot.Room.Subject == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Room.Subject(childComplexity), true
+
+	case "RoomConfigDictEntry.key":
+		if e.ComplexityRoot.RoomConfigDictEntry.Key == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RoomConfigDictEntry.Key(childComplexity), true
+	case "RoomConfigDictEntry.value":
+		if e.ComplexityRoot.RoomConfigDictEntry.Value == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RoomConfigDictEntry.Value(childComplexity), true
+
+	case "RoomUser.affiliation":
+		if e.ComplexityRoot.RoomUser.Affiliation == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RoomUser.Affiliation(childComplexity), true
+	case "RoomUser.jid":
+		if e.ComplexityRoot.RoomUser.Jid == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RoomUser.Jid(childComplexity), true
 
 	case "SendStanzaPayload.id":
 		if e.ComplexityRoot.SendStanzaPayload.ID == nil {
@@ -997,7 +1270,10 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	opCtx := graphql.GetOperationContext(ctx)
 	ec := newExecutionContext(opCtx, e, make(chan graphql.DeferredResult))
-	inputUnmarshalMap := graphql.BuildUnmarshalerMap()
+	inputUnmarshalMap := graphql.BuildUnmarshalerMap(
+		ec.unmarshalInputBlockingInput,
+		ec.unmarshalInputRoomConfigDictEntryInput,
+	)
 	first := true
 
 	switch opCtx.Operation.Operation {
@@ -1071,7 +1347,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "schema/account.graphqls" "schema/admin.graphqls" "schema/domain.graphqls" "schema/last.graphqls" "schema/server.graphqls" "schema/session.graphqls" "schema/stanza.graphqls"
+//go:embed "schema/account.graphqls" "schema/admin.graphqls" "schema/domain.graphqls" "schema/last.graphqls" "schema/muclight.graphqls" "schema/server.graphqls" "schema/session.graphqls" "schema/stanza.graphqls"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -1087,6 +1363,7 @@ var sources = []*ast.Source{
 	{Name: "schema/admin.graphqls", Input: sourceData("schema/admin.graphqls"), BuiltIn: false},
 	{Name: "schema/domain.graphqls", Input: sourceData("schema/domain.graphqls"), BuiltIn: false},
 	{Name: "schema/last.graphqls", Input: sourceData("schema/last.graphqls"), BuiltIn: false},
+	{Name: "schema/muclight.graphqls", Input: sourceData("schema/muclight.graphqls"), BuiltIn: false},
 	{Name: "schema/server.graphqls", Input: sourceData("schema/server.graphqls"), BuiltIn: false},
 	{Name: "schema/session.graphqls", Input: sourceData("schema/session.graphqls"), BuiltIn: false},
 	{Name: "schema/stanza.graphqls", Input: sourceData("schema/stanza.graphqls"), BuiltIn: false},
@@ -1137,6 +1414,18 @@ func (ec *executionContext) childFields_AdminAuthInfo(ctx context.Context, field
 		return ec.fieldContext_AdminAuthInfo_authStatus(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type AdminAuthInfo", field.Name)
+}
+
+func (ec *executionContext) childFields_BlockingItem(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "entityType":
+		return ec.fieldContext_BlockingItem_entityType(ctx, field)
+	case "action":
+		return ec.fieldContext_BlockingItem_action(ctx, field)
+	case "entity":
+		return ec.fieldContext_BlockingItem_entity(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type BlockingItem", field.Name)
 }
 
 func (ec *executionContext) childFields_CheckPasswordPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -1239,6 +1528,40 @@ func (ec *executionContext) childFields_LastAdminQuery(ctx context.Context, fiel
 	return nil, fmt.Errorf("no field named %q was found under type LastAdminQuery", field.Name)
 }
 
+func (ec *executionContext) childFields_MUCLightAdminMutation(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "createRoom":
+		return ec.fieldContext_MUCLightAdminMutation_createRoom(ctx, field)
+	case "changeRoomConfiguration":
+		return ec.fieldContext_MUCLightAdminMutation_changeRoomConfiguration(ctx, field)
+	case "inviteUser":
+		return ec.fieldContext_MUCLightAdminMutation_inviteUser(ctx, field)
+	case "deleteRoom":
+		return ec.fieldContext_MUCLightAdminMutation_deleteRoom(ctx, field)
+	case "kickUser":
+		return ec.fieldContext_MUCLightAdminMutation_kickUser(ctx, field)
+	case "sendMessageToRoom":
+		return ec.fieldContext_MUCLightAdminMutation_sendMessageToRoom(ctx, field)
+	case "setBlockingList":
+		return ec.fieldContext_MUCLightAdminMutation_setBlockingList(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MUCLightAdminMutation", field.Name)
+}
+
+func (ec *executionContext) childFields_MUCLightAdminQuery(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "getRoomConfig":
+		return ec.fieldContext_MUCLightAdminQuery_getRoomConfig(ctx, field)
+	case "listRoomUsers":
+		return ec.fieldContext_MUCLightAdminQuery_listRoomUsers(ctx, field)
+	case "listUserRooms":
+		return ec.fieldContext_MUCLightAdminQuery_listUserRooms(ctx, field)
+	case "getBlockingList":
+		return ec.fieldContext_MUCLightAdminQuery_getBlockingList(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MUCLightAdminQuery", field.Name)
+}
+
 func (ec *executionContext) childFields_OldUser(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "jid":
@@ -1247,6 +1570,42 @@ func (ec *executionContext) childFields_OldUser(ctx context.Context, field graph
 		return ec.fieldContext_OldUser_timestamp(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type OldUser", field.Name)
+}
+
+func (ec *executionContext) childFields_Room(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "jid":
+		return ec.fieldContext_Room_jid(ctx, field)
+	case "name":
+		return ec.fieldContext_Room_name(ctx, field)
+	case "subject":
+		return ec.fieldContext_Room_subject(ctx, field)
+	case "participants":
+		return ec.fieldContext_Room_participants(ctx, field)
+	case "options":
+		return ec.fieldContext_Room_options(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Room", field.Name)
+}
+
+func (ec *executionContext) childFields_RoomConfigDictEntry(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "key":
+		return ec.fieldContext_RoomConfigDictEntry_key(ctx, field)
+	case "value":
+		return ec.fieldContext_RoomConfigDictEntry_value(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RoomConfigDictEntry", field.Name)
+}
+
+func (ec *executionContext) childFields_RoomUser(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "jid":
+		return ec.fieldContext_RoomUser_jid(ctx, field)
+	case "affiliation":
+		return ec.fieldContext_RoomUser_affiliation(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RoomUser", field.Name)
 }
 
 func (ec *executionContext) childFields_SendStanzaPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -1878,6 +2237,280 @@ func (ec *executionContext) field_LastAdminQuery_listOldUsers_args(ctx context.C
 		return nil, err
 	}
 	args["timestamp"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_MUCLightAdminMutation_changeRoomConfiguration_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "room",
+		func(ctx context.Context, v any) (jid.JID, error) {
+			return ec.unmarshalNBareJID2githubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋjidᚐJID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["room"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "owner",
+		func(ctx context.Context, v any) (jid.JID, error) {
+			return ec.unmarshalNJID2githubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋjidᚐJID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["owner"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "name",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["name"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "subject",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["subject"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "options",
+		func(ctx context.Context, v any) ([]*RoomConfigDictEntryInput, error) {
+			return ec.unmarshalORoomConfigDictEntryInput2ᚕᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐRoomConfigDictEntryInputᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["options"] = arg4
+	return args, nil
+}
+
+func (ec *executionContext) field_MUCLightAdminMutation_createRoom_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "mucDomain",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNDomainName2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["mucDomain"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "name",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["name"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "owner",
+		func(ctx context.Context, v any) (jid.JID, error) {
+			return ec.unmarshalNJID2githubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋjidᚐJID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["owner"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "subject",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["subject"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalORoomName2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg4
+	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "options",
+		func(ctx context.Context, v any) ([]*RoomConfigDictEntryInput, error) {
+			return ec.unmarshalORoomConfigDictEntryInput2ᚕᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐRoomConfigDictEntryInputᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["options"] = arg5
+	return args, nil
+}
+
+func (ec *executionContext) field_MUCLightAdminMutation_deleteRoom_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "room",
+		func(ctx context.Context, v any) (jid.JID, error) {
+			return ec.unmarshalNBareJID2githubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋjidᚐJID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["room"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_MUCLightAdminMutation_inviteUser_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "room",
+		func(ctx context.Context, v any) (jid.JID, error) {
+			return ec.unmarshalNBareJID2githubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋjidᚐJID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["room"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "sender",
+		func(ctx context.Context, v any) (jid.JID, error) {
+			return ec.unmarshalNJID2githubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋjidᚐJID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["sender"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "recipient",
+		func(ctx context.Context, v any) (jid.JID, error) {
+			return ec.unmarshalNJID2githubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋjidᚐJID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["recipient"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_MUCLightAdminMutation_kickUser_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "room",
+		func(ctx context.Context, v any) (jid.JID, error) {
+			return ec.unmarshalNBareJID2githubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋjidᚐJID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["room"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "user",
+		func(ctx context.Context, v any) (jid.JID, error) {
+			return ec.unmarshalNJID2githubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋjidᚐJID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["user"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_MUCLightAdminMutation_sendMessageToRoom_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "room",
+		func(ctx context.Context, v any) (jid.JID, error) {
+			return ec.unmarshalNBareJID2githubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋjidᚐJID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["room"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "from",
+		func(ctx context.Context, v any) (jid.JID, error) {
+			return ec.unmarshalNJID2githubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋjidᚐJID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["from"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "body",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["body"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_MUCLightAdminMutation_setBlockingList_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "user",
+		func(ctx context.Context, v any) (jid.JID, error) {
+			return ec.unmarshalNJID2githubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋjidᚐJID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["user"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "items",
+		func(ctx context.Context, v any) ([]*BlockingInput, error) {
+			return ec.unmarshalNBlockingInput2ᚕᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐBlockingInputᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["items"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_MUCLightAdminQuery_getBlockingList_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "user",
+		func(ctx context.Context, v any) (jid.JID, error) {
+			return ec.unmarshalNJID2githubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋjidᚐJID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["user"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_MUCLightAdminQuery_getRoomConfig_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "room",
+		func(ctx context.Context, v any) (jid.JID, error) {
+			return ec.unmarshalNBareJID2githubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋjidᚐJID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["room"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_MUCLightAdminQuery_listRoomUsers_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "room",
+		func(ctx context.Context, v any) (jid.JID, error) {
+			return ec.unmarshalNBareJID2githubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋjidᚐJID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["room"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_MUCLightAdminQuery_listUserRooms_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "user",
+		func(ctx context.Context, v any) (jid.JID, error) {
+			return ec.unmarshalNJID2githubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋjidᚐJID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["user"] = arg0
 	return args, nil
 }
 
@@ -2880,6 +3513,38 @@ func (ec *executionContext) fieldContext_AdminMutation_last(_ context.Context, f
 	return fc, nil
 }
 
+func (ec *executionContext) _AdminMutation_muc_light(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AdminMutation_muc_light(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AdminMutation().MucLight(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *MUCLightAdminMutation) graphql.Marshaler {
+			return ec.marshalOMUCLightAdminMutation2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐMUCLightAdminMutation(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AdminMutation_muc_light(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AdminMutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MUCLightAdminMutation(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _AdminQuery_checkAuth(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -3072,6 +3737,38 @@ func (ec *executionContext) fieldContext_AdminQuery_last(_ context.Context, fiel
 	return fc, nil
 }
 
+func (ec *executionContext) _AdminQuery_muc_light(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AdminQuery_muc_light(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AdminQuery().MucLight(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *MUCLightAdminQuery) graphql.Marshaler {
+			return ec.marshalOMUCLightAdminQuery2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐMUCLightAdminQuery(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AdminQuery_muc_light(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AdminQuery",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MUCLightAdminQuery(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _AdminQuery___type(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -3146,6 +3843,75 @@ func (ec *executionContext) fieldContext_AdminQuery___schema(_ context.Context, 
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _BlockingItem_entityType(ctx context.Context, field graphql.CollectedField, obj *BlockingItem) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BlockingItem_entityType(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EntityType, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v BlockedEntityType) graphql.Marshaler {
+			return ec.marshalNBlockedEntityType2githubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐBlockedEntityType(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BlockingItem_entityType(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BlockingItem", field, false, false, errors.New("field of type BlockedEntityType does not have child fields"))
+}
+
+func (ec *executionContext) _BlockingItem_action(ctx context.Context, field graphql.CollectedField, obj *BlockingItem) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BlockingItem_action(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Action, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v BlockingAction) graphql.Marshaler {
+			return ec.marshalNBlockingAction2githubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐBlockingAction(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BlockingItem_action(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BlockingItem", field, false, false, errors.New("field of type BlockingAction does not have child fields"))
+}
+
+func (ec *executionContext) _BlockingItem_entity(ctx context.Context, field graphql.CollectedField, obj *BlockingItem) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BlockingItem_entity(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Entity, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v jid.JID) graphql.Marshaler {
+			return ec.marshalNJID2githubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋjidᚐJID(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BlockingItem_entity(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BlockingItem", field, false, false, errors.New("field of type JID does not have child fields"))
 }
 
 func (ec *executionContext) _CheckPasswordPayload_correct(ctx context.Context, field graphql.CollectedField, obj *CheckPasswordPayload) (ret graphql.Marshaler) {
@@ -3866,6 +4632,490 @@ func (ec *executionContext) fieldContext_LastAdminQuery_listOldUsers(ctx context
 	return fc, nil
 }
 
+func (ec *executionContext) _MUCLightAdminMutation_createRoom(ctx context.Context, field graphql.CollectedField, obj *MUCLightAdminMutation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MUCLightAdminMutation_createRoom(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.MUCLightAdminMutation().CreateRoom(ctx, obj, fc.Args["mucDomain"].(string), fc.Args["name"].(*string), fc.Args["owner"].(jid.JID), fc.Args["subject"].(*string), fc.Args["id"].(*string), fc.Args["options"].([]*RoomConfigDictEntryInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *Room) graphql.Marshaler {
+			return ec.marshalORoom2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐRoom(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MUCLightAdminMutation_createRoom(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MUCLightAdminMutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Room(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_MUCLightAdminMutation_createRoom_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _MUCLightAdminMutation_changeRoomConfiguration(ctx context.Context, field graphql.CollectedField, obj *MUCLightAdminMutation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MUCLightAdminMutation_changeRoomConfiguration(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.MUCLightAdminMutation().ChangeRoomConfiguration(ctx, obj, fc.Args["room"].(jid.JID), fc.Args["owner"].(jid.JID), fc.Args["name"].(*string), fc.Args["subject"].(*string), fc.Args["options"].([]*RoomConfigDictEntryInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *Room) graphql.Marshaler {
+			return ec.marshalORoom2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐRoom(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MUCLightAdminMutation_changeRoomConfiguration(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MUCLightAdminMutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Room(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_MUCLightAdminMutation_changeRoomConfiguration_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _MUCLightAdminMutation_inviteUser(ctx context.Context, field graphql.CollectedField, obj *MUCLightAdminMutation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MUCLightAdminMutation_inviteUser(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.MUCLightAdminMutation().InviteUser(ctx, obj, fc.Args["room"].(jid.JID), fc.Args["sender"].(jid.JID), fc.Args["recipient"].(jid.JID))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MUCLightAdminMutation_inviteUser(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MUCLightAdminMutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type String does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_MUCLightAdminMutation_inviteUser_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _MUCLightAdminMutation_deleteRoom(ctx context.Context, field graphql.CollectedField, obj *MUCLightAdminMutation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MUCLightAdminMutation_deleteRoom(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.MUCLightAdminMutation().DeleteRoom(ctx, obj, fc.Args["room"].(jid.JID))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MUCLightAdminMutation_deleteRoom(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MUCLightAdminMutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type String does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_MUCLightAdminMutation_deleteRoom_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _MUCLightAdminMutation_kickUser(ctx context.Context, field graphql.CollectedField, obj *MUCLightAdminMutation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MUCLightAdminMutation_kickUser(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.MUCLightAdminMutation().KickUser(ctx, obj, fc.Args["room"].(jid.JID), fc.Args["user"].(jid.JID))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MUCLightAdminMutation_kickUser(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MUCLightAdminMutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type String does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_MUCLightAdminMutation_kickUser_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _MUCLightAdminMutation_sendMessageToRoom(ctx context.Context, field graphql.CollectedField, obj *MUCLightAdminMutation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MUCLightAdminMutation_sendMessageToRoom(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.MUCLightAdminMutation().SendMessageToRoom(ctx, obj, fc.Args["room"].(jid.JID), fc.Args["from"].(jid.JID), fc.Args["body"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MUCLightAdminMutation_sendMessageToRoom(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MUCLightAdminMutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type String does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_MUCLightAdminMutation_sendMessageToRoom_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _MUCLightAdminMutation_setBlockingList(ctx context.Context, field graphql.CollectedField, obj *MUCLightAdminMutation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MUCLightAdminMutation_setBlockingList(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.MUCLightAdminMutation().SetBlockingList(ctx, obj, fc.Args["user"].(jid.JID), fc.Args["items"].([]*BlockingInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MUCLightAdminMutation_setBlockingList(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MUCLightAdminMutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type String does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_MUCLightAdminMutation_setBlockingList_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _MUCLightAdminQuery_getRoomConfig(ctx context.Context, field graphql.CollectedField, obj *MUCLightAdminQuery) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MUCLightAdminQuery_getRoomConfig(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.MUCLightAdminQuery().GetRoomConfig(ctx, obj, fc.Args["room"].(jid.JID))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *Room) graphql.Marshaler {
+			return ec.marshalORoom2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐRoom(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MUCLightAdminQuery_getRoomConfig(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MUCLightAdminQuery",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Room(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_MUCLightAdminQuery_getRoomConfig_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _MUCLightAdminQuery_listRoomUsers(ctx context.Context, field graphql.CollectedField, obj *MUCLightAdminQuery) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MUCLightAdminQuery_listRoomUsers(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.MUCLightAdminQuery().ListRoomUsers(ctx, obj, fc.Args["room"].(jid.JID))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*RoomUser) graphql.Marshaler {
+			return ec.marshalORoomUser2ᚕᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐRoomUserᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MUCLightAdminQuery_listRoomUsers(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MUCLightAdminQuery",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RoomUser(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_MUCLightAdminQuery_listRoomUsers_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _MUCLightAdminQuery_listUserRooms(ctx context.Context, field graphql.CollectedField, obj *MUCLightAdminQuery) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MUCLightAdminQuery_listUserRooms(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.MUCLightAdminQuery().ListUserRooms(ctx, obj, fc.Args["user"].(jid.JID))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*jid.JID) graphql.Marshaler {
+			return ec.marshalOJID2ᚕᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋjidᚐJIDᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MUCLightAdminQuery_listUserRooms(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MUCLightAdminQuery",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type JID does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_MUCLightAdminQuery_listUserRooms_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _MUCLightAdminQuery_getBlockingList(ctx context.Context, field graphql.CollectedField, obj *MUCLightAdminQuery) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MUCLightAdminQuery_getBlockingList(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.MUCLightAdminQuery().GetBlockingList(ctx, obj, fc.Args["user"].(jid.JID))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*BlockingItem) graphql.Marshaler {
+			return ec.marshalOBlockingItem2ᚕᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐBlockingItemᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MUCLightAdminQuery_getBlockingList(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MUCLightAdminQuery",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BlockingItem(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_MUCLightAdminQuery_getBlockingList_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _OldUser_jid(ctx context.Context, field graphql.CollectedField, obj *OldUser) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -3910,6 +5160,231 @@ func (ec *executionContext) _OldUser_timestamp(ctx context.Context, field graphq
 }
 func (ec *executionContext) fieldContext_OldUser_timestamp(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("OldUser", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _Room_jid(ctx context.Context, field graphql.CollectedField, obj *Room) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Room_jid(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Jid, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v jid.JID) graphql.Marshaler {
+			return ec.marshalNBareJID2githubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋjidᚐJID(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Room_jid(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Room", field, false, false, errors.New("field of type BareJID does not have child fields"))
+}
+
+func (ec *executionContext) _Room_name(ctx context.Context, field graphql.CollectedField, obj *Room) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Room_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Room_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Room", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Room_subject(ctx context.Context, field graphql.CollectedField, obj *Room) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Room_subject(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Subject, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Room_subject(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Room", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Room_participants(ctx context.Context, field graphql.CollectedField, obj *Room) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Room_participants(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Participants, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*RoomUser) graphql.Marshaler {
+			return ec.marshalNRoomUser2ᚕᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐRoomUserᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Room_participants(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Room",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RoomUser(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Room_options(ctx context.Context, field graphql.CollectedField, obj *Room) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Room_options(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Options, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*RoomConfigDictEntry) graphql.Marshaler {
+			return ec.marshalNRoomConfigDictEntry2ᚕᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐRoomConfigDictEntryᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Room_options(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Room",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RoomConfigDictEntry(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RoomConfigDictEntry_key(ctx context.Context, field graphql.CollectedField, obj *RoomConfigDictEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RoomConfigDictEntry_key(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Key, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RoomConfigDictEntry_key(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RoomConfigDictEntry", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _RoomConfigDictEntry_value(ctx context.Context, field graphql.CollectedField, obj *RoomConfigDictEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RoomConfigDictEntry_value(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Value, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RoomConfigDictEntry_value(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RoomConfigDictEntry", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _RoomUser_jid(ctx context.Context, field graphql.CollectedField, obj *RoomUser) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RoomUser_jid(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Jid, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v jid.JID) graphql.Marshaler {
+			return ec.marshalNJID2githubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋjidᚐJID(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RoomUser_jid(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RoomUser", field, false, false, errors.New("field of type JID does not have child fields"))
+}
+
+func (ec *executionContext) _RoomUser_affiliation(ctx context.Context, field graphql.CollectedField, obj *RoomUser) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RoomUser_affiliation(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Affiliation, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v Affiliation) graphql.Marshaler {
+			return ec.marshalNAffiliation2githubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐAffiliation(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RoomUser_affiliation(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RoomUser", field, false, false, errors.New("field of type Affiliation does not have child fields"))
 }
 
 func (ec *executionContext) _SendStanzaPayload_id(ctx context.Context, field graphql.CollectedField, obj *SendStanzaPayload) (ret graphql.Marshaler) {
@@ -6100,6 +7575,91 @@ func (ec *executionContext) fieldContext___Type_isOneOf(_ context.Context, field
 
 // region    **************************** input.gotpl *****************************
 
+func (ec *executionContext) unmarshalInputBlockingInput(ctx context.Context, obj any) (BlockingInput, error) {
+	var it BlockingInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["action"]; !present {
+		asMap["action"] = "DENY"
+	}
+
+	fieldsInOrder := [...]string{"entityType", "action", "entity"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "entityType":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("entityType"))
+			data, err := ec.unmarshalNBlockedEntityType2githubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐBlockedEntityType(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EntityType = data
+		case "action":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("action"))
+			data, err := ec.unmarshalNBlockingAction2githubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐBlockingAction(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Action = data
+		case "entity":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("entity"))
+			data, err := ec.unmarshalNJID2githubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋjidᚐJID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Entity = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputRoomConfigDictEntryInput(ctx context.Context, obj any) (RoomConfigDictEntryInput, error) {
+	var it RoomConfigDictEntryInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"key", "value"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "key":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("key"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Key = data
+		case "value":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("value"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Value = data
+		}
+	}
+	return it, nil
+}
+
 // endregion **************************** input.gotpl *****************************
 
 // region    ************************** interface.gotpl ***************************
@@ -6619,6 +8179,13 @@ func (ec *executionContext) _AdminMutation(ctx context.Context, sel ast.Selectio
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
+		case "muc_light":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._AdminMutation_muc_light(ctx, field)
+			})
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -6792,6 +8359,28 @@ func (ec *executionContext) _AdminQuery(ctx context.Context, sel ast.SelectionSe
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "muc_light":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._AdminQuery_muc_light(ctx, field)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._AdminQuery___type(ctx, field)
@@ -6805,6 +8394,54 @@ func (ec *executionContext) _AdminQuery(ctx context.Context, sel ast.SelectionSe
 			})
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var blockingItemImplementors = []string{"BlockingItem"}
+
+func (ec *executionContext) _BlockingItem(ctx context.Context, sel ast.SelectionSet, obj *BlockingItem) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, blockingItemImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("BlockingItem")
+		case "entityType":
+			out.Values[i] = ec._BlockingItem_entityType(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "action":
+			out.Values[i] = ec._BlockingItem_action(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "entity":
+			out.Values[i] = ec._BlockingItem_entity(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -7536,6 +9173,490 @@ func (ec *executionContext) _LastAdminQuery(ctx context.Context, sel ast.Selecti
 	return out
 }
 
+var mUCLightAdminMutationImplementors = []string{"MUCLightAdminMutation"}
+
+func (ec *executionContext) _MUCLightAdminMutation(ctx context.Context, sel ast.SelectionSet, obj *MUCLightAdminMutation) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, mUCLightAdminMutationImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("MUCLightAdminMutation")
+		case "createRoom":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._MUCLightAdminMutation_createRoom(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "changeRoomConfiguration":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._MUCLightAdminMutation_changeRoomConfiguration(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "inviteUser":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._MUCLightAdminMutation_inviteUser(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "deleteRoom":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._MUCLightAdminMutation_deleteRoom(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "kickUser":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._MUCLightAdminMutation_kickUser(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "sendMessageToRoom":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._MUCLightAdminMutation_sendMessageToRoom(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "setBlockingList":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._MUCLightAdminMutation_setBlockingList(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var mUCLightAdminQueryImplementors = []string{"MUCLightAdminQuery"}
+
+func (ec *executionContext) _MUCLightAdminQuery(ctx context.Context, sel ast.SelectionSet, obj *MUCLightAdminQuery) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, mUCLightAdminQueryImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("MUCLightAdminQuery")
+		case "getRoomConfig":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._MUCLightAdminQuery_getRoomConfig(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "listRoomUsers":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._MUCLightAdminQuery_listRoomUsers(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "listUserRooms":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._MUCLightAdminQuery_listUserRooms(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "getBlockingList":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._MUCLightAdminQuery_getBlockingList(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
 var oldUserImplementors = []string{"OldUser"}
 
 func (ec *executionContext) _OldUser(ctx context.Context, sel ast.SelectionSet, obj *OldUser) graphql.Marshaler {
@@ -7556,6 +9677,150 @@ func (ec *executionContext) _OldUser(ctx context.Context, sel ast.SelectionSet, 
 		case "timestamp":
 			out.Values[i] = ec._OldUser_timestamp(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var roomImplementors = []string{"Room"}
+
+func (ec *executionContext) _Room(ctx context.Context, sel ast.SelectionSet, obj *Room) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, roomImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Room")
+		case "jid":
+			out.Values[i] = ec._Room_jid(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "name":
+			out.Values[i] = ec._Room_name(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "subject":
+			out.Values[i] = ec._Room_subject(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "participants":
+			out.Values[i] = ec._Room_participants(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "options":
+			out.Values[i] = ec._Room_options(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var roomConfigDictEntryImplementors = []string{"RoomConfigDictEntry"}
+
+func (ec *executionContext) _RoomConfigDictEntry(ctx context.Context, sel ast.SelectionSet, obj *RoomConfigDictEntry) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, roomConfigDictEntryImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RoomConfigDictEntry")
+		case "key":
+			out.Values[i] = ec._RoomConfigDictEntry_key(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "value":
+			out.Values[i] = ec._RoomConfigDictEntry_value(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var roomUserImplementors = []string{"RoomUser"}
+
+func (ec *executionContext) _RoomUser(ctx context.Context, sel ast.SelectionSet, obj *RoomUser) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, roomUserImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RoomUser")
+		case "jid":
+			out.Values[i] = ec._RoomUser_jid(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "affiliation":
+			out.Values[i] = ec._RoomUser_affiliation(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
 		default:
@@ -9037,6 +11302,16 @@ func (ec *executionContext) ___Type(ctx context.Context, sel ast.SelectionSet, o
 
 // region    ***************************** type.gotpl *****************************
 
+func (ec *executionContext) unmarshalNAffiliation2githubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐAffiliation(ctx context.Context, v any) (Affiliation, error) {
+	var res Affiliation
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNAffiliation2githubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐAffiliation(ctx context.Context, sel ast.SelectionSet, v Affiliation) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) unmarshalNAuthStatus2githubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐAuthStatus(ctx context.Context, v any) (AuthStatus, error) {
 	var res AuthStatus
 	err := res.UnmarshalGQL(v)
@@ -9045,6 +11320,71 @@ func (ec *executionContext) unmarshalNAuthStatus2githubᚗcomᚋganderᚑxmppᚋ
 
 func (ec *executionContext) marshalNAuthStatus2githubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐAuthStatus(ctx context.Context, sel ast.SelectionSet, v AuthStatus) graphql.Marshaler {
 	return v
+}
+
+func (ec *executionContext) unmarshalNBareJID2githubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋjidᚐJID(ctx context.Context, v any) (jid.JID, error) {
+	res, err := UnmarshalBareJID(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNBareJID2githubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋjidᚐJID(ctx context.Context, sel ast.SelectionSet, v jid.JID) graphql.Marshaler {
+	_ = sel
+	res := MarshalBareJID(v)
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
+}
+
+func (ec *executionContext) unmarshalNBlockedEntityType2githubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐBlockedEntityType(ctx context.Context, v any) (BlockedEntityType, error) {
+	var res BlockedEntityType
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNBlockedEntityType2githubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐBlockedEntityType(ctx context.Context, sel ast.SelectionSet, v BlockedEntityType) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalNBlockingAction2githubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐBlockingAction(ctx context.Context, v any) (BlockingAction, error) {
+	var res BlockingAction
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNBlockingAction2githubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐBlockingAction(ctx context.Context, sel ast.SelectionSet, v BlockingAction) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalNBlockingInput2ᚕᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐBlockingInputᚄ(ctx context.Context, v any) ([]*BlockingInput, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*BlockingInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNBlockingInput2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐBlockingInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalNBlockingInput2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐBlockingInput(ctx context.Context, v any) (*BlockingInput, error) {
+	res, err := ec.unmarshalInputBlockingInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNBlockingItem2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐBlockingItem(ctx context.Context, sel ast.SelectionSet, v *BlockingItem) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._BlockingItem(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNBoolean2bool(ctx context.Context, v any) (bool, error) {
@@ -9209,6 +11549,63 @@ func (ec *executionContext) unmarshalNPresenceType2githubᚗcomᚋganderᚑxmpp�
 
 func (ec *executionContext) marshalNPresenceType2githubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐPresenceType(ctx context.Context, sel ast.SelectionSet, v PresenceType) graphql.Marshaler {
 	return v
+}
+
+func (ec *executionContext) marshalNRoomConfigDictEntry2ᚕᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐRoomConfigDictEntryᚄ(ctx context.Context, sel ast.SelectionSet, v []*RoomConfigDictEntry) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNRoomConfigDictEntry2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐRoomConfigDictEntry(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNRoomConfigDictEntry2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐRoomConfigDictEntry(ctx context.Context, sel ast.SelectionSet, v *RoomConfigDictEntry) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._RoomConfigDictEntry(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNRoomConfigDictEntryInput2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐRoomConfigDictEntryInput(ctx context.Context, v any) (*RoomConfigDictEntryInput, error) {
+	res, err := ec.unmarshalInputRoomConfigDictEntryInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNRoomUser2ᚕᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐRoomUserᚄ(ctx context.Context, sel ast.SelectionSet, v []*RoomUser) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNRoomUser2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐRoomUser(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNRoomUser2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐRoomUser(ctx context.Context, sel ast.SelectionSet, v *RoomUser) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._RoomUser(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNSession2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐSession(ctx context.Context, sel ast.SelectionSet, v *Session) graphql.Marshaler {
@@ -9454,6 +11851,25 @@ func (ec *executionContext) marshalOAuthType2ᚖgithubᚗcomᚋganderᚑxmppᚋg
 		return graphql.Null
 	}
 	return v
+}
+
+func (ec *executionContext) marshalOBlockingItem2ᚕᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐBlockingItemᚄ(ctx context.Context, sel ast.SelectionSet, v []*BlockingItem) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNBlockingItem2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐBlockingItem(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) unmarshalOBoolean2bool(ctx context.Context, v any) (bool, error) {
@@ -9705,6 +12121,20 @@ func (ec *executionContext) marshalOLastAdminQuery2ᚖgithubᚗcomᚋganderᚑxm
 	return ec._LastAdminQuery(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalOMUCLightAdminMutation2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐMUCLightAdminMutation(ctx context.Context, sel ast.SelectionSet, v *MUCLightAdminMutation) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._MUCLightAdminMutation(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOMUCLightAdminQuery2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐMUCLightAdminQuery(ctx context.Context, sel ast.SelectionSet, v *MUCLightAdminQuery) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._MUCLightAdminQuery(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalONonNegInt2ᚖint(ctx context.Context, v any) (*int, error) {
 	if v == nil {
 		return nil, nil
@@ -9790,6 +12220,67 @@ func (ec *executionContext) marshalOProtectionType2ᚖgithubᚗcomᚋganderᚑxm
 		return graphql.Null
 	}
 	return v
+}
+
+func (ec *executionContext) marshalORoom2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐRoom(ctx context.Context, sel ast.SelectionSet, v *Room) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Room(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalORoomConfigDictEntryInput2ᚕᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐRoomConfigDictEntryInputᚄ(ctx context.Context, v any) ([]*RoomConfigDictEntryInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*RoomConfigDictEntryInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNRoomConfigDictEntryInput2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐRoomConfigDictEntryInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalORoomName2ᚖstring(ctx context.Context, v any) (*string, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := UnmarshalRoomName(v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalORoomName2ᚖstring(ctx context.Context, sel ast.SelectionSet, v *string) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := MarshalRoomName(*v)
+	return res
+}
+
+func (ec *executionContext) marshalORoomUser2ᚕᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐRoomUserᚄ(ctx context.Context, sel ast.SelectionSet, v []*RoomUser) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNRoomUser2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐRoomUser(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) marshalOSendStanzaPayload2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐSendStanzaPayload(ctx context.Context, sel ast.SelectionSet, v *SendStanzaPayload) graphql.Marshaler {

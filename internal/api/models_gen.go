@@ -29,6 +29,26 @@ type AdminMutation struct {
 type AdminQuery struct {
 }
 
+// A blocking list change.
+type BlockingInput struct {
+	// What the entity is.
+	EntityType BlockedEntityType `json:"entityType"`
+	// Deny (block) or allow (unblock); DENY by default.
+	Action BlockingAction `json:"action"`
+	// The blocked user or room.
+	Entity jid.JID `json:"entity"`
+}
+
+// A blocking list item.
+type BlockingItem struct {
+	// What the entity is.
+	EntityType BlockedEntityType `json:"entityType"`
+	// Always DENY for stored items.
+	Action BlockingAction `json:"action"`
+	// The blocked user or room.
+	Entity jid.JID `json:"entity"`
+}
+
 // The result of a password check.
 type CheckPasswordPayload struct {
 	// Whether the password is correct.
@@ -65,6 +85,44 @@ type KickUserResult struct {
 	Code *string `json:"code,omitempty"`
 	// What happened.
 	Message string `json:"message"`
+}
+
+// A MUC Light room.
+type Room struct {
+	// The room's bare JID.
+	Jid jid.JID `json:"jid"`
+	// The roomname field, or null.
+	Name *string `json:"name,omitempty"`
+	// The subject field, or null.
+	Subject *string `json:"subject,omitempty"`
+	// The occupants.
+	Participants []*RoomUser `json:"participants"`
+	// Configuration key/value pairs, sorted by key.
+	Options []*RoomConfigDictEntry `json:"options"`
+}
+
+// One room configuration value.
+type RoomConfigDictEntry struct {
+	// The field.
+	Key string `json:"key"`
+	// Its value.
+	Value string `json:"value"`
+}
+
+// One room configuration value to set.
+type RoomConfigDictEntryInput struct {
+	// The field (its name in the configuration schema).
+	Key string `json:"key"`
+	// The value.
+	Value string `json:"value"`
+}
+
+// An occupant of a room.
+type RoomUser struct {
+	// The user's JID.
+	Jid jid.JID `json:"jid"`
+	// The user's affiliation.
+	Affiliation Affiliation `json:"affiliation"`
 }
 
 // The result of sending a stanza.
@@ -125,6 +183,64 @@ type UserStatus struct {
 	Priority *int `json:"priority,omitempty"`
 	// The presence text.
 	Text *string `json:"text,omitempty"`
+}
+
+// Affiliations of MUC Light occupants.
+type Affiliation string
+
+const (
+	AffiliationOwner  Affiliation = "OWNER"
+	AffiliationMember Affiliation = "MEMBER"
+	AffiliationNone   Affiliation = "NONE"
+)
+
+var AllAffiliation = []Affiliation{
+	AffiliationOwner,
+	AffiliationMember,
+	AffiliationNone,
+}
+
+func (e Affiliation) IsValid() bool {
+	switch e {
+	case AffiliationOwner, AffiliationMember, AffiliationNone:
+		return true
+	}
+	return false
+}
+
+func (e Affiliation) String() string {
+	return string(e)
+}
+
+func (e *Affiliation) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = Affiliation(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid Affiliation", str)
+	}
+	return nil
+}
+
+func (e Affiliation) MarshalGQL(w io.Writer) {
+	fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *Affiliation) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e Affiliation) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
 }
 
 // Whether a request carried valid credentials.
@@ -236,6 +352,118 @@ func (e *AuthType) UnmarshalJSON(b []byte) error {
 }
 
 func (e AuthType) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// Kinds of blocked entity.
+type BlockedEntityType string
+
+const (
+	BlockedEntityTypeUser BlockedEntityType = "USER"
+	BlockedEntityTypeRoom BlockedEntityType = "ROOM"
+)
+
+var AllBlockedEntityType = []BlockedEntityType{
+	BlockedEntityTypeUser,
+	BlockedEntityTypeRoom,
+}
+
+func (e BlockedEntityType) IsValid() bool {
+	switch e {
+	case BlockedEntityTypeUser, BlockedEntityTypeRoom:
+		return true
+	}
+	return false
+}
+
+func (e BlockedEntityType) String() string {
+	return string(e)
+}
+
+func (e *BlockedEntityType) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = BlockedEntityType(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid BlockedEntityType", str)
+	}
+	return nil
+}
+
+func (e BlockedEntityType) MarshalGQL(w io.Writer) {
+	fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *BlockedEntityType) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e BlockedEntityType) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// Blocking actions.
+type BlockingAction string
+
+const (
+	BlockingActionAllow BlockingAction = "ALLOW"
+	BlockingActionDeny  BlockingAction = "DENY"
+)
+
+var AllBlockingAction = []BlockingAction{
+	BlockingActionAllow,
+	BlockingActionDeny,
+}
+
+func (e BlockingAction) IsValid() bool {
+	switch e {
+	case BlockingActionAllow, BlockingActionDeny:
+		return true
+	}
+	return false
+}
+
+func (e BlockingAction) String() string {
+	return string(e)
+}
+
+func (e *BlockingAction) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = BlockingAction(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid BlockingAction", str)
+	}
+	return nil
+}
+
+func (e BlockingAction) MarshalGQL(w io.Writer) {
+	fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *BlockingAction) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e BlockingAction) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil

@@ -251,6 +251,8 @@ func parseScalar(name string, v any) (val any, ok bool, err error) {
 		val, err = UnmarshalDateTime(v)
 	case "XmlElement":
 		val, err = UnmarshalXmlElement(v)
+	case "RoomName":
+		val, err = UnmarshalRoomName(v)
 	default:
 		return v, false, nil
 	}

@@ -27,3 +27,9 @@ type StanzaAdminMutation struct{}
 
 // ServerAdminQuery is the server category of queries.
 type ServerAdminQuery struct{}
+
+// MUCLightAdminQuery is the muc_light category of queries.
+type MUCLightAdminQuery struct{}
+
+// MUCLightAdminMutation is the muc_light category of mutations.
+type MUCLightAdminMutation struct{}

@@ -81,6 +81,8 @@ func (s *Server) apiDeps() api.Deps {
 		// Modules are configured for all hosts alike ([[host_config]]
 		// overrides are not applied yet).
 		ModuleEnabled: func(_, module string) bool { return s.cfg.Modules.IsEnabled(module) },
+		Subdomain:     s.apiSubdomain,
+		MucLight:      s.apiMucLight(),
 	}
 	// spec/server.md §2.3: domain admin passwords need service_domain_db.
 	if s.cfg.Services.DomainDB != nil {

@@ -35,6 +35,8 @@ type ResolverRoot interface {
 	AccountUserMutation() AccountUserMutationResolver
 	LastUserMutation() LastUserMutationResolver
 	LastUserQuery() LastUserQueryResolver
+	MUCLightUserMutation() MUCLightUserMutationResolver
+	MUCLightUserQuery() MUCLightUserQueryResolver
 	SessionUserQuery() SessionUserQueryResolver
 	StanzaUserMutation() StanzaUserMutationResolver
 	UserMutation() UserMutationResolver
@@ -50,6 +52,12 @@ type ComplexityRoot struct {
 		Unregister     func(childComplexity int) int
 	}
 
+	BlockingItem struct {
+		Action     func(childComplexity int) int
+		Entity     func(childComplexity int) int
+		EntityType func(childComplexity int) int
+	}
+
 	LastActivity struct {
 		Status    func(childComplexity int) int
 		Timestamp func(childComplexity int) int
@@ -62,6 +70,41 @@ type ComplexityRoot struct {
 
 	LastUserQuery struct {
 		GetLast func(childComplexity int, user *jid.JID) int
+	}
+
+	MUCLightUserMutation struct {
+		ChangeRoomConfiguration func(childComplexity int, room jid.JID, name *string, subject *string, options []*api.RoomConfigDictEntryInput) int
+		CreateRoom              func(childComplexity int, mucDomain string, name *string, subject *string, id *string, options []*api.RoomConfigDictEntryInput) int
+		DeleteRoom              func(childComplexity int, room jid.JID) int
+		InviteUser              func(childComplexity int, room jid.JID, recipient jid.JID) int
+		KickUser                func(childComplexity int, room jid.JID, user *jid.JID) int
+		SendMessageToRoom       func(childComplexity int, room jid.JID, body string) int
+		SetBlockingList         func(childComplexity int, items []*api.BlockingInput) int
+	}
+
+	MUCLightUserQuery struct {
+		GetBlockingList func(childComplexity int) int
+		GetRoomConfig   func(childComplexity int, room jid.JID) int
+		ListRoomUsers   func(childComplexity int, room jid.JID) int
+		ListRooms       func(childComplexity int) int
+	}
+
+	Room struct {
+		Jid          func(childComplexity int) int
+		Name         func(childComplexity int) int
+		Options      func(childComplexity int) int
+		Participants func(childComplexity int) int
+		Subject      func(childComplexity int) int
+	}
+
+	RoomConfigDictEntry struct {
+		Key   func(childComplexity int) int
+		Value func(childComplexity int) int
+	}
+
+	RoomUser struct {
+		Affiliation func(childComplexity int) int
+		Jid         func(childComplexity int) int
 	}
 
 	SendStanzaPayload struct {
@@ -96,14 +139,16 @@ type ComplexityRoot struct {
 	}
 
 	UserMutation struct {
-		Account func(childComplexity int) int
-		Last    func(childComplexity int) int
-		Stanza  func(childComplexity int) int
+		Account  func(childComplexity int) int
+		Last     func(childComplexity int) int
+		MucLight func(childComplexity int) int
+		Stanza   func(childComplexity int) int
 	}
 
 	UserQuery struct {
 		CheckAuth func(childComplexity int) int
 		Last      func(childComplexity int) int
+		MucLight  func(childComplexity int) int
 		Session   func(childComplexity int) int
 	}
 }
@@ -122,6 +167,21 @@ type LastUserMutationResolver interface {
 type LastUserQueryResolver interface {
 	GetLast(ctx context.Context, obj *LastUserQuery, user *jid.JID) (*api.LastActivity, error)
 }
+type MUCLightUserMutationResolver interface {
+	CreateRoom(ctx context.Context, obj *MUCLightUserMutation, mucDomain string, name *string, subject *string, id *string, options []*api.RoomConfigDictEntryInput) (*api.Room, error)
+	ChangeRoomConfiguration(ctx context.Context, obj *MUCLightUserMutation, room jid.JID, name *string, subject *string, options []*api.RoomConfigDictEntryInput) (*api.Room, error)
+	InviteUser(ctx context.Context, obj *MUCLightUserMutation, room jid.JID, recipient jid.JID) (*string, error)
+	DeleteRoom(ctx context.Context, obj *MUCLightUserMutation, room jid.JID) (*string, error)
+	KickUser(ctx context.Context, obj *MUCLightUserMutation, room jid.JID, user *jid.JID) (*string, error)
+	SendMessageToRoom(ctx context.Context, obj *MUCLightUserMutation, room jid.JID, body string) (*string, error)
+	SetBlockingList(ctx context.Context, obj *MUCLightUserMutation, items []*api.BlockingInput) (*string, error)
+}
+type MUCLightUserQueryResolver interface {
+	GetRoomConfig(ctx context.Context, obj *MUCLightUserQuery, room jid.JID) (*api.Room, error)
+	ListRoomUsers(ctx context.Context, obj *MUCLightUserQuery, room jid.JID) ([]*api.RoomUser, error)
+	ListRooms(ctx context.Context, obj *MUCLightUserQuery) ([]*jid.JID, error)
+	GetBlockingList(ctx context.Context, obj *MUCLightUserQuery) ([]*api.BlockingItem, error)
+}
 type SessionUserQueryResolver interface {
 	ListResources(ctx context.Context, obj *SessionUserQuery) ([]string, error)
 	CountResources(ctx context.Context, obj *SessionUserQuery) (*int, error)
@@ -136,11 +196,13 @@ type UserMutationResolver interface {
 	Account(ctx context.Context) (*AccountUserMutation, error)
 	Stanza(ctx context.Context) (*StanzaUserMutation, error)
 	Last(ctx context.Context) (*LastUserMutation, error)
+	MucLight(ctx context.Context) (*MUCLightUserMutation, error)
 }
 type UserQueryResolver interface {
 	CheckAuth(ctx context.Context) (*UserAuthInfo, error)
 	Session(ctx context.Context) (*SessionUserQuery, error)
 	Last(ctx context.Context) (*LastUserQuery, error)
+	MucLight(ctx context.Context) (*MUCLightUserQuery, error)
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -178,6 +240,25 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AccountUserMutation.Unregister(childComplexity), true
+
+	case "BlockingItem.action":
+		if e.ComplexityRoot.BlockingItem.Action == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BlockingItem.Action(childComplexity), true
+	case "BlockingItem.entity":
+		if e.ComplexityRoot.BlockingItem.Entity == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BlockingItem.Entity(childComplexity), true
+	case "BlockingItem.entityType":
+		if e.ComplexityRoot.BlockingItem.EntityType == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BlockingItem.EntityType(childComplexity), true
 
 	case "LastActivity.status":
 		if e.ComplexityRoot.LastActivity.Status == nil {
@@ -221,6 +302,176 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.LastUserQuery.GetLast(childComplexity, args["user"].(*jid.JID)), true
+
+	case "MUCLightUserMutation.changeRoomConfiguration":
+		if e.ComplexityRoot.MUCLightUserMutation.ChangeRoomConfiguration == nil {
+			break
+		}
+
+		args, err := ec.field_MUCLightUserMutation_changeRoomConfiguration_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.MUCLightUserMutation.ChangeRoomConfiguration(childComplexity, args["room"].(jid.JID), args["name"].(*string), args["subject"].(*string), args["options"].([]*api.RoomConfigDictEntryInput)), true
+	case "MUCLightUserMutation.createRoom":
+		if e.ComplexityRoot.MUCLightUserMutation.CreateRoom == nil {
+			break
+		}
+
+		args, err := ec.field_MUCLightUserMutation_createRoom_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.MUCLightUserMutation.CreateRoom(childComplexity, args["mucDomain"].(string), args["name"].(*string), args["subject"].(*string), args["id"].(*string), args["options"].([]*api.RoomConfigDictEntryInput)), true
+	case "MUCLightUserMutation.deleteRoom":
+		if e.ComplexityRoot.MUCLightUserMutation.DeleteRoom == nil {
+			break
+		}
+
+		args, err := ec.field_MUCLightUserMutation_deleteRoom_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.MUCLightUserMutation.DeleteRoom(childComplexity, args["room"].(jid.JID)), true
+	case "MUCLightUserMutation.inviteUser":
+		if e.ComplexityRoot.MUCLightUserMutation.InviteUser == nil {
+			break
+		}
+
+		args, err := ec.field_MUCLightUserMutation_inviteUser_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.MUCLightUserMutation.InviteUser(childComplexity, args["room"].(jid.JID), args["recipient"].(jid.JID)), true
+	case "MUCLightUserMutation.kickUser":
+		if e.ComplexityRoot.MUCLightUserMutation.KickUser == nil {
+			break
+		}
+
+		args, err := ec.field_MUCLightUserMutation_kickUser_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.MUCLightUserMutation.KickUser(childComplexity, args["room"].(jid.JID), args["user"].(*jid.JID)), true
+	case "MUCLightUserMutation.sendMessageToRoom":
+		if e.ComplexityRoot.MUCLightUserMutation.SendMessageToRoom == nil {
+			break
+		}
+
+		args, err := ec.field_MUCLightUserMutation_sendMessageToRoom_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.MUCLightUserMutation.SendMessageToRoom(childComplexity, args["room"].(jid.JID), args["body"].(string)), true
+	case "MUCLightUserMutation.setBlockingList":
+		if e.ComplexityRoot.MUCLightUserMutation.SetBlockingList == nil {
+			break
+		}
+
+		args, err := ec.field_MUCLightUserMutation_setBlockingList_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.MUCLightUserMutation.SetBlockingList(childComplexity, args["items"].([]*api.BlockingInput)), true
+
+	case "MUCLightUserQuery.getBlockingList":
+		if e.ComplexityRoot.MUCLightUserQuery.GetBlockingList == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MUCLightUserQuery.GetBlockingList(childComplexity), true
+	case "MUCLightUserQuery.getRoomConfig":
+		if e.ComplexityRoot.MUCLightUserQuery.GetRoomConfig == nil {
+			break
+		}
+
+		args, err := ec.field_MUCLightUserQuery_getRoomConfig_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.MUCLightUserQuery.GetRoomConfig(childComplexity, args["room"].(jid.JID)), true
+	case "MUCLightUserQuery.listRoomUsers":
+		if e.ComplexityRoot.MUCLightUserQuery.ListRoomUsers == nil {
+			break
+		}
+
+		args, err := ec.field_MUCLightUserQuery_listRoomUsers_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.MUCLightUserQuery.ListRoomUsers(childComplexity, args["room"].(jid.JID)), true
+	case "MUCLightUserQuery.listRooms":
+		if e.ComplexityRoot.MUCLightUserQuery.ListRooms == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MUCLightUserQuery.ListRooms(childComplexity), true
+
+	case "Room.jid":
+		if e.ComplexityRoot.Room.Jid == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Room.Jid(childComplexity), true
+	case "Room.name":
+		if e.ComplexityRoot.Room.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Room.Name(childComplexity), true
+	case "Room.options":
+		if e.ComplexityRoot.Room.Options == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Room.Options(childComplexity), true
+	case "Room.participants":
+		if e.ComplexityRoot.Room.Participants == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Room.Participants(childComplexity), true
+	case "Room.subject":
+		if e.ComplexityRoot.Room.Subject == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Room.Subject(childComplexity), true
+
+	case "RoomConfigDictEntry.key":
+		if e.ComplexityRoot.RoomConfigDictEntry.Key == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RoomConfigDictEntry.Key(childComplexity), true
+	case "RoomConfigDictEntry.value":
+		if e.ComplexityRoot.RoomConfigDictEntry.Value == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RoomConfigDictEntry.Value(childComplexity), true
+
+	case "RoomUser.affiliation":
+		if e.ComplexityRoot.RoomUser.Affiliation == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RoomUser.Affiliation(childComplexity), true
+	case "RoomUser.jid":
+		if e.ComplexityRoot.RoomUser.Jid == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RoomUser.Jid(childComplexity), true
 
 	case "SendStanzaPayload.id":
 		if e.ComplexityRoot.SendStanzaPayload.ID == nil {
@@ -350,6 +601,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.UserMutation.Last(childComplexity), true
+	case "UserMutation.muc_light":
+		if e.ComplexityRoot.UserMutation.MucLight == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UserMutation.MucLight(childComplexity), true
 	case "UserMutation.stanza":
 		if e.ComplexityRoot.UserMutation.Stanza == nil {
 			break
@@ -370,6 +627,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.UserQuery.Last(childComplexity), true
+	case "UserQuery.muc_light":
+		if e.ComplexityRoot.UserQuery.MucLight == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UserQuery.MucLight(childComplexity), true
 	case "UserQuery.session":
 		if e.ComplexityRoot.UserQuery.Session == nil {
 			break
@@ -384,7 +647,10 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	opCtx := graphql.GetOperationContext(ctx)
 	ec := newExecutionContext(opCtx, e, make(chan graphql.DeferredResult))
-	inputUnmarshalMap := graphql.BuildUnmarshalerMap()
+	inputUnmarshalMap := graphql.BuildUnmarshalerMap(
+		ec.unmarshalInputBlockingInput,
+		ec.unmarshalInputRoomConfigDictEntryInput,
+	)
 	first := true
 
 	switch opCtx.Operation.Operation {
@@ -458,7 +724,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "schema/last.graphqls" "schema/user.graphqls"
+//go:embed "schema/last.graphqls" "schema/muclight.graphqls" "schema/user.graphqls"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -471,6 +737,7 @@ func sourceData(filename string) string {
 
 var sources = []*ast.Source{
 	{Name: "schema/last.graphqls", Input: sourceData("schema/last.graphqls"), BuiltIn: false},
+	{Name: "schema/muclight.graphqls", Input: sourceData("schema/muclight.graphqls"), BuiltIn: false},
 	{Name: "schema/user.graphqls", Input: sourceData("schema/user.graphqls"), BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
@@ -487,6 +754,18 @@ func (ec *executionContext) childFields_AccountUserMutation(ctx context.Context,
 		return ec.fieldContext_AccountUserMutation_changePassword(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type AccountUserMutation", field.Name)
+}
+
+func (ec *executionContext) childFields_BlockingItem(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "entityType":
+		return ec.fieldContext_BlockingItem_entityType(ctx, field)
+	case "action":
+		return ec.fieldContext_BlockingItem_action(ctx, field)
+	case "entity":
+		return ec.fieldContext_BlockingItem_entity(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type BlockingItem", field.Name)
 }
 
 func (ec *executionContext) childFields_LastActivity(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -515,6 +794,76 @@ func (ec *executionContext) childFields_LastUserQuery(ctx context.Context, field
 		return ec.fieldContext_LastUserQuery_getLast(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type LastUserQuery", field.Name)
+}
+
+func (ec *executionContext) childFields_MUCLightUserMutation(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "createRoom":
+		return ec.fieldContext_MUCLightUserMutation_createRoom(ctx, field)
+	case "changeRoomConfiguration":
+		return ec.fieldContext_MUCLightUserMutation_changeRoomConfiguration(ctx, field)
+	case "inviteUser":
+		return ec.fieldContext_MUCLightUserMutation_inviteUser(ctx, field)
+	case "deleteRoom":
+		return ec.fieldContext_MUCLightUserMutation_deleteRoom(ctx, field)
+	case "kickUser":
+		return ec.fieldContext_MUCLightUserMutation_kickUser(ctx, field)
+	case "sendMessageToRoom":
+		return ec.fieldContext_MUCLightUserMutation_sendMessageToRoom(ctx, field)
+	case "setBlockingList":
+		return ec.fieldContext_MUCLightUserMutation_setBlockingList(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MUCLightUserMutation", field.Name)
+}
+
+func (ec *executionContext) childFields_MUCLightUserQuery(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "getRoomConfig":
+		return ec.fieldContext_MUCLightUserQuery_getRoomConfig(ctx, field)
+	case "listRoomUsers":
+		return ec.fieldContext_MUCLightUserQuery_listRoomUsers(ctx, field)
+	case "listRooms":
+		return ec.fieldContext_MUCLightUserQuery_listRooms(ctx, field)
+	case "getBlockingList":
+		return ec.fieldContext_MUCLightUserQuery_getBlockingList(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MUCLightUserQuery", field.Name)
+}
+
+func (ec *executionContext) childFields_Room(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "jid":
+		return ec.fieldContext_Room_jid(ctx, field)
+	case "name":
+		return ec.fieldContext_Room_name(ctx, field)
+	case "subject":
+		return ec.fieldContext_Room_subject(ctx, field)
+	case "participants":
+		return ec.fieldContext_Room_participants(ctx, field)
+	case "options":
+		return ec.fieldContext_Room_options(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Room", field.Name)
+}
+
+func (ec *executionContext) childFields_RoomConfigDictEntry(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "key":
+		return ec.fieldContext_RoomConfigDictEntry_key(ctx, field)
+	case "value":
+		return ec.fieldContext_RoomConfigDictEntry_value(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RoomConfigDictEntry", field.Name)
+}
+
+func (ec *executionContext) childFields_RoomUser(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "jid":
+		return ec.fieldContext_RoomUser_jid(ctx, field)
+	case "affiliation":
+		return ec.fieldContext_RoomUser_affiliation(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RoomUser", field.Name)
 }
 
 func (ec *executionContext) childFields_SendStanzaPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -745,6 +1094,212 @@ func (ec *executionContext) field_LastUserQuery_getLast_args(ctx context.Context
 	return args, nil
 }
 
+func (ec *executionContext) field_MUCLightUserMutation_changeRoomConfiguration_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "room",
+		func(ctx context.Context, v any) (jid.JID, error) {
+			return ec.unmarshalNBareJID2githubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋjidᚐJID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["room"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "name",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["name"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "subject",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["subject"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "options",
+		func(ctx context.Context, v any) ([]*api.RoomConfigDictEntryInput, error) {
+			return ec.unmarshalORoomConfigDictEntryInput2ᚕᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐRoomConfigDictEntryInputᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["options"] = arg3
+	return args, nil
+}
+
+func (ec *executionContext) field_MUCLightUserMutation_createRoom_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "mucDomain",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNDomainName2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["mucDomain"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "name",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["name"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "subject",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["subject"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalORoomName2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "options",
+		func(ctx context.Context, v any) ([]*api.RoomConfigDictEntryInput, error) {
+			return ec.unmarshalORoomConfigDictEntryInput2ᚕᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐRoomConfigDictEntryInputᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["options"] = arg4
+	return args, nil
+}
+
+func (ec *executionContext) field_MUCLightUserMutation_deleteRoom_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "room",
+		func(ctx context.Context, v any) (jid.JID, error) {
+			return ec.unmarshalNBareJID2githubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋjidᚐJID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["room"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_MUCLightUserMutation_inviteUser_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "room",
+		func(ctx context.Context, v any) (jid.JID, error) {
+			return ec.unmarshalNBareJID2githubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋjidᚐJID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["room"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "recipient",
+		func(ctx context.Context, v any) (jid.JID, error) {
+			return ec.unmarshalNJID2githubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋjidᚐJID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["recipient"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_MUCLightUserMutation_kickUser_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "room",
+		func(ctx context.Context, v any) (jid.JID, error) {
+			return ec.unmarshalNBareJID2githubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋjidᚐJID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["room"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "user",
+		func(ctx context.Context, v any) (*jid.JID, error) {
+			return ec.unmarshalOJID2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋjidᚐJID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["user"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_MUCLightUserMutation_sendMessageToRoom_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "room",
+		func(ctx context.Context, v any) (jid.JID, error) {
+			return ec.unmarshalNBareJID2githubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋjidᚐJID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["room"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "body",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["body"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_MUCLightUserMutation_setBlockingList_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "items",
+		func(ctx context.Context, v any) ([]*api.BlockingInput, error) {
+			return ec.unmarshalNBlockingInput2ᚕᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐBlockingInputᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["items"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_MUCLightUserQuery_getRoomConfig_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "room",
+		func(ctx context.Context, v any) (jid.JID, error) {
+			return ec.unmarshalNBareJID2githubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋjidᚐJID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["room"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_MUCLightUserQuery_listRoomUsers_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "room",
+		func(ctx context.Context, v any) (jid.JID, error) {
+			return ec.unmarshalNBareJID2githubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋjidᚐJID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["room"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_StanzaUserMutation_sendMessageHeadLine_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -968,6 +1523,75 @@ func (ec *executionContext) fieldContext_AccountUserMutation_changePassword(ctx 
 	return fc, nil
 }
 
+func (ec *executionContext) _BlockingItem_entityType(ctx context.Context, field graphql.CollectedField, obj *api.BlockingItem) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BlockingItem_entityType(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EntityType, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v api.BlockedEntityType) graphql.Marshaler {
+			return ec.marshalNBlockedEntityType2githubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐBlockedEntityType(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BlockingItem_entityType(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BlockingItem", field, false, false, errors.New("field of type BlockedEntityType does not have child fields"))
+}
+
+func (ec *executionContext) _BlockingItem_action(ctx context.Context, field graphql.CollectedField, obj *api.BlockingItem) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BlockingItem_action(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Action, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v api.BlockingAction) graphql.Marshaler {
+			return ec.marshalNBlockingAction2githubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐBlockingAction(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BlockingItem_action(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BlockingItem", field, false, false, errors.New("field of type BlockingAction does not have child fields"))
+}
+
+func (ec *executionContext) _BlockingItem_entity(ctx context.Context, field graphql.CollectedField, obj *api.BlockingItem) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BlockingItem_entity(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Entity, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v jid.JID) graphql.Marshaler {
+			return ec.marshalNJID2githubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋjidᚐJID(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BlockingItem_entity(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BlockingItem", field, false, false, errors.New("field of type JID does not have child fields"))
+}
+
 func (ec *executionContext) _LastActivity_user(ctx context.Context, field graphql.CollectedField, obj *api.LastActivity) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -1123,6 +1747,682 @@ func (ec *executionContext) fieldContext_LastUserQuery_getLast(ctx context.Conte
 		return fc, err
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _MUCLightUserMutation_createRoom(ctx context.Context, field graphql.CollectedField, obj *MUCLightUserMutation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MUCLightUserMutation_createRoom(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.MUCLightUserMutation().CreateRoom(ctx, obj, fc.Args["mucDomain"].(string), fc.Args["name"].(*string), fc.Args["subject"].(*string), fc.Args["id"].(*string), fc.Args["options"].([]*api.RoomConfigDictEntryInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *api.Room) graphql.Marshaler {
+			return ec.marshalORoom2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐRoom(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MUCLightUserMutation_createRoom(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MUCLightUserMutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Room(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_MUCLightUserMutation_createRoom_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _MUCLightUserMutation_changeRoomConfiguration(ctx context.Context, field graphql.CollectedField, obj *MUCLightUserMutation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MUCLightUserMutation_changeRoomConfiguration(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.MUCLightUserMutation().ChangeRoomConfiguration(ctx, obj, fc.Args["room"].(jid.JID), fc.Args["name"].(*string), fc.Args["subject"].(*string), fc.Args["options"].([]*api.RoomConfigDictEntryInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *api.Room) graphql.Marshaler {
+			return ec.marshalORoom2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐRoom(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MUCLightUserMutation_changeRoomConfiguration(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MUCLightUserMutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Room(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_MUCLightUserMutation_changeRoomConfiguration_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _MUCLightUserMutation_inviteUser(ctx context.Context, field graphql.CollectedField, obj *MUCLightUserMutation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MUCLightUserMutation_inviteUser(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.MUCLightUserMutation().InviteUser(ctx, obj, fc.Args["room"].(jid.JID), fc.Args["recipient"].(jid.JID))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MUCLightUserMutation_inviteUser(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MUCLightUserMutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type String does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_MUCLightUserMutation_inviteUser_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _MUCLightUserMutation_deleteRoom(ctx context.Context, field graphql.CollectedField, obj *MUCLightUserMutation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MUCLightUserMutation_deleteRoom(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.MUCLightUserMutation().DeleteRoom(ctx, obj, fc.Args["room"].(jid.JID))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MUCLightUserMutation_deleteRoom(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MUCLightUserMutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type String does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_MUCLightUserMutation_deleteRoom_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _MUCLightUserMutation_kickUser(ctx context.Context, field graphql.CollectedField, obj *MUCLightUserMutation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MUCLightUserMutation_kickUser(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.MUCLightUserMutation().KickUser(ctx, obj, fc.Args["room"].(jid.JID), fc.Args["user"].(*jid.JID))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MUCLightUserMutation_kickUser(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MUCLightUserMutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type String does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_MUCLightUserMutation_kickUser_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _MUCLightUserMutation_sendMessageToRoom(ctx context.Context, field graphql.CollectedField, obj *MUCLightUserMutation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MUCLightUserMutation_sendMessageToRoom(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.MUCLightUserMutation().SendMessageToRoom(ctx, obj, fc.Args["room"].(jid.JID), fc.Args["body"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MUCLightUserMutation_sendMessageToRoom(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MUCLightUserMutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type String does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_MUCLightUserMutation_sendMessageToRoom_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _MUCLightUserMutation_setBlockingList(ctx context.Context, field graphql.CollectedField, obj *MUCLightUserMutation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MUCLightUserMutation_setBlockingList(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.MUCLightUserMutation().SetBlockingList(ctx, obj, fc.Args["items"].([]*api.BlockingInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MUCLightUserMutation_setBlockingList(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MUCLightUserMutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type String does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_MUCLightUserMutation_setBlockingList_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _MUCLightUserQuery_getRoomConfig(ctx context.Context, field graphql.CollectedField, obj *MUCLightUserQuery) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MUCLightUserQuery_getRoomConfig(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.MUCLightUserQuery().GetRoomConfig(ctx, obj, fc.Args["room"].(jid.JID))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *api.Room) graphql.Marshaler {
+			return ec.marshalORoom2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐRoom(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MUCLightUserQuery_getRoomConfig(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MUCLightUserQuery",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Room(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_MUCLightUserQuery_getRoomConfig_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _MUCLightUserQuery_listRoomUsers(ctx context.Context, field graphql.CollectedField, obj *MUCLightUserQuery) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MUCLightUserQuery_listRoomUsers(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.MUCLightUserQuery().ListRoomUsers(ctx, obj, fc.Args["room"].(jid.JID))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*api.RoomUser) graphql.Marshaler {
+			return ec.marshalORoomUser2ᚕᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐRoomUserᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MUCLightUserQuery_listRoomUsers(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MUCLightUserQuery",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RoomUser(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_MUCLightUserQuery_listRoomUsers_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _MUCLightUserQuery_listRooms(ctx context.Context, field graphql.CollectedField, obj *MUCLightUserQuery) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MUCLightUserQuery_listRooms(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.MUCLightUserQuery().ListRooms(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*jid.JID) graphql.Marshaler {
+			return ec.marshalOJID2ᚕᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋjidᚐJIDᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MUCLightUserQuery_listRooms(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MUCLightUserQuery", field, true, true, errors.New("field of type JID does not have child fields"))
+}
+
+func (ec *executionContext) _MUCLightUserQuery_getBlockingList(ctx context.Context, field graphql.CollectedField, obj *MUCLightUserQuery) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MUCLightUserQuery_getBlockingList(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.MUCLightUserQuery().GetBlockingList(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*api.BlockingItem) graphql.Marshaler {
+			return ec.marshalOBlockingItem2ᚕᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐBlockingItemᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MUCLightUserQuery_getBlockingList(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MUCLightUserQuery",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BlockingItem(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Room_jid(ctx context.Context, field graphql.CollectedField, obj *api.Room) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Room_jid(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Jid, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v jid.JID) graphql.Marshaler {
+			return ec.marshalNBareJID2githubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋjidᚐJID(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Room_jid(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Room", field, false, false, errors.New("field of type BareJID does not have child fields"))
+}
+
+func (ec *executionContext) _Room_name(ctx context.Context, field graphql.CollectedField, obj *api.Room) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Room_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Room_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Room", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Room_subject(ctx context.Context, field graphql.CollectedField, obj *api.Room) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Room_subject(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Subject, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Room_subject(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Room", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Room_participants(ctx context.Context, field graphql.CollectedField, obj *api.Room) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Room_participants(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Participants, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*api.RoomUser) graphql.Marshaler {
+			return ec.marshalNRoomUser2ᚕᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐRoomUserᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Room_participants(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Room",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RoomUser(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Room_options(ctx context.Context, field graphql.CollectedField, obj *api.Room) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Room_options(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Options, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*api.RoomConfigDictEntry) graphql.Marshaler {
+			return ec.marshalNRoomConfigDictEntry2ᚕᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐRoomConfigDictEntryᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Room_options(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Room",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RoomConfigDictEntry(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _RoomConfigDictEntry_key(ctx context.Context, field graphql.CollectedField, obj *api.RoomConfigDictEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RoomConfigDictEntry_key(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Key, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RoomConfigDictEntry_key(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RoomConfigDictEntry", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _RoomConfigDictEntry_value(ctx context.Context, field graphql.CollectedField, obj *api.RoomConfigDictEntry) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RoomConfigDictEntry_value(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Value, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RoomConfigDictEntry_value(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RoomConfigDictEntry", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _RoomUser_jid(ctx context.Context, field graphql.CollectedField, obj *api.RoomUser) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RoomUser_jid(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Jid, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v jid.JID) graphql.Marshaler {
+			return ec.marshalNJID2githubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋjidᚐJID(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RoomUser_jid(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RoomUser", field, false, false, errors.New("field of type JID does not have child fields"))
+}
+
+func (ec *executionContext) _RoomUser_affiliation(ctx context.Context, field graphql.CollectedField, obj *api.RoomUser) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RoomUser_affiliation(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Affiliation, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v api.Affiliation) graphql.Marshaler {
+			return ec.marshalNAffiliation2githubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐAffiliation(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RoomUser_affiliation(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RoomUser", field, false, false, errors.New("field of type Affiliation does not have child fields"))
 }
 
 func (ec *executionContext) _SendStanzaPayload_id(ctx context.Context, field graphql.CollectedField, obj *SendStanzaPayload) (ret graphql.Marshaler) {
@@ -1661,6 +2961,38 @@ func (ec *executionContext) fieldContext_UserMutation_last(_ context.Context, fi
 	return fc, nil
 }
 
+func (ec *executionContext) _UserMutation_muc_light(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UserMutation_muc_light(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.UserMutation().MucLight(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *MUCLightUserMutation) graphql.Marshaler {
+			return ec.marshalOMUCLightUserMutation2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚋuserapiᚐMUCLightUserMutation(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_UserMutation_muc_light(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "UserMutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MUCLightUserMutation(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _UserQuery_checkAuth(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -1752,6 +3084,38 @@ func (ec *executionContext) fieldContext_UserQuery_last(_ context.Context, field
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_LastUserQuery(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _UserQuery_muc_light(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UserQuery_muc_light(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.UserQuery().MucLight(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *MUCLightUserQuery) graphql.Marshaler {
+			return ec.marshalOMUCLightUserQuery2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚋuserapiᚐMUCLightUserQuery(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_UserQuery_muc_light(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "UserQuery",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MUCLightUserQuery(ctx, field)
 		},
 	}
 	return fc, nil
@@ -2892,6 +4256,91 @@ func (ec *executionContext) fieldContext___Type_isOneOf(_ context.Context, field
 
 // region    **************************** input.gotpl *****************************
 
+func (ec *executionContext) unmarshalInputBlockingInput(ctx context.Context, obj any) (api.BlockingInput, error) {
+	var it api.BlockingInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["action"]; !present {
+		asMap["action"] = "DENY"
+	}
+
+	fieldsInOrder := [...]string{"entityType", "action", "entity"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "entityType":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("entityType"))
+			data, err := ec.unmarshalNBlockedEntityType2githubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐBlockedEntityType(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EntityType = data
+		case "action":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("action"))
+			data, err := ec.unmarshalNBlockingAction2githubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐBlockingAction(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Action = data
+		case "entity":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("entity"))
+			data, err := ec.unmarshalNJID2githubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋjidᚐJID(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Entity = data
+		}
+	}
+	return it, nil
+}
+
+func (ec *executionContext) unmarshalInputRoomConfigDictEntryInput(ctx context.Context, obj any) (api.RoomConfigDictEntryInput, error) {
+	var it api.RoomConfigDictEntryInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"key", "value"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "key":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("key"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Key = data
+		case "value":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("value"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Value = data
+		}
+	}
+	return it, nil
+}
+
 // endregion **************************** input.gotpl *****************************
 
 // region    ************************** interface.gotpl ***************************
@@ -2988,6 +4437,54 @@ func (ec *executionContext) _AccountUserMutation(ctx context.Context, sel ast.Se
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var blockingItemImplementors = []string{"BlockingItem"}
+
+func (ec *executionContext) _BlockingItem(ctx context.Context, sel ast.SelectionSet, obj *api.BlockingItem) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, blockingItemImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("BlockingItem")
+		case "entityType":
+			out.Values[i] = ec._BlockingItem_entityType(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "action":
+			out.Values[i] = ec._BlockingItem_action(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "entity":
+			out.Values[i] = ec._BlockingItem_entity(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -3178,6 +4675,634 @@ func (ec *executionContext) _LastUserQuery(ctx context.Context, sel ast.Selectio
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var mUCLightUserMutationImplementors = []string{"MUCLightUserMutation"}
+
+func (ec *executionContext) _MUCLightUserMutation(ctx context.Context, sel ast.SelectionSet, obj *MUCLightUserMutation) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, mUCLightUserMutationImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("MUCLightUserMutation")
+		case "createRoom":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._MUCLightUserMutation_createRoom(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "changeRoomConfiguration":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._MUCLightUserMutation_changeRoomConfiguration(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "inviteUser":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._MUCLightUserMutation_inviteUser(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "deleteRoom":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._MUCLightUserMutation_deleteRoom(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "kickUser":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._MUCLightUserMutation_kickUser(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "sendMessageToRoom":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._MUCLightUserMutation_sendMessageToRoom(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "setBlockingList":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._MUCLightUserMutation_setBlockingList(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var mUCLightUserQueryImplementors = []string{"MUCLightUserQuery"}
+
+func (ec *executionContext) _MUCLightUserQuery(ctx context.Context, sel ast.SelectionSet, obj *MUCLightUserQuery) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, mUCLightUserQueryImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("MUCLightUserQuery")
+		case "getRoomConfig":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._MUCLightUserQuery_getRoomConfig(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "listRoomUsers":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._MUCLightUserQuery_listRoomUsers(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "listRooms":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._MUCLightUserQuery_listRooms(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "getBlockingList":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._MUCLightUserQuery_getBlockingList(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var roomImplementors = []string{"Room"}
+
+func (ec *executionContext) _Room(ctx context.Context, sel ast.SelectionSet, obj *api.Room) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, roomImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Room")
+		case "jid":
+			out.Values[i] = ec._Room_jid(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "name":
+			out.Values[i] = ec._Room_name(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "subject":
+			out.Values[i] = ec._Room_subject(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "participants":
+			out.Values[i] = ec._Room_participants(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "options":
+			out.Values[i] = ec._Room_options(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var roomConfigDictEntryImplementors = []string{"RoomConfigDictEntry"}
+
+func (ec *executionContext) _RoomConfigDictEntry(ctx context.Context, sel ast.SelectionSet, obj *api.RoomConfigDictEntry) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, roomConfigDictEntryImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RoomConfigDictEntry")
+		case "key":
+			out.Values[i] = ec._RoomConfigDictEntry_key(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "value":
+			out.Values[i] = ec._RoomConfigDictEntry_value(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var roomUserImplementors = []string{"RoomUser"}
+
+func (ec *executionContext) _RoomUser(ctx context.Context, sel ast.SelectionSet, obj *api.RoomUser) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, roomUserImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RoomUser")
+		case "jid":
+			out.Values[i] = ec._RoomUser_jid(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "affiliation":
+			out.Values[i] = ec._RoomUser_affiliation(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -3683,6 +5808,13 @@ func (ec *executionContext) _UserMutation(ctx context.Context, sel ast.Selection
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
+		case "muc_light":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._UserMutation_muc_light(ctx, field)
+			})
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -3778,6 +5910,28 @@ func (ec *executionContext) _UserQuery(ctx context.Context, sel ast.SelectionSet
 					}
 				}()
 				res = ec._UserQuery_last(ctx, field)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "muc_light":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._UserQuery_muc_light(ctx, field)
 				if res == graphql.RequiredNull {
 					atomic.AddUint32(&fs.Invalids, 1)
 				}
@@ -4217,6 +6371,16 @@ func (ec *executionContext) ___Type(ctx context.Context, sel ast.SelectionSet, o
 
 // region    ***************************** type.gotpl *****************************
 
+func (ec *executionContext) unmarshalNAffiliation2githubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐAffiliation(ctx context.Context, v any) (api.Affiliation, error) {
+	var res api.Affiliation
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNAffiliation2githubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐAffiliation(ctx context.Context, sel ast.SelectionSet, v api.Affiliation) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) unmarshalNAuthStatus2githubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚋuserapiᚐAuthStatus(ctx context.Context, v any) (AuthStatus, error) {
 	var res AuthStatus
 	err := res.UnmarshalGQL(v)
@@ -4225,6 +6389,71 @@ func (ec *executionContext) unmarshalNAuthStatus2githubᚗcomᚋganderᚑxmppᚋ
 
 func (ec *executionContext) marshalNAuthStatus2githubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚋuserapiᚐAuthStatus(ctx context.Context, sel ast.SelectionSet, v AuthStatus) graphql.Marshaler {
 	return v
+}
+
+func (ec *executionContext) unmarshalNBareJID2githubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋjidᚐJID(ctx context.Context, v any) (jid.JID, error) {
+	res, err := api.UnmarshalBareJID(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNBareJID2githubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋjidᚐJID(ctx context.Context, sel ast.SelectionSet, v jid.JID) graphql.Marshaler {
+	_ = sel
+	res := api.MarshalBareJID(v)
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
+}
+
+func (ec *executionContext) unmarshalNBlockedEntityType2githubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐBlockedEntityType(ctx context.Context, v any) (api.BlockedEntityType, error) {
+	var res api.BlockedEntityType
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNBlockedEntityType2githubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐBlockedEntityType(ctx context.Context, sel ast.SelectionSet, v api.BlockedEntityType) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalNBlockingAction2githubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐBlockingAction(ctx context.Context, v any) (api.BlockingAction, error) {
+	var res api.BlockingAction
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNBlockingAction2githubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐBlockingAction(ctx context.Context, sel ast.SelectionSet, v api.BlockingAction) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalNBlockingInput2ᚕᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐBlockingInputᚄ(ctx context.Context, v any) ([]*api.BlockingInput, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*api.BlockingInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNBlockingInput2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐBlockingInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalNBlockingInput2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐBlockingInput(ctx context.Context, v any) (*api.BlockingInput, error) {
+	res, err := ec.unmarshalInputBlockingInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNBlockingItem2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐBlockingItem(ctx context.Context, sel ast.SelectionSet, v *api.BlockingItem) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._BlockingItem(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNBoolean2bool(ctx context.Context, v any) (bool, error) {
@@ -4251,6 +6480,22 @@ func (ec *executionContext) unmarshalNDateTime2githubᚗcomᚋganderᚑxmppᚋga
 
 func (ec *executionContext) marshalNDateTime2githubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐMicroTime(ctx context.Context, sel ast.SelectionSet, v api.MicroTime) graphql.Marshaler {
 	return v
+}
+
+func (ec *executionContext) unmarshalNDomainName2string(ctx context.Context, v any) (string, error) {
+	res, err := api.UnmarshalDomainName(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNDomainName2string(ctx context.Context, sel ast.SelectionSet, v string) graphql.Marshaler {
+	_ = sel
+	res := api.MarshalDomainName(v)
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
 }
 
 func (ec *executionContext) unmarshalNID2string(ctx context.Context, v any) (string, error) {
@@ -4283,6 +6528,85 @@ func (ec *executionContext) marshalNJID2githubᚗcomᚋganderᚑxmppᚋganderᚋ
 		}
 	}
 	return res
+}
+
+func (ec *executionContext) unmarshalNJID2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋjidᚐJID(ctx context.Context, v any) (*jid.JID, error) {
+	res, err := api.UnmarshalJID(v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNJID2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋjidᚐJID(ctx context.Context, sel ast.SelectionSet, v *jid.JID) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	_ = sel
+	res := api.MarshalJID(*v)
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
+}
+
+func (ec *executionContext) marshalNRoomConfigDictEntry2ᚕᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐRoomConfigDictEntryᚄ(ctx context.Context, sel ast.SelectionSet, v []*api.RoomConfigDictEntry) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNRoomConfigDictEntry2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐRoomConfigDictEntry(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNRoomConfigDictEntry2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐRoomConfigDictEntry(ctx context.Context, sel ast.SelectionSet, v *api.RoomConfigDictEntry) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._RoomConfigDictEntry(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNRoomConfigDictEntryInput2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐRoomConfigDictEntryInput(ctx context.Context, v any) (*api.RoomConfigDictEntryInput, error) {
+	res, err := ec.unmarshalInputRoomConfigDictEntryInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNRoomUser2ᚕᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐRoomUserᚄ(ctx context.Context, sel ast.SelectionSet, v []*api.RoomUser) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNRoomUser2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐRoomUser(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNRoomUser2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐRoomUser(ctx context.Context, sel ast.SelectionSet, v *api.RoomUser) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._RoomUser(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNSession2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚋuserapiᚐSession(ctx context.Context, sel ast.SelectionSet, v *Session) graphql.Marshaler {
@@ -4480,6 +6804,25 @@ func (ec *executionContext) marshalOAccountUserMutation2ᚖgithubᚗcomᚋgander
 	return ec._AccountUserMutation(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalOBlockingItem2ᚕᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐBlockingItemᚄ(ctx context.Context, sel ast.SelectionSet, v []*api.BlockingItem) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNBlockingItem2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐBlockingItem(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) unmarshalOBoolean2bool(ctx context.Context, v any) (bool, error) {
 	res, err := graphql.UnmarshalBoolean(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -4546,6 +6889,41 @@ func (ec *executionContext) marshalOInt2ᚖint(ctx context.Context, sel ast.Sele
 	return res
 }
 
+func (ec *executionContext) unmarshalOJID2ᚕᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋjidᚐJIDᚄ(ctx context.Context, v any) ([]*jid.JID, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*jid.JID, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNJID2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋjidᚐJID(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOJID2ᚕᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋjidᚐJIDᚄ(ctx context.Context, sel ast.SelectionSet, v []*jid.JID) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNJID2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋjidᚐJID(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) unmarshalOJID2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋjidᚐJID(ctx context.Context, v any) (*jid.JID, error) {
 	if v == nil {
 		return nil, nil
@@ -4585,6 +6963,20 @@ func (ec *executionContext) marshalOLastUserQuery2ᚖgithubᚗcomᚋganderᚑxmp
 	return ec._LastUserQuery(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalOMUCLightUserMutation2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚋuserapiᚐMUCLightUserMutation(ctx context.Context, sel ast.SelectionSet, v *MUCLightUserMutation) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._MUCLightUserMutation(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOMUCLightUserQuery2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚋuserapiᚐMUCLightUserQuery(ctx context.Context, sel ast.SelectionSet, v *MUCLightUserQuery) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._MUCLightUserQuery(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalOProtectionType2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚋuserapiᚐProtectionType(ctx context.Context, v any) (*ProtectionType, error) {
 	if v == nil {
 		return nil, nil
@@ -4599,6 +6991,67 @@ func (ec *executionContext) marshalOProtectionType2ᚖgithubᚗcomᚋganderᚑxm
 		return graphql.Null
 	}
 	return v
+}
+
+func (ec *executionContext) marshalORoom2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐRoom(ctx context.Context, sel ast.SelectionSet, v *api.Room) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Room(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalORoomConfigDictEntryInput2ᚕᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐRoomConfigDictEntryInputᚄ(ctx context.Context, v any) ([]*api.RoomConfigDictEntryInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*api.RoomConfigDictEntryInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNRoomConfigDictEntryInput2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐRoomConfigDictEntryInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalORoomName2ᚖstring(ctx context.Context, v any) (*string, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := api.UnmarshalRoomName(v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalORoomName2ᚖstring(ctx context.Context, sel ast.SelectionSet, v *string) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := api.MarshalRoomName(*v)
+	return res
+}
+
+func (ec *executionContext) marshalORoomUser2ᚕᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐRoomUserᚄ(ctx context.Context, sel ast.SelectionSet, v []*api.RoomUser) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNRoomUser2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐRoomUser(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) marshalOSendStanzaPayload2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚋuserapiᚐSendStanzaPayload(ctx context.Context, sel ast.SelectionSet, v *SendStanzaPayload) graphql.Marshaler {

@@ -68,3 +68,11 @@ func (r *Resolver) send(ctx context.Context, from *jid.JID, to jid.JID, el *xmls
 	}
 	return &SendStanzaPayload{ID: id}, nil
 }
+
+// MUCLightUserQuery is the muc_light category of queries.
+type MUCLightUserQuery struct{}
+
+// MUCLightUserMutation is the muc_light category of mutations.
+type MUCLightUserMutation struct{}
+
+func (r *Resolver) muc() api.MucAPI { return api.NewMucAPI(r.deps) }
