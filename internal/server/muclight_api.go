@@ -182,3 +182,21 @@ func (a mucLightAPI) SetBlocklist(ctx context.Context, user jid.JID, items []api
 	}
 	return mucAPIErr(a.m.SetBlocklist(ctx, user, in))
 }
+
+func (a mucLightAPI) ListRooms(ctx context.Context, domain, filter, after string, limit int) ([]api.MucRoomDesc, int, bool, error) {
+	page, total, more, err := a.m.ListRooms(ctx, domain, filter, after, limit)
+	if err != nil {
+		return nil, 0, false, mucAPIErr(err)
+	}
+	out := make([]api.MucRoomDesc, len(page))
+	for i, r := range page {
+		out[i] = api.MucRoomDesc{JID: r.JID, Users: r.Occupants}
+		if v, ok := a.m.ConfigValue(r.Config, "roomname"); ok {
+			out[i].Name = &v
+		}
+		if v, ok := a.m.ConfigValue(r.Config, "subject"); ok {
+			out[i].Subject = &v
+		}
+	}
+	return out, total, more, nil
+}
