@@ -161,7 +161,21 @@ type ComplexityRoot struct {
 		GetBlockingList func(childComplexity int, user jid.JID) int
 		GetRoomConfig   func(childComplexity int, room jid.JID) int
 		ListRoomUsers   func(childComplexity int, room jid.JID) int
+		ListRooms       func(childComplexity int, mucDomain string, filter *string, after *jid.JID, limit *int) int
 		ListUserRooms   func(childComplexity int, user jid.JID) int
+	}
+
+	MUCLightRoomDesc struct {
+		Jid         func(childComplexity int) int
+		Name        func(childComplexity int) int
+		Subject     func(childComplexity int) int
+		UsersNumber func(childComplexity int) int
+	}
+
+	MUCLightRoomsPayload struct {
+		Count    func(childComplexity int) int
+		NextPage func(childComplexity int) int
+		Rooms    func(childComplexity int) int
 	}
 
 	OldUser struct {
@@ -318,6 +332,7 @@ type MUCLightAdminQueryResolver interface {
 	ListRoomUsers(ctx context.Context, obj *MUCLightAdminQuery, room jid.JID) ([]*RoomUser, error)
 	ListUserRooms(ctx context.Context, obj *MUCLightAdminQuery, user jid.JID) ([]*jid.JID, error)
 	GetBlockingList(ctx context.Context, obj *MUCLightAdminQuery, user jid.JID) ([]*BlockingItem, error)
+	ListRooms(ctx context.Context, obj *MUCLightAdminQuery, mucDomain string, filter *string, after *jid.JID, limit *int) (*MUCLightRoomsPayload, error)
 }
 type ServerAdminQueryResolver interface {
 	Status(ctx context.Context, obj *ServerAdminQuery) (*Status, error)
@@ -886,6 +901,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.MUCLightAdminQuery.ListRoomUsers(childComplexity, args["room"].(jid.JID)), true
+	case "MUCLightAdminQuery.listRooms":
+		if e.ComplexityRoot.MUCLightAdminQuery.ListRooms == nil {
+			break
+		}
+
+		args, err := ec.field_MUCLightAdminQuery_listRooms_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.MUCLightAdminQuery.ListRooms(childComplexity, args["mucDomain"].(string), args["filter"].(*string), args["after"].(*jid.JID), args["limit"].(*int)), true
 	case "MUCLightAdminQuery.listUserRooms":
 		if e.ComplexityRoot.MUCLightAdminQuery.ListUserRooms == nil {
 			break
@@ -897,6 +923,50 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.MUCLightAdminQuery.ListUserRooms(childComplexity, args["user"].(jid.JID)), true
+
+	case "MUCLightRoomDesc.jid":
+		if e.ComplexityRoot.MUCLightRoomDesc.Jid == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MUCLightRoomDesc.Jid(childComplexity), true
+	case "MUCLightRoomDesc.name":
+		if e.ComplexityRoot.MUCLightRoomDesc.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MUCLightRoomDesc.Name(childComplexity), true
+	case "MUCLightRoomDesc.subject":
+		if e.ComplexityRoot.MUCLightRoomDesc.Subject == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MUCLightRoomDesc.Subject(childComplexity), true
+	case "MUCLightRoomDesc.usersNumber":
+		if e.ComplexityRoot.MUCLightRoomDesc.UsersNumber == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MUCLightRoomDesc.UsersNumber(childComplexity), true
+
+	case "MUCLightRoomsPayload.count":
+		if e.ComplexityRoot.MUCLightRoomsPayload.Count == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MUCLightRoomsPayload.Count(childComplexity), true
+	case "MUCLightRoomsPayload.nextPage":
+		if e.ComplexityRoot.MUCLightRoomsPayload.NextPage == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MUCLightRoomsPayload.NextPage(childComplexity), true
+	case "MUCLightRoomsPayload.rooms":
+		if e.ComplexityRoot.MUCLightRoomsPayload.Rooms == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MUCLightRoomsPayload.Rooms(childComplexity), true
 
 	case "OldUser.jid":
 		if e.ComplexityRoot.OldUser.JID == nil {
@@ -1558,8 +1628,36 @@ func (ec *executionContext) childFields_MUCLightAdminQuery(ctx context.Context, 
 		return ec.fieldContext_MUCLightAdminQuery_listUserRooms(ctx, field)
 	case "getBlockingList":
 		return ec.fieldContext_MUCLightAdminQuery_getBlockingList(ctx, field)
+	case "listRooms":
+		return ec.fieldContext_MUCLightAdminQuery_listRooms(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type MUCLightAdminQuery", field.Name)
+}
+
+func (ec *executionContext) childFields_MUCLightRoomDesc(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "jid":
+		return ec.fieldContext_MUCLightRoomDesc_jid(ctx, field)
+	case "name":
+		return ec.fieldContext_MUCLightRoomDesc_name(ctx, field)
+	case "subject":
+		return ec.fieldContext_MUCLightRoomDesc_subject(ctx, field)
+	case "usersNumber":
+		return ec.fieldContext_MUCLightRoomDesc_usersNumber(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MUCLightRoomDesc", field.Name)
+}
+
+func (ec *executionContext) childFields_MUCLightRoomsPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "rooms":
+		return ec.fieldContext_MUCLightRoomsPayload_rooms(ctx, field)
+	case "count":
+		return ec.fieldContext_MUCLightRoomsPayload_count(ctx, field)
+	case "nextPage":
+		return ec.fieldContext_MUCLightRoomsPayload_nextPage(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MUCLightRoomsPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_OldUser(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2497,6 +2595,44 @@ func (ec *executionContext) field_MUCLightAdminQuery_listRoomUsers_args(ctx cont
 		return nil, err
 	}
 	args["room"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_MUCLightAdminQuery_listRooms_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "mucDomain",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNDomainName2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["mucDomain"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["filter"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*jid.JID, error) {
+			return ec.unmarshalOBareJID2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋjidᚐJID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "limit",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOPosInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["limit"] = arg3
 	return args, nil
 }
 
@@ -5114,6 +5250,220 @@ func (ec *executionContext) fieldContext_MUCLightAdminQuery_getBlockingList(ctx 
 		return fc, err
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _MUCLightAdminQuery_listRooms(ctx context.Context, field graphql.CollectedField, obj *MUCLightAdminQuery) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MUCLightAdminQuery_listRooms(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.MUCLightAdminQuery().ListRooms(ctx, obj, fc.Args["mucDomain"].(string), fc.Args["filter"].(*string), fc.Args["after"].(*jid.JID), fc.Args["limit"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *MUCLightRoomsPayload) graphql.Marshaler {
+			return ec.marshalOMUCLightRoomsPayload2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐMUCLightRoomsPayload(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MUCLightAdminQuery_listRooms(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MUCLightAdminQuery",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MUCLightRoomsPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_MUCLightAdminQuery_listRooms_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _MUCLightRoomDesc_jid(ctx context.Context, field graphql.CollectedField, obj *MUCLightRoomDesc) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MUCLightRoomDesc_jid(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Jid, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v jid.JID) graphql.Marshaler {
+			return ec.marshalNBareJID2githubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋjidᚐJID(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MUCLightRoomDesc_jid(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MUCLightRoomDesc", field, false, false, errors.New("field of type BareJID does not have child fields"))
+}
+
+func (ec *executionContext) _MUCLightRoomDesc_name(ctx context.Context, field graphql.CollectedField, obj *MUCLightRoomDesc) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MUCLightRoomDesc_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MUCLightRoomDesc_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MUCLightRoomDesc", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _MUCLightRoomDesc_subject(ctx context.Context, field graphql.CollectedField, obj *MUCLightRoomDesc) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MUCLightRoomDesc_subject(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Subject, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MUCLightRoomDesc_subject(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MUCLightRoomDesc", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _MUCLightRoomDesc_usersNumber(ctx context.Context, field graphql.CollectedField, obj *MUCLightRoomDesc) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MUCLightRoomDesc_usersNumber(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UsersNumber, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalONonNegInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MUCLightRoomDesc_usersNumber(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MUCLightRoomDesc", field, false, false, errors.New("field of type NonNegInt does not have child fields"))
+}
+
+func (ec *executionContext) _MUCLightRoomsPayload_rooms(ctx context.Context, field graphql.CollectedField, obj *MUCLightRoomsPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MUCLightRoomsPayload_rooms(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Rooms, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*MUCLightRoomDesc) graphql.Marshaler {
+			return ec.marshalOMUCLightRoomDesc2ᚕᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐMUCLightRoomDescᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MUCLightRoomsPayload_rooms(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MUCLightRoomsPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MUCLightRoomDesc(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _MUCLightRoomsPayload_count(ctx context.Context, field graphql.CollectedField, obj *MUCLightRoomsPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MUCLightRoomsPayload_count(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Count, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalONonNegInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MUCLightRoomsPayload_count(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MUCLightRoomsPayload", field, false, false, errors.New("field of type NonNegInt does not have child fields"))
+}
+
+func (ec *executionContext) _MUCLightRoomsPayload_nextPage(ctx context.Context, field graphql.CollectedField, obj *MUCLightRoomsPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MUCLightRoomsPayload_nextPage(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NextPage, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *bool) graphql.Marshaler {
+			return ec.marshalOBoolean2ᚖbool(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MUCLightRoomsPayload_nextPage(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MUCLightRoomsPayload", field, false, false, errors.New("field of type Boolean does not have child fields"))
 }
 
 func (ec *executionContext) _OldUser_jid(ctx context.Context, field graphql.CollectedField, obj *OldUser) (ret graphql.Marshaler) {
@@ -9636,6 +9986,145 @@ func (ec *executionContext) _MUCLightAdminQuery(ctx context.Context, sel ast.Sel
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "listRooms":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._MUCLightAdminQuery_listRooms(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var mUCLightRoomDescImplementors = []string{"MUCLightRoomDesc"}
+
+func (ec *executionContext) _MUCLightRoomDesc(ctx context.Context, sel ast.SelectionSet, obj *MUCLightRoomDesc) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, mUCLightRoomDescImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("MUCLightRoomDesc")
+		case "jid":
+			out.Values[i] = ec._MUCLightRoomDesc_jid(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "name":
+			out.Values[i] = ec._MUCLightRoomDesc_name(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "subject":
+			out.Values[i] = ec._MUCLightRoomDesc_subject(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "usersNumber":
+			out.Values[i] = ec._MUCLightRoomDesc_usersNumber(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var mUCLightRoomsPayloadImplementors = []string{"MUCLightRoomsPayload"}
+
+func (ec *executionContext) _MUCLightRoomsPayload(ctx context.Context, sel ast.SelectionSet, obj *MUCLightRoomsPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, mUCLightRoomsPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("MUCLightRoomsPayload")
+		case "rooms":
+			out.Values[i] = ec._MUCLightRoomsPayload_rooms(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "count":
+			out.Values[i] = ec._MUCLightRoomsPayload_count(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "nextPage":
+			out.Values[i] = ec._MUCLightRoomsPayload_nextPage(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -11515,6 +12004,16 @@ func (ec *executionContext) marshalNJID2ᚖgithubᚗcomᚋganderᚑxmppᚋgander
 	return res
 }
 
+func (ec *executionContext) marshalNMUCLightRoomDesc2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐMUCLightRoomDesc(ctx context.Context, sel ast.SelectionSet, v *MUCLightRoomDesc) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._MUCLightRoomDesc(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNOldUser2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐOldUser(ctx context.Context, sel ast.SelectionSet, v *OldUser) graphql.Marshaler {
 	if v == nil {
 		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
@@ -11853,6 +12352,24 @@ func (ec *executionContext) marshalOAuthType2ᚖgithubᚗcomᚋganderᚑxmppᚋg
 	return v
 }
 
+func (ec *executionContext) unmarshalOBareJID2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋjidᚐJID(ctx context.Context, v any) (*jid.JID, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := UnmarshalBareJID(v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOBareJID2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋjidᚐJID(ctx context.Context, sel ast.SelectionSet, v *jid.JID) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := MarshalBareJID(*v)
+	return res
+}
+
 func (ec *executionContext) marshalOBlockingItem2ᚕᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐBlockingItemᚄ(ctx context.Context, sel ast.SelectionSet, v []*BlockingItem) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -12133,6 +12650,32 @@ func (ec *executionContext) marshalOMUCLightAdminQuery2ᚖgithubᚗcomᚋgander�
 		return graphql.Null
 	}
 	return ec._MUCLightAdminQuery(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOMUCLightRoomDesc2ᚕᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐMUCLightRoomDescᚄ(ctx context.Context, sel ast.SelectionSet, v []*MUCLightRoomDesc) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNMUCLightRoomDesc2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐMUCLightRoomDesc(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalOMUCLightRoomsPayload2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐMUCLightRoomsPayload(ctx context.Context, sel ast.SelectionSet, v *MUCLightRoomsPayload) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._MUCLightRoomsPayload(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalONonNegInt2ᚖint(ctx context.Context, v any) (*int, error) {

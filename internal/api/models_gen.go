@@ -87,6 +87,28 @@ type KickUserResult struct {
 	Message string `json:"message"`
 }
 
+// A room in a listing.
+type MUCLightRoomDesc struct {
+	// The room's bare JID.
+	Jid jid.JID `json:"jid"`
+	// The roomname field, or null.
+	Name *string `json:"name,omitempty"`
+	// The subject field, or null.
+	Subject *string `json:"subject,omitempty"`
+	// The number of occupants.
+	UsersNumber *int `json:"usersNumber,omitempty"`
+}
+
+// A page of rooms.
+type MUCLightRoomsPayload struct {
+	// The rooms, ordered by JID.
+	Rooms []*MUCLightRoomDesc `json:"rooms,omitempty"`
+	// The number of matching rooms, ignoring the cursor.
+	Count *int `json:"count,omitempty"`
+	// Whether more rooms follow.
+	NextPage *bool `json:"nextPage,omitempty"`
+}
+
 // A MUC Light room.
 type Room struct {
 	// The room's bare JID.

@@ -88,6 +88,17 @@ type MucLight interface {
 	Blocklist(ctx context.Context, user jid.JID) ([]MucBlockItem, error)
 	// SetBlocklist denies or allows items in user's blocking list.
 	SetBlocklist(ctx context.Context, user jid.JID, items []MucBlockItem) error
+	// ListRooms returns a page of a MUC Light domain's rooms (§15.4
+	// listRooms): after is a localpart ("" = from the start), total counts
+	// every matching room, more says whether rooms follow.
+	ListRooms(ctx context.Context, domain, filter, after string, limit int) (page []MucRoomDesc, total int, more bool, err error)
+}
+
+// MucRoomDesc is a room in a listing.
+type MucRoomDesc struct {
+	JID           jid.JID
+	Name, Subject *string
+	Users         int
 }
 
 // MucAPI is the muc_light category's logic, shared by the admin and user
@@ -476,6 +487,33 @@ func (a MucAPI) ListUserRooms(ctx context.Context, user jid.JID, ext []any) ([]*
 	out := make([]*jid.JID, len(rooms))
 	for i := range rooms {
 		out[i] = &rooms[i]
+	}
+	return out, nil
+}
+
+// ListRooms returns a page of the rooms of a MUC Light domain (§15.4).
+func (a MucAPI) ListRooms(ctx context.Context, mucDomain string, filter *string, after *jid.JID, limit *int, ext []any) (*MUCLightRoomsPayload, error) {
+	if err := a.checkService(mucDomain, ext); err != nil {
+		return nil, err
+	}
+	f, aft, lim := "", "", 50
+	if filter != nil {
+		f = *filter
+	}
+	if after != nil {
+		aft = after.Local()
+	}
+	if limit != nil {
+		lim = *limit
+	}
+	page, total, more, err := a.deps.MucLight.ListRooms(ctx, mucDomain, f, aft, lim)
+	if err != nil {
+		return nil, mucErr(err, "", ext)
+	}
+	out := &MUCLightRoomsPayload{Rooms: []*MUCLightRoomDesc{}, Count: &total, NextPage: &more}
+	for _, r := range page {
+		n := r.Users
+		out.Rooms = append(out.Rooms, &MUCLightRoomDesc{Jid: r.JID, Name: r.Name, Subject: r.Subject, UsersNumber: &n})
 	}
 	return out, nil
 }

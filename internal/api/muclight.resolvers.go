@@ -110,6 +110,14 @@ func (r *mUCLightAdminQueryResolver) GetBlockingList(ctx context.Context, obj *M
 	return r.muc().GetBlockingList(ctx, user, []any{"user", user.String()})
 }
 
+// ListRooms is the resolver for the listRooms field.
+func (r *mUCLightAdminQueryResolver) ListRooms(ctx context.Context, obj *MUCLightAdminQuery, mucDomain string, filter *string, after *jid.JID, limit *int) (*MUCLightRoomsPayload, error) {
+	if err := r.muc().Gate(mucDomain); err != nil {
+		return nil, err
+	}
+	return r.muc().ListRooms(ctx, mucDomain, filter, after, limit, []any{"mucDomain", mucDomain})
+}
+
 // MUCLightAdminMutation returns MUCLightAdminMutationResolver implementation.
 func (r *Resolver) MUCLightAdminMutation() MUCLightAdminMutationResolver {
 	return &mUCLightAdminMutationResolver{r}

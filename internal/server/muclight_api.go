@@ -182,3 +182,15 @@ func (a mucLightAPI) SetBlocklist(ctx context.Context, user jid.JID, items []api
 	}
 	return mucAPIErr(a.m.SetBlocklist(ctx, user, in))
 }
+
+func (a mucLightAPI) ListRooms(ctx context.Context, domain, filter, after string, limit int) ([]api.MucRoomDesc, int, bool, error) {
+	page, total, more, err := a.m.ListRooms(ctx, domain, filter, after, limit)
+	if err != nil {
+		return nil, 0, false, mucAPIErr(err)
+	}
+	out := make([]api.MucRoomDesc, len(page))
+	for i, r := range page {
+		out[i] = api.MucRoomDesc{JID: r.JID, Name: r.Name, Subject: r.Subject, Users: r.UsersNumber}
+	}
+	return out, total, more, nil
+}

@@ -40,7 +40,13 @@ const (
 // and kate online.
 func startMLAPI(t *testing.T, d *db.DB, opts string, edit func(*config.Config)) (*mlEnv, *apiClient) {
 	t.Helper()
-	e := startMLWith(t, d, "rdbms", opts, false, func(c *config.Config) {
+	return startMLAPIOn(t, d, "rdbms", opts, edit)
+}
+
+// startMLAPIOn is startMLAPI with the given storage backend.
+func startMLAPIOn(t *testing.T, d *db.DB, backend, opts string, edit func(*config.Config)) (*mlEnv, *apiClient) {
+	t.Helper()
+	e := startMLWith(t, d, backend, opts, false, func(c *config.Config) {
 		c.Listen.HTTP = append(c.Listen.HTTP,
 			gqlListener(config.GraphQLHandler{SchemaEndpoint: "admin", Username: "admin", Password: "secret"}),
 			gqlListener(config.GraphQLHandler{SchemaEndpoint: "user"}))
@@ -373,5 +379,39 @@ func TestMucLightGraphQLDomainAdmin(t *testing.T) {
 		da.rejected(qmlSetBlock, map[string]any{"user": "zoe@localhost.bis", "items": []any{}}, 401, "no_permissions",
 			"Cannot execute query ROOT without permissions to the given domain. Args with invalid value: user")
 		require.True(t, roomExists(t, e.s, "own@"+mlSvc))
+	})
+}
+
+// Admin listRooms (§15.4): counts, usersNumber, keyset paging, filter;
+// on both SQL databases and the in-memory store.
+func TestMucLightGraphQLListRooms(t *testing.T) {
+	forEachML(t, func(t *testing.T, d *db.DB, backend string) {
+		e, c := startMLAPIOn(t, d, backend, "", nil)
+		const q = `query($d: DomainName!, $f: String, $after: BareJID, $limit: PosInt) { muc_light { listRooms(mucDomain: $d, filter: $f, after: $after, limit: $limit) {
+			rooms { jid name subject usersNumber } count nextPage } } }`
+		require.Equal(t, map[string]any{"rooms": []any{}, "count": float64(0), "nextPage": false}, c.ok(q, map[string]any{"d": mlSvc}, "muc_light", "listRooms"))
+		for _, r := range []struct{ id, name string }{{"alpha", "Garden"}, {"beta", "Kitchen"}, {"gamma", "Attic"}} {
+			c.ok(qmlCreate, map[string]any{"d": mlSvc, "owner": "alice@localhost", "id": r.id, "name": r.name}, "muc_light", "createRoom")
+		}
+		c.ok(qmlInvite, map[string]any{"room": "beta@" + mlSvc, "sender": "alice@localhost", "r": "bob@localhost"}, "muc_light", "inviteUser")
+		require.Len(t, occupantsOf(t, e.s, "beta@"+mlSvc), 2)
+
+		got := c.ok(q, map[string]any{"d": mlSvc, "limit": 2}, "muc_light", "listRooms")
+		require.Equal(t, map[string]any{"count": float64(3), "nextPage": true, "rooms": []any{
+			map[string]any{"jid": "alpha@" + mlSvc, "name": "Garden", "subject": "", "usersNumber": float64(1)},
+			map[string]any{"jid": "beta@" + mlSvc, "name": "Kitchen", "subject": "", "usersNumber": float64(2)}}}, got)
+		got = c.ok(q, map[string]any{"d": mlSvc, "limit": 2, "after": "beta@" + mlSvc}, "muc_light", "listRooms")
+		require.Equal(t, float64(3), at(t, got, "count"))
+		require.Equal(t, false, at(t, got, "nextPage"))
+		require.Len(t, at(t, got, "rooms"), 1)
+		require.Equal(t, "gamma@"+mlSvc, at(t, got, "rooms").([]any)[0].(map[string]any)["jid"])
+		// Case-insensitive filter on the localpart or the name.
+		got = c.ok(q, map[string]any{"d": mlSvc, "f": "KITCH"}, "muc_light", "listRooms")
+		require.Equal(t, float64(1), at(t, got, "count"))
+		got = c.ok(q, map[string]any{"d": mlSvc, "f": "MM"}, "muc_light", "listRooms")
+		require.Equal(t, "gamma@"+mlSvc, at(t, got, "rooms").([]any)[0].(map[string]any)["jid"])
+		require.Equal(t, float64(3), at(t, c.ok(q, map[string]any{"d": mlSvc, "f": ""}, "muc_light", "listRooms"), "count"))
+		x := c.fails(q, map[string]any{"d": "muc.example.com"}, "muc_server_not_found", "MUC Light server not found", "muc_light", "listRooms")
+		ext(t, x, "mucDomain", "muc.example.com")
 	})
 }
