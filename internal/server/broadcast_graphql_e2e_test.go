@@ -2,6 +2,8 @@ package server_test
 
 import (
 	"fmt"
+	"net/url"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -11,6 +13,7 @@ import (
 
 	"github.com/gander-xmpp/gander/internal/config"
 	"github.com/gander-xmpp/gander/internal/db"
+	"github.com/gander-xmpp/gander/internal/db/dbtest"
 	"github.com/gander-xmpp/gander/internal/xmlstream"
 )
 
@@ -375,4 +378,55 @@ func TestBroadcastAPIReceived(t *testing.T) {
 		checkBroadcastMessage(t, el, int64(id), "bob@localhost")
 		waitState(t, c, "localhost", id, "FINISHED")
 	})
+}
+
+// TestBroadcastAPITemporarilyUnavailable: while the node's database is out
+// of reach (safety mode), startBroadcast answers temporarily_unavailable
+// through the API, before any other check; afterwards it works again.
+func TestBroadcastAPITemporarilyUnavailable(t *testing.T) {
+	direct := dbtest.Open(t, db.PostgreSQL)
+	var name string
+	require.NoError(t, direct.QueryRowContext(t.Context(), `SELECT current_database()`).Scan(&name))
+	base := os.Getenv(dbtest.EnvPostgresDSN)
+	if base == "" {
+		base = dbtest.DefaultPostgresDSN
+	}
+	u, err := url.Parse(base)
+	require.NoError(t, err)
+	proxy := newPGProxy(t, u.Host)
+	u.Host, u.Path = proxy.ln.Addr().String(), "/"+name
+	viaProxy, err := db.Open(t.Context(), db.Config{Driver: db.PostgreSQL, DSN: u.String(), MaxConns: 4}, nil)
+	require.NoError(t, err)
+	t.Cleanup(func() { viaProxy.Close() })
+
+	srv, c := startBcastAPI(t, viaProxy, func(c *config.Config) { withBroadcast("gander@api", 10)(c) })
+	srv.register(t, "alice")
+	proxy.cut()
+	// The next lease sync (at most 2/3 × 10 s away) fails: safety mode.
+	require.Eventually(t, func() bool { return srv.Broadcast().SafetyMode("localhost") }, 20*time.Second, 50*time.Millisecond)
+	const unavailable = "Broadcast manager is temporarily unavailable"
+	for _, v := range []map[string]any{bcastVars(), bcastVars("rate", 2000, "sender", "zed@localhost")} {
+		ext := c.fails(qStartBcast, v, "temporarily_unavailable", unavailable, "broadcast", "startBroadcast")
+		require.Equal(t, map[string]any{"code": "temporarily_unavailable", "domain": "localhost", "name": "maint"}, ext)
+	}
+	proxy.restore()
+	require.Eventually(t, func() bool { return !srv.Broadcast().SafetyMode("localhost") }, 10*time.Second, 50*time.Millisecond)
+	id := startOK(t, c, bcastVars())
+	waitState(t, c, "localhost", id, "FINISHED")
+}
+
+// TestBroadcastCategoryDisabled: an admin endpoint whose allowed_categories
+// leave broadcast out answers category_disabled for it.
+func TestBroadcastCategoryDisabled(t *testing.T) {
+	srv, c := startBcastAPI(t, nil, func(c *config.Config) {
+		c.Listen.HTTP = append(c.Listen.HTTP,
+			gqlListener(config.GraphQLHandler{SchemaEndpoint: "admin", AllowedCategories: []string{"account"}}))
+	})
+	srv.register(t, "alice")
+	limited := srv.client(t, 1, "", "")
+	ext := limited.fails(qGetBcasts, vars("domain", "localhost"), "category_disabled", "Category disabled", "broadcast")
+	require.Equal(t, "broadcast", ext["category"])
+	limited.fails(qStartBcast, bcastVars(), "category_disabled", "Category disabled", "broadcast")
+	// Nothing was started; the full endpoint still works.
+	require.Equal(t, []any{}, c.ok(qGetBcasts, vars("domain", "localhost"), "broadcast", "getBroadcasts"))
 }
