@@ -88,9 +88,14 @@ func ctl(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "gander ctl: unknown command %q in category %s (see gander ctl %s --help)\n", rest[1], cat.Name, cat.Name)
 		return 2
 	}
-	vars, help, err := cmd.parseArgs(schema, rest[2:])
+	args, watch, err := cutWatch(cat.Name, cmd.field.Name, rest[2:])
+	vars, help := map[string]any(nil), false
+	if err == nil {
+		vars, help, err = cmd.parseArgs(schema, args)
+	}
 	if help {
 		cmd.usage(stdout, cat.Name)
+		watchUsage(stdout, cat.Name, cmd.field.Name)
 		return 0
 	}
 	if err != nil {
@@ -102,6 +107,9 @@ func ctl(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintf(stderr, "gander ctl: %v\n", err)
 		return 1
+	}
+	if watch.on {
+		return watchBroadcast(ep, cmd.document(schema, cat.Name), vars, watch, *timeout, stdout, stderr)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	defer cancel()

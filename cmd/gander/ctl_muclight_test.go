@@ -50,6 +50,7 @@ func TestCtlMucLight(t *testing.T) {
 	require.Equal(t, []any{"den@muclight.localhost"}, m["data"].(map[string]any)["muc_light"].(map[string]any)["listUserRooms"])
 	code, m, out = runCtl(t, flags, "muc_light", "setBlockingList", "--user", "alice@localhost", "--items", `{"entityType": "USER", "entity": "bob@localhost"}`)
 	require.Equal(t, 0, code, out)
+	require.NotNil(t, m["data"].(map[string]any)["muc_light"].(map[string]any)["setBlockingList"], out)
 	code, m, out = runCtl(t, flags, "muc_light", "deleteRoom", "--room", "den@muclight.localhost")
 	require.Equal(t, 0, code, out)
 	require.Equal(t, "Room deleted successfully", m["data"].(map[string]any)["muc_light"].(map[string]any)["deleteRoom"])

@@ -87,6 +87,10 @@ type Deps struct {
 	// Last is mod_last's service (the last category); nil leaves the
 	// category's fields failing with deps_not_loaded.
 	Last Last
+	// Broadcasts is mod_broadcast's service (the broadcast category); nil
+	// leaves the category's fields failing with deps_not_loaded (or
+	// domain_not_found for unknown domains).
+	Broadcasts Broadcasts
 	// Node is the node name shown in messages (general.node_name).
 	Node string
 	// Version is the server version.

@@ -35,6 +35,8 @@ type ResolverRoot interface {
 	AccountAdminQuery() AccountAdminQueryResolver
 	AdminMutation() AdminMutationResolver
 	AdminQuery() AdminQueryResolver
+	BroadcastAdminMutation() BroadcastAdminMutationResolver
+	BroadcastAdminQuery() BroadcastAdminQueryResolver
 	DomainAdminMutation() DomainAdminMutationResolver
 	DomainAdminQuery() DomainAdminQueryResolver
 	LastAdminMutation() LastAdminMutationResolver
@@ -73,16 +75,18 @@ type ComplexityRoot struct {
 	}
 
 	AdminMutation struct {
-		Account  func(childComplexity int) int
-		Domain   func(childComplexity int) int
-		Last     func(childComplexity int) int
-		MucLight func(childComplexity int) int
-		Session  func(childComplexity int) int
-		Stanza   func(childComplexity int) int
+		Account   func(childComplexity int) int
+		Broadcast func(childComplexity int) int
+		Domain    func(childComplexity int) int
+		Last      func(childComplexity int) int
+		MucLight  func(childComplexity int) int
+		Session   func(childComplexity int) int
+		Stanza    func(childComplexity int) int
 	}
 
 	AdminQuery struct {
 		Account   func(childComplexity int) int
+		Broadcast func(childComplexity int) int
 		CheckAuth func(childComplexity int) int
 		Domain    func(childComplexity int) int
 		Last      func(childComplexity int) int
@@ -95,6 +99,42 @@ type ComplexityRoot struct {
 		Action     func(childComplexity int) int
 		Entity     func(childComplexity int) int
 		EntityType func(childComplexity int) int
+	}
+
+	Broadcast struct {
+		AbortionReason      func(childComplexity int) int
+		CreateTimestamp     func(childComplexity int) int
+		Domain              func(childComplexity int) int
+		ExecutionState      func(childComplexity int) int
+		ID                  func(childComplexity int) int
+		MessageBody         func(childComplexity int) int
+		MessageRate         func(childComplexity int) int
+		MessageSubject      func(childComplexity int) int
+		Name                func(childComplexity int) int
+		OwnerNode           func(childComplexity int) int
+		RecipientCount      func(childComplexity int) int
+		RecipientGroup      func(childComplexity int) int
+		RecipientsProcessed func(childComplexity int) int
+		SenderJid           func(childComplexity int) int
+		StartTimestamp      func(childComplexity int) int
+		StopTimestamp       func(childComplexity int) int
+	}
+
+	BroadcastAdminMutation struct {
+		AbortBroadcast                   func(childComplexity int, domain string, id int) int
+		DeleteInactiveBroadcastsByDomain func(childComplexity int, domain string) int
+		DeleteInactiveBroadcastsByIds    func(childComplexity int, domain string, ids []int) int
+		StartBroadcast                   func(childComplexity int, name string, domain string, messageSubject string, messageBody string, senderJid jid.JID, messageRate int, recipientGroup BroadcastRecipientGroup) int
+	}
+
+	BroadcastAdminQuery struct {
+		GetBroadcast  func(childComplexity int, domain string, id int) int
+		GetBroadcasts func(childComplexity int, domain string, limit *int, index *int) int
+	}
+
+	BroadcastMutationResult struct {
+		Ids     func(childComplexity int) int
+		Message func(childComplexity int) int
 	}
 
 	CheckPasswordPayload struct {
@@ -289,6 +329,7 @@ type AdminMutationResolver interface {
 	Domain(ctx context.Context) (*DomainAdminMutation, error)
 	Session(ctx context.Context) (*SessionAdminMutation, error)
 	Stanza(ctx context.Context) (*StanzaAdminMutation, error)
+	Broadcast(ctx context.Context) (*BroadcastAdminMutation, error)
 	Last(ctx context.Context) (*LastAdminMutation, error)
 	MucLight(ctx context.Context) (*MUCLightAdminMutation, error)
 }
@@ -298,8 +339,19 @@ type AdminQueryResolver interface {
 	Domain(ctx context.Context) (*DomainAdminQuery, error)
 	Session(ctx context.Context) (*SessionAdminQuery, error)
 	Server(ctx context.Context) (*ServerAdminQuery, error)
+	Broadcast(ctx context.Context) (*BroadcastAdminQuery, error)
 	Last(ctx context.Context) (*LastAdminQuery, error)
 	MucLight(ctx context.Context) (*MUCLightAdminQuery, error)
+}
+type BroadcastAdminMutationResolver interface {
+	StartBroadcast(ctx context.Context, obj *BroadcastAdminMutation, name string, domain string, messageSubject string, messageBody string, senderJid jid.JID, messageRate int, recipientGroup BroadcastRecipientGroup) (*BroadcastMutationResult, error)
+	AbortBroadcast(ctx context.Context, obj *BroadcastAdminMutation, domain string, id int) (*BroadcastMutationResult, error)
+	DeleteInactiveBroadcastsByIds(ctx context.Context, obj *BroadcastAdminMutation, domain string, ids []int) (*BroadcastMutationResult, error)
+	DeleteInactiveBroadcastsByDomain(ctx context.Context, obj *BroadcastAdminMutation, domain string) (*BroadcastMutationResult, error)
+}
+type BroadcastAdminQueryResolver interface {
+	GetBroadcasts(ctx context.Context, obj *BroadcastAdminQuery, domain string, limit *int, index *int) ([]*Broadcast, error)
+	GetBroadcast(ctx context.Context, obj *BroadcastAdminQuery, domain string, id int) (*Broadcast, error)
 }
 type DomainAdminMutationResolver interface {
 	SetDomainPassword(ctx context.Context, obj *DomainAdminMutation, domain string, password string) (*string, error)
@@ -504,6 +556,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AdminMutation.Account(childComplexity), true
+	case "AdminMutation.broadcast":
+		if e.ComplexityRoot.AdminMutation.Broadcast == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AdminMutation.Broadcast(childComplexity), true
 	case "AdminMutation.domain":
 		if e.ComplexityRoot.AdminMutation.Domain == nil {
 			break
@@ -541,6 +599,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AdminQuery.Account(childComplexity), true
+	case "AdminQuery.broadcast":
+		if e.ComplexityRoot.AdminQuery.Broadcast == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AdminQuery.Broadcast(childComplexity), true
 	case "AdminQuery.checkAuth":
 		if e.ComplexityRoot.AdminQuery.CheckAuth == nil {
 			break
@@ -597,6 +661,184 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.BlockingItem.EntityType(childComplexity), true
+
+	case "Broadcast.abortionReason":
+		if e.ComplexityRoot.Broadcast.AbortionReason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Broadcast.AbortionReason(childComplexity), true
+	case "Broadcast.createTimestamp":
+		if e.ComplexityRoot.Broadcast.CreateTimestamp == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Broadcast.CreateTimestamp(childComplexity), true
+	case "Broadcast.domain":
+		if e.ComplexityRoot.Broadcast.Domain == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Broadcast.Domain(childComplexity), true
+	case "Broadcast.executionState":
+		if e.ComplexityRoot.Broadcast.ExecutionState == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Broadcast.ExecutionState(childComplexity), true
+	case "Broadcast.id":
+		if e.ComplexityRoot.Broadcast.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Broadcast.ID(childComplexity), true
+	case "Broadcast.messageBody":
+		if e.ComplexityRoot.Broadcast.MessageBody == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Broadcast.MessageBody(childComplexity), true
+	case "Broadcast.messageRate":
+		if e.ComplexityRoot.Broadcast.MessageRate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Broadcast.MessageRate(childComplexity), true
+	case "Broadcast.messageSubject":
+		if e.ComplexityRoot.Broadcast.MessageSubject == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Broadcast.MessageSubject(childComplexity), true
+	case "Broadcast.name":
+		if e.ComplexityRoot.Broadcast.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Broadcast.Name(childComplexity), true
+	case "Broadcast.ownerNode":
+		if e.ComplexityRoot.Broadcast.OwnerNode == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Broadcast.OwnerNode(childComplexity), true
+	case "Broadcast.recipientCount":
+		if e.ComplexityRoot.Broadcast.RecipientCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Broadcast.RecipientCount(childComplexity), true
+	case "Broadcast.recipientGroup":
+		if e.ComplexityRoot.Broadcast.RecipientGroup == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Broadcast.RecipientGroup(childComplexity), true
+	case "Broadcast.recipientsProcessed":
+		if e.ComplexityRoot.Broadcast.RecipientsProcessed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Broadcast.RecipientsProcessed(childComplexity), true
+	case "Broadcast.senderJid":
+		if e.ComplexityRoot.Broadcast.SenderJid == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Broadcast.SenderJid(childComplexity), true
+	case "Broadcast.startTimestamp":
+		if e.ComplexityRoot.Broadcast.StartTimestamp == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Broadcast.StartTimestamp(childComplexity), true
+	case "Broadcast.stopTimestamp":
+		if e.ComplexityRoot.Broadcast.StopTimestamp == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Broadcast.StopTimestamp(childComplexity), true
+
+	case "BroadcastAdminMutation.abortBroadcast":
+		if e.ComplexityRoot.BroadcastAdminMutation.AbortBroadcast == nil {
+			break
+		}
+
+		args, err := ec.field_BroadcastAdminMutation_abortBroadcast_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.BroadcastAdminMutation.AbortBroadcast(childComplexity, args["domain"].(string), args["id"].(int)), true
+	case "BroadcastAdminMutation.deleteInactiveBroadcastsByDomain":
+		if e.ComplexityRoot.BroadcastAdminMutation.DeleteInactiveBroadcastsByDomain == nil {
+			break
+		}
+
+		args, err := ec.field_BroadcastAdminMutation_deleteInactiveBroadcastsByDomain_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.BroadcastAdminMutation.DeleteInactiveBroadcastsByDomain(childComplexity, args["domain"].(string)), true
+	case "BroadcastAdminMutation.deleteInactiveBroadcastsByIds":
+		if e.ComplexityRoot.BroadcastAdminMutation.DeleteInactiveBroadcastsByIds == nil {
+			break
+		}
+
+		args, err := ec.field_BroadcastAdminMutation_deleteInactiveBroadcastsByIds_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.BroadcastAdminMutation.DeleteInactiveBroadcastsByIds(childComplexity, args["domain"].(string), args["ids"].([]int)), true
+	case "BroadcastAdminMutation.startBroadcast":
+		if e.ComplexityRoot.BroadcastAdminMutation.StartBroadcast == nil {
+			break
+		}
+
+		args, err := ec.field_BroadcastAdminMutation_startBroadcast_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.BroadcastAdminMutation.StartBroadcast(childComplexity, args["name"].(string), args["domain"].(string), args["messageSubject"].(string), args["messageBody"].(string), args["senderJid"].(jid.JID), args["messageRate"].(int), args["recipientGroup"].(BroadcastRecipientGroup)), true
+
+	case "BroadcastAdminQuery.getBroadcast":
+		if e.ComplexityRoot.BroadcastAdminQuery.GetBroadcast == nil {
+			break
+		}
+
+		args, err := ec.field_BroadcastAdminQuery_getBroadcast_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.BroadcastAdminQuery.GetBroadcast(childComplexity, args["domain"].(string), args["id"].(int)), true
+	case "BroadcastAdminQuery.getBroadcasts":
+		if e.ComplexityRoot.BroadcastAdminQuery.GetBroadcasts == nil {
+			break
+		}
+
+		args, err := ec.field_BroadcastAdminQuery_getBroadcasts_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.BroadcastAdminQuery.GetBroadcasts(childComplexity, args["domain"].(string), args["limit"].(*int), args["index"].(*int)), true
+
+	case "BroadcastMutationResult.ids":
+		if e.ComplexityRoot.BroadcastMutationResult.Ids == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BroadcastMutationResult.Ids(childComplexity), true
+	case "BroadcastMutationResult.message":
+		if e.ComplexityRoot.BroadcastMutationResult.Message == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BroadcastMutationResult.Message(childComplexity), true
 
 	case "CheckPasswordPayload.correct":
 		if e.ComplexityRoot.CheckPasswordPayload.Correct == nil {
@@ -1417,7 +1659,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "schema/account.graphqls" "schema/admin.graphqls" "schema/domain.graphqls" "schema/last.graphqls" "schema/muclight.graphqls" "schema/server.graphqls" "schema/session.graphqls" "schema/stanza.graphqls"
+//go:embed "schema/account.graphqls" "schema/admin.graphqls" "schema/broadcast.graphqls" "schema/domain.graphqls" "schema/last.graphqls" "schema/muclight.graphqls" "schema/server.graphqls" "schema/session.graphqls" "schema/stanza.graphqls"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -1431,6 +1673,7 @@ func sourceData(filename string) string {
 var sources = []*ast.Source{
 	{Name: "schema/account.graphqls", Input: sourceData("schema/account.graphqls"), BuiltIn: false},
 	{Name: "schema/admin.graphqls", Input: sourceData("schema/admin.graphqls"), BuiltIn: false},
+	{Name: "schema/broadcast.graphqls", Input: sourceData("schema/broadcast.graphqls"), BuiltIn: false},
 	{Name: "schema/domain.graphqls", Input: sourceData("schema/domain.graphqls"), BuiltIn: false},
 	{Name: "schema/last.graphqls", Input: sourceData("schema/last.graphqls"), BuiltIn: false},
 	{Name: "schema/muclight.graphqls", Input: sourceData("schema/muclight.graphqls"), BuiltIn: false},
@@ -1496,6 +1739,78 @@ func (ec *executionContext) childFields_BlockingItem(ctx context.Context, field 
 		return ec.fieldContext_BlockingItem_entity(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type BlockingItem", field.Name)
+}
+
+func (ec *executionContext) childFields_Broadcast(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Broadcast_id(ctx, field)
+	case "name":
+		return ec.fieldContext_Broadcast_name(ctx, field)
+	case "domain":
+		return ec.fieldContext_Broadcast_domain(ctx, field)
+	case "messageSubject":
+		return ec.fieldContext_Broadcast_messageSubject(ctx, field)
+	case "messageBody":
+		return ec.fieldContext_Broadcast_messageBody(ctx, field)
+	case "senderJid":
+		return ec.fieldContext_Broadcast_senderJid(ctx, field)
+	case "messageRate":
+		return ec.fieldContext_Broadcast_messageRate(ctx, field)
+	case "ownerNode":
+		return ec.fieldContext_Broadcast_ownerNode(ctx, field)
+	case "createTimestamp":
+		return ec.fieldContext_Broadcast_createTimestamp(ctx, field)
+	case "startTimestamp":
+		return ec.fieldContext_Broadcast_startTimestamp(ctx, field)
+	case "stopTimestamp":
+		return ec.fieldContext_Broadcast_stopTimestamp(ctx, field)
+	case "executionState":
+		return ec.fieldContext_Broadcast_executionState(ctx, field)
+	case "abortionReason":
+		return ec.fieldContext_Broadcast_abortionReason(ctx, field)
+	case "recipientGroup":
+		return ec.fieldContext_Broadcast_recipientGroup(ctx, field)
+	case "recipientCount":
+		return ec.fieldContext_Broadcast_recipientCount(ctx, field)
+	case "recipientsProcessed":
+		return ec.fieldContext_Broadcast_recipientsProcessed(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Broadcast", field.Name)
+}
+
+func (ec *executionContext) childFields_BroadcastAdminMutation(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "startBroadcast":
+		return ec.fieldContext_BroadcastAdminMutation_startBroadcast(ctx, field)
+	case "abortBroadcast":
+		return ec.fieldContext_BroadcastAdminMutation_abortBroadcast(ctx, field)
+	case "deleteInactiveBroadcastsByIds":
+		return ec.fieldContext_BroadcastAdminMutation_deleteInactiveBroadcastsByIds(ctx, field)
+	case "deleteInactiveBroadcastsByDomain":
+		return ec.fieldContext_BroadcastAdminMutation_deleteInactiveBroadcastsByDomain(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type BroadcastAdminMutation", field.Name)
+}
+
+func (ec *executionContext) childFields_BroadcastAdminQuery(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "getBroadcasts":
+		return ec.fieldContext_BroadcastAdminQuery_getBroadcasts(ctx, field)
+	case "getBroadcast":
+		return ec.fieldContext_BroadcastAdminQuery_getBroadcast(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type BroadcastAdminQuery", field.Name)
+}
+
+func (ec *executionContext) childFields_BroadcastMutationResult(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "message":
+		return ec.fieldContext_BroadcastMutationResult_message(ctx, field)
+	case "ids":
+		return ec.fieldContext_BroadcastMutationResult_ids(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type BroadcastMutationResult", field.Name)
 }
 
 func (ec *executionContext) childFields_CheckPasswordPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2161,6 +2476,178 @@ func (ec *executionContext) field_AdminQuery___type_args(ctx context.Context, ra
 		return nil, err
 	}
 	args["name"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_BroadcastAdminMutation_abortBroadcast_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "domain",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNDomainName2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["domain"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNInt2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_BroadcastAdminMutation_deleteInactiveBroadcastsByDomain_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "domain",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNDomainName2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["domain"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_BroadcastAdminMutation_deleteInactiveBroadcastsByIds_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "domain",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNDomainName2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["domain"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "ids",
+		func(ctx context.Context, v any) ([]int, error) {
+			return ec.unmarshalNInt2ᚕintᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["ids"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_BroadcastAdminMutation_startBroadcast_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "name",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["name"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "domain",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNDomainName2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["domain"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "messageSubject",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["messageSubject"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "messageBody",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["messageBody"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "senderJid",
+		func(ctx context.Context, v any) (jid.JID, error) {
+			return ec.unmarshalNBareJID2githubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋjidᚐJID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["senderJid"] = arg4
+	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "messageRate",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNPosInt2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["messageRate"] = arg5
+	arg6, err := graphql.ProcessArgField(ctx, rawArgs, "recipientGroup",
+		func(ctx context.Context, v any) (BroadcastRecipientGroup, error) {
+			return ec.unmarshalNBroadcastRecipientGroup2githubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐBroadcastRecipientGroup(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["recipientGroup"] = arg6
+	return args, nil
+}
+
+func (ec *executionContext) field_BroadcastAdminQuery_getBroadcast_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "domain",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNDomainName2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["domain"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNInt2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_BroadcastAdminQuery_getBroadcasts_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "domain",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNDomainName2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["domain"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "limit",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOPosInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["limit"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "index",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalONonNegInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["index"] = arg2
 	return args, nil
 }
 
@@ -3617,6 +4104,38 @@ func (ec *executionContext) fieldContext_AdminMutation_stanza(_ context.Context,
 	return fc, nil
 }
 
+func (ec *executionContext) _AdminMutation_broadcast(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AdminMutation_broadcast(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AdminMutation().Broadcast(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *BroadcastAdminMutation) graphql.Marshaler {
+			return ec.marshalOBroadcastAdminMutation2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐBroadcastAdminMutation(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AdminMutation_broadcast(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AdminMutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BroadcastAdminMutation(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _AdminMutation_last(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -3841,6 +4360,38 @@ func (ec *executionContext) fieldContext_AdminQuery_server(_ context.Context, fi
 	return fc, nil
 }
 
+func (ec *executionContext) _AdminQuery_broadcast(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AdminQuery_broadcast(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AdminQuery().Broadcast(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *BroadcastAdminQuery) graphql.Marshaler {
+			return ec.marshalOBroadcastAdminQuery2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐBroadcastAdminQuery(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AdminQuery_broadcast(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AdminQuery",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BroadcastAdminQuery(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _AdminQuery_last(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -4048,6 +4599,684 @@ func (ec *executionContext) _BlockingItem_entity(ctx context.Context, field grap
 }
 func (ec *executionContext) fieldContext_BlockingItem_entity(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("BlockingItem", field, false, false, errors.New("field of type JID does not have child fields"))
+}
+
+func (ec *executionContext) _Broadcast_id(ctx context.Context, field graphql.CollectedField, obj *Broadcast) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Broadcast_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Broadcast_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Broadcast", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _Broadcast_name(ctx context.Context, field graphql.CollectedField, obj *Broadcast) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Broadcast_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Broadcast_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Broadcast", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Broadcast_domain(ctx context.Context, field graphql.CollectedField, obj *Broadcast) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Broadcast_domain(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Domain, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNDomainName2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Broadcast_domain(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Broadcast", field, false, false, errors.New("field of type DomainName does not have child fields"))
+}
+
+func (ec *executionContext) _Broadcast_messageSubject(ctx context.Context, field graphql.CollectedField, obj *Broadcast) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Broadcast_messageSubject(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MessageSubject, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Broadcast_messageSubject(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Broadcast", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Broadcast_messageBody(ctx context.Context, field graphql.CollectedField, obj *Broadcast) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Broadcast_messageBody(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MessageBody, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Broadcast_messageBody(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Broadcast", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Broadcast_senderJid(ctx context.Context, field graphql.CollectedField, obj *Broadcast) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Broadcast_senderJid(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SenderJid, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v jid.JID) graphql.Marshaler {
+			return ec.marshalNJID2githubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋjidᚐJID(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Broadcast_senderJid(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Broadcast", field, false, false, errors.New("field of type JID does not have child fields"))
+}
+
+func (ec *executionContext) _Broadcast_messageRate(ctx context.Context, field graphql.CollectedField, obj *Broadcast) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Broadcast_messageRate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MessageRate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNPosInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Broadcast_messageRate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Broadcast", field, false, false, errors.New("field of type PosInt does not have child fields"))
+}
+
+func (ec *executionContext) _Broadcast_ownerNode(ctx context.Context, field graphql.CollectedField, obj *Broadcast) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Broadcast_ownerNode(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OwnerNode, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Broadcast_ownerNode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Broadcast", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Broadcast_createTimestamp(ctx context.Context, field graphql.CollectedField, obj *Broadcast) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Broadcast_createTimestamp(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreateTimestamp, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDateTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Broadcast_createTimestamp(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Broadcast", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _Broadcast_startTimestamp(ctx context.Context, field graphql.CollectedField, obj *Broadcast) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Broadcast_startTimestamp(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StartTimestamp, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalODateTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Broadcast_startTimestamp(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Broadcast", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _Broadcast_stopTimestamp(ctx context.Context, field graphql.CollectedField, obj *Broadcast) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Broadcast_stopTimestamp(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StopTimestamp, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalODateTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Broadcast_stopTimestamp(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Broadcast", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _Broadcast_executionState(ctx context.Context, field graphql.CollectedField, obj *Broadcast) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Broadcast_executionState(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ExecutionState, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v BroadcastJobState) graphql.Marshaler {
+			return ec.marshalNBroadcastJobState2githubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐBroadcastJobState(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Broadcast_executionState(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Broadcast", field, false, false, errors.New("field of type BroadcastJobState does not have child fields"))
+}
+
+func (ec *executionContext) _Broadcast_abortionReason(ctx context.Context, field graphql.CollectedField, obj *Broadcast) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Broadcast_abortionReason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AbortionReason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Broadcast_abortionReason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Broadcast", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Broadcast_recipientGroup(ctx context.Context, field graphql.CollectedField, obj *Broadcast) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Broadcast_recipientGroup(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RecipientGroup, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v BroadcastRecipientGroup) graphql.Marshaler {
+			return ec.marshalNBroadcastRecipientGroup2githubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐBroadcastRecipientGroup(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Broadcast_recipientGroup(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Broadcast", field, false, false, errors.New("field of type BroadcastRecipientGroup does not have child fields"))
+}
+
+func (ec *executionContext) _Broadcast_recipientCount(ctx context.Context, field graphql.CollectedField, obj *Broadcast) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Broadcast_recipientCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RecipientCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNPosInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Broadcast_recipientCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Broadcast", field, false, false, errors.New("field of type PosInt does not have child fields"))
+}
+
+func (ec *executionContext) _Broadcast_recipientsProcessed(ctx context.Context, field graphql.CollectedField, obj *Broadcast) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Broadcast_recipientsProcessed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RecipientsProcessed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNNonNegInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Broadcast_recipientsProcessed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Broadcast", field, false, false, errors.New("field of type NonNegInt does not have child fields"))
+}
+
+func (ec *executionContext) _BroadcastAdminMutation_startBroadcast(ctx context.Context, field graphql.CollectedField, obj *BroadcastAdminMutation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BroadcastAdminMutation_startBroadcast(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.BroadcastAdminMutation().StartBroadcast(ctx, obj, fc.Args["name"].(string), fc.Args["domain"].(string), fc.Args["messageSubject"].(string), fc.Args["messageBody"].(string), fc.Args["senderJid"].(jid.JID), fc.Args["messageRate"].(int), fc.Args["recipientGroup"].(BroadcastRecipientGroup))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *BroadcastMutationResult) graphql.Marshaler {
+			return ec.marshalOBroadcastMutationResult2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐBroadcastMutationResult(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BroadcastAdminMutation_startBroadcast(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BroadcastAdminMutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BroadcastMutationResult(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_BroadcastAdminMutation_startBroadcast_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _BroadcastAdminMutation_abortBroadcast(ctx context.Context, field graphql.CollectedField, obj *BroadcastAdminMutation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BroadcastAdminMutation_abortBroadcast(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.BroadcastAdminMutation().AbortBroadcast(ctx, obj, fc.Args["domain"].(string), fc.Args["id"].(int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *BroadcastMutationResult) graphql.Marshaler {
+			return ec.marshalOBroadcastMutationResult2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐBroadcastMutationResult(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BroadcastAdminMutation_abortBroadcast(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BroadcastAdminMutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BroadcastMutationResult(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_BroadcastAdminMutation_abortBroadcast_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _BroadcastAdminMutation_deleteInactiveBroadcastsByIds(ctx context.Context, field graphql.CollectedField, obj *BroadcastAdminMutation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BroadcastAdminMutation_deleteInactiveBroadcastsByIds(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.BroadcastAdminMutation().DeleteInactiveBroadcastsByIds(ctx, obj, fc.Args["domain"].(string), fc.Args["ids"].([]int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *BroadcastMutationResult) graphql.Marshaler {
+			return ec.marshalOBroadcastMutationResult2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐBroadcastMutationResult(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BroadcastAdminMutation_deleteInactiveBroadcastsByIds(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BroadcastAdminMutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BroadcastMutationResult(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_BroadcastAdminMutation_deleteInactiveBroadcastsByIds_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _BroadcastAdminMutation_deleteInactiveBroadcastsByDomain(ctx context.Context, field graphql.CollectedField, obj *BroadcastAdminMutation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BroadcastAdminMutation_deleteInactiveBroadcastsByDomain(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.BroadcastAdminMutation().DeleteInactiveBroadcastsByDomain(ctx, obj, fc.Args["domain"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *BroadcastMutationResult) graphql.Marshaler {
+			return ec.marshalOBroadcastMutationResult2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐBroadcastMutationResult(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BroadcastAdminMutation_deleteInactiveBroadcastsByDomain(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BroadcastAdminMutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BroadcastMutationResult(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_BroadcastAdminMutation_deleteInactiveBroadcastsByDomain_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _BroadcastAdminQuery_getBroadcasts(ctx context.Context, field graphql.CollectedField, obj *BroadcastAdminQuery) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BroadcastAdminQuery_getBroadcasts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.BroadcastAdminQuery().GetBroadcasts(ctx, obj, fc.Args["domain"].(string), fc.Args["limit"].(*int), fc.Args["index"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*Broadcast) graphql.Marshaler {
+			return ec.marshalOBroadcast2ᚕᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐBroadcastᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BroadcastAdminQuery_getBroadcasts(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BroadcastAdminQuery",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Broadcast(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_BroadcastAdminQuery_getBroadcasts_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _BroadcastAdminQuery_getBroadcast(ctx context.Context, field graphql.CollectedField, obj *BroadcastAdminQuery) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BroadcastAdminQuery_getBroadcast(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.BroadcastAdminQuery().GetBroadcast(ctx, obj, fc.Args["domain"].(string), fc.Args["id"].(int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *Broadcast) graphql.Marshaler {
+			return ec.marshalOBroadcast2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐBroadcast(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_BroadcastAdminQuery_getBroadcast(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BroadcastAdminQuery",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Broadcast(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_BroadcastAdminQuery_getBroadcast_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _BroadcastMutationResult_message(ctx context.Context, field graphql.CollectedField, obj *BroadcastMutationResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BroadcastMutationResult_message(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Message, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BroadcastMutationResult_message(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BroadcastMutationResult", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _BroadcastMutationResult_ids(ctx context.Context, field graphql.CollectedField, obj *BroadcastMutationResult) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BroadcastMutationResult_ids(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Ids, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []int) graphql.Marshaler {
+			return ec.marshalNInt2ᚕintᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BroadcastMutationResult_ids(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("BroadcastMutationResult", field, false, false, errors.New("field of type Int does not have child fields"))
 }
 
 func (ec *executionContext) _CheckPasswordPayload_correct(ctx context.Context, field graphql.CollectedField, obj *CheckPasswordPayload) (ret graphql.Marshaler) {
@@ -8522,6 +9751,13 @@ func (ec *executionContext) _AdminMutation(ctx context.Context, sel ast.Selectio
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
+		case "broadcast":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._AdminMutation_broadcast(ctx, field)
+			})
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		case "last":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._AdminMutation_last(ctx, field)
@@ -8687,6 +9923,28 @@ func (ec *executionContext) _AdminQuery(ctx context.Context, sel ast.SelectionSe
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "broadcast":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._AdminQuery_broadcast(ctx, field)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
 		case "last":
 			field := field
 
@@ -8790,6 +10048,456 @@ func (ec *executionContext) _BlockingItem(ctx context.Context, sel ast.Selection
 			}
 		case "entity":
 			out.Values[i] = ec._BlockingItem_entity(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var broadcastImplementors = []string{"Broadcast"}
+
+func (ec *executionContext) _Broadcast(ctx context.Context, sel ast.SelectionSet, obj *Broadcast) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, broadcastImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Broadcast")
+		case "id":
+			out.Values[i] = ec._Broadcast_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "name":
+			out.Values[i] = ec._Broadcast_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "domain":
+			out.Values[i] = ec._Broadcast_domain(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "messageSubject":
+			out.Values[i] = ec._Broadcast_messageSubject(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "messageBody":
+			out.Values[i] = ec._Broadcast_messageBody(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "senderJid":
+			out.Values[i] = ec._Broadcast_senderJid(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "messageRate":
+			out.Values[i] = ec._Broadcast_messageRate(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "ownerNode":
+			out.Values[i] = ec._Broadcast_ownerNode(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createTimestamp":
+			out.Values[i] = ec._Broadcast_createTimestamp(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "startTimestamp":
+			out.Values[i] = ec._Broadcast_startTimestamp(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "stopTimestamp":
+			out.Values[i] = ec._Broadcast_stopTimestamp(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "executionState":
+			out.Values[i] = ec._Broadcast_executionState(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "abortionReason":
+			out.Values[i] = ec._Broadcast_abortionReason(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "recipientGroup":
+			out.Values[i] = ec._Broadcast_recipientGroup(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "recipientCount":
+			out.Values[i] = ec._Broadcast_recipientCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "recipientsProcessed":
+			out.Values[i] = ec._Broadcast_recipientsProcessed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var broadcastAdminMutationImplementors = []string{"BroadcastAdminMutation"}
+
+func (ec *executionContext) _BroadcastAdminMutation(ctx context.Context, sel ast.SelectionSet, obj *BroadcastAdminMutation) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, broadcastAdminMutationImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("BroadcastAdminMutation")
+		case "startBroadcast":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._BroadcastAdminMutation_startBroadcast(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "abortBroadcast":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._BroadcastAdminMutation_abortBroadcast(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "deleteInactiveBroadcastsByIds":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._BroadcastAdminMutation_deleteInactiveBroadcastsByIds(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "deleteInactiveBroadcastsByDomain":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._BroadcastAdminMutation_deleteInactiveBroadcastsByDomain(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var broadcastAdminQueryImplementors = []string{"BroadcastAdminQuery"}
+
+func (ec *executionContext) _BroadcastAdminQuery(ctx context.Context, sel ast.SelectionSet, obj *BroadcastAdminQuery) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, broadcastAdminQueryImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("BroadcastAdminQuery")
+		case "getBroadcasts":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._BroadcastAdminQuery_getBroadcasts(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "getBroadcast":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._BroadcastAdminQuery_getBroadcast(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var broadcastMutationResultImplementors = []string{"BroadcastMutationResult"}
+
+func (ec *executionContext) _BroadcastMutationResult(ctx context.Context, sel ast.SelectionSet, obj *BroadcastMutationResult) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, broadcastMutationResultImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("BroadcastMutationResult")
+		case "message":
+			out.Values[i] = ec._BroadcastMutationResult_message(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "ids":
+			out.Values[i] = ec._BroadcastMutationResult_ids(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -11892,6 +13600,36 @@ func (ec *executionContext) marshalNBoolean2bool(ctx context.Context, sel ast.Se
 	return res
 }
 
+func (ec *executionContext) marshalNBroadcast2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐBroadcast(ctx context.Context, sel ast.SelectionSet, v *Broadcast) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._Broadcast(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNBroadcastJobState2githubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐBroadcastJobState(ctx context.Context, v any) (BroadcastJobState, error) {
+	var res BroadcastJobState
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNBroadcastJobState2githubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐBroadcastJobState(ctx context.Context, sel ast.SelectionSet, v BroadcastJobState) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalNBroadcastRecipientGroup2githubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐBroadcastRecipientGroup(ctx context.Context, v any) (BroadcastRecipientGroup, error) {
+	var res BroadcastRecipientGroup
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNBroadcastRecipientGroup2githubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐBroadcastRecipientGroup(ctx context.Context, sel ast.SelectionSet, v BroadcastRecipientGroup) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) unmarshalNDateTime2githubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐMicroTime(ctx context.Context, v any) (MicroTime, error) {
 	var res MicroTime
 	err := res.UnmarshalGQL(v)
@@ -11966,6 +13704,51 @@ func (ec *executionContext) marshalNID2string(ctx context.Context, sel ast.Selec
 	return res
 }
 
+func (ec *executionContext) unmarshalNInt2int(ctx context.Context, v any) (int, error) {
+	res, err := graphql.UnmarshalInt(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNInt2int(ctx context.Context, sel ast.SelectionSet, v int) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalInt(v)
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
+}
+
+func (ec *executionContext) unmarshalNInt2ᚕintᚄ(ctx context.Context, v any) ([]int, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]int, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNInt2int(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNInt2ᚕintᚄ(ctx context.Context, sel ast.SelectionSet, v []int) graphql.Marshaler {
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNInt2int(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) unmarshalNJID2githubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋjidᚐJID(ctx context.Context, v any) (jid.JID, error) {
 	res, err := UnmarshalJID(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -12012,6 +13795,22 @@ func (ec *executionContext) marshalNMUCLightRoomDesc2ᚖgithubᚗcomᚋganderᚑ
 		return graphql.Null
 	}
 	return ec._MUCLightRoomDesc(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNNonNegInt2int(ctx context.Context, v any) (int, error) {
+	res, err := UnmarshalNonNegInt(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNNonNegInt2int(ctx context.Context, sel ast.SelectionSet, v int) graphql.Marshaler {
+	_ = sel
+	res := MarshalNonNegInt(v)
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
 }
 
 func (ec *executionContext) marshalNOldUser2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐOldUser(ctx context.Context, sel ast.SelectionSet, v *OldUser) graphql.Marshaler {
@@ -12417,6 +14216,53 @@ func (ec *executionContext) marshalOBoolean2ᚖbool(ctx context.Context, sel ast
 	_ = ctx
 	res := graphql.MarshalBoolean(*v)
 	return res
+}
+
+func (ec *executionContext) marshalOBroadcast2ᚕᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐBroadcastᚄ(ctx context.Context, sel ast.SelectionSet, v []*Broadcast) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNBroadcast2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐBroadcast(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalOBroadcast2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐBroadcast(ctx context.Context, sel ast.SelectionSet, v *Broadcast) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Broadcast(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOBroadcastAdminMutation2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐBroadcastAdminMutation(ctx context.Context, sel ast.SelectionSet, v *BroadcastAdminMutation) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._BroadcastAdminMutation(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOBroadcastAdminQuery2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐBroadcastAdminQuery(ctx context.Context, sel ast.SelectionSet, v *BroadcastAdminQuery) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._BroadcastAdminQuery(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOBroadcastMutationResult2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐBroadcastMutationResult(ctx context.Context, sel ast.SelectionSet, v *BroadcastMutationResult) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._BroadcastMutationResult(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalOCheckPasswordPayload2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐCheckPasswordPayload(ctx context.Context, sel ast.SelectionSet, v *CheckPasswordPayload) graphql.Marshaler {

@@ -75,6 +75,7 @@ func (s *Server) apiDeps() api.Deps {
 		Sessions:          &apiSessions{s: s},
 		Router:            s.router,
 		Last:              s.lastService(),
+		Broadcasts:        s.broadcastService(),
 		Node:              node,
 		Version:           Version,
 		MaxUsersPerDomain: int(s.cfg.Auth.MaxUsersPerDomain),

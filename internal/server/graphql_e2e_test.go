@@ -183,12 +183,12 @@ func TestAdminAccountAPI(t *testing.T) {
 		srv.login(t, "alice", "phone")
 
 		ext := c.fails(qRegister, map[string]any{"domain": "localhost", "username": "alice", "password": "x"},
-			"exists", "User alice@localhost already registered at node "+config.DefaultNodeName(), reg...)
+			"exists", "User alice@localhost already registered at node gander@localhost", reg...)
 		require.Equal(t, "alice@localhost", ext["jid"])
 		c.fails(qRegister, map[string]any{"domain": "localhost", "username": "bob", "password": ""},
-			"cannot_register", "Can't register user bob@localhost at node "+config.DefaultNodeName()+": null_password", reg...)
+			"cannot_register", "Can't register user bob@localhost at node gander@localhost: null_password", reg...)
 		c.fails(qRegister, map[string]any{"domain": "example.org", "username": "bob", "password": "x"},
-			"cannot_register", "Can't register user bob@example.org at node "+config.DefaultNodeName()+": not_allowed", reg...)
+			"cannot_register", "Can't register user bob@example.org at node gander@localhost: not_allowed", reg...)
 		c.rejected(qRegister, map[string]any{"domain": "localhost", "username": "", "password": "x"},
 			400, "input_coercion", `Input coercion failed for type UserName with value <<"">>. The reason it failed is: empty_user_name`)
 		c.rejected(qRegister, map[string]any{"domain": "", "username": "bob", "password": "x"},

@@ -117,7 +117,7 @@ func TestAdminRequestErrors(t *testing.T) {
 
 	// category switches
 	lim := srv.client(t, 1, "", "")
-	require.Equal(t, config.DefaultNodeName(), lim.ok(`{ server { nodeName } }`, nil, "server", "nodeName"))
+	require.Equal(t, "gander@localhost", lim.ok(`{ server { nodeName } }`, nil, "server", "nodeName"))
 	ext := lim.fails(`{ account { countUsers(domain: "localhost") } }`, nil, "category_disabled", "Category disabled", "account")
 	require.Equal(t, "account", ext["category"])
 }
@@ -144,7 +144,7 @@ func TestAdminSessionAPI(t *testing.T) {
 		require.Equal(t, "c2s_tls", first["connection"])
 		require.Equal(t, "127.0.0.1", first["ip"])
 		require.Greater(t, first["port"], 0.0)
-		require.Equal(t, config.DefaultNodeName(), first["node"])
+		require.Equal(t, "gander@localhost", first["node"])
 		require.EqualValues(t, 3, c.ok(`{ session { countSessions } }`, nil, "session", "countSessions"))
 		require.EqualValues(t, 0, c.ok(`{ session { countSessions(domain: "localhost.bis") } }`, nil, "session", "countSessions"))
 		c.fails(`{ session { countSessions(domain: "example.org") } }`, nil, "domain_not_found", "Domain not found", "session", "countSessions")

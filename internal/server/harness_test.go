@@ -44,6 +44,9 @@ func startServer(t *testing.T, d *db.DB, edit func(*config.Config)) *testServer 
 	cfg.Listen.C2S[0].Port = 0
 	cfg.Listen.HTTP = nil
 	cfg.Auth.Password.ScramIterations = 4096
+	// A fixed node name, whatever the machine's hostname (the default is
+	// gander@<hostname>); tests check it in API messages.
+	cfg.General.NodeName = "gander@localhost"
 	if edit != nil {
 		edit(cfg)
 	}
