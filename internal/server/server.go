@@ -26,6 +26,7 @@ import (
 	"github.com/gander-xmpp/gander/internal/iq"
 	"github.com/gander-xmpp/gander/internal/metrics"
 	"github.com/gander-xmpp/gander/internal/mod/disco"
+	"github.com/gander-xmpp/gander/internal/mod/inbox"
 	"github.com/gander-xmpp/gander/internal/mod/last"
 	"github.com/gander-xmpp/gander/internal/mod/muclight"
 	"github.com/gander-xmpp/gander/internal/mod/offline"
@@ -71,6 +72,7 @@ type Server struct {
 	http     []*http.Server
 	httpLn   []net.Listener
 	last     *last.Module
+	inbox    *inbox.Module
 
 	stopOnce sync.Once
 	stopErr  error
@@ -176,6 +178,11 @@ func (s *Server) buildModules() error {
 	if m.Last != nil {
 		if err := s.buildLast(); err != nil {
 			return fmt.Errorf("mod_last: %w", err)
+		}
+	}
+	if m.Inbox != nil {
+		if err := s.buildInbox(); err != nil {
+			return fmt.Errorf("mod_inbox: %w", err)
 		}
 	}
 	return nil
@@ -343,6 +350,9 @@ func (s *Server) stop(ctx context.Context) error {
 	s.iq.Close()
 	if err := s.stopLast(ctx); err != nil {
 		s.log.Error("mod_last: stop", "err", err)
+	}
+	if err := s.stopInbox(ctx); err != nil {
+		s.log.Error("mod_inbox: stop", "err", err)
 	}
 	var err error
 	if s.opts.DB == nil {
