@@ -13,7 +13,7 @@ import (
 func (s *Server) buildInbox() error {
 	c := s.cfg.Modules.Inbox
 	d := inbox.Deps{Log: s.log, Store: inbox.NewSQLStore(s.db), Router: s.router, Hooks: s.hooks,
-		IQ: s.iq, Accounts: s.accounts.Store()}
+		IQ: s.iq, Accounts: s.accounts.Store(), Metrics: s.metrics}
 	if c.Backend == "rdbms_async" {
 		d.Async = &batch.Options{Name: "inbox", HostType: "global", Workers: c.AsyncWriter.PoolSize,
 			MaxBatch: 100, QueueSize: 10000, Metrics: s.metrics, Log: s.log}

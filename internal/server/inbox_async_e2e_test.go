@@ -88,3 +88,24 @@ func TestInboxAsync_42_48_63_64_65_Bin(t *testing.T) {
 		require.Empty(t, entries(t, e.kate, "box", "all"))
 	})
 }
+
+// TestInboxAsync_34_37_41_MucLight covers 34, 37 and 41 under the
+// asynchronous backend: affiliation entries at creation, then posts from
+// two members, including the sender's echo.
+func TestInboxAsync_34_37_41_MucLight(t *testing.T) {
+	forEachDB(t, func(t *testing.T, d *db.DB) {
+		e := startInboxML(t, d, asyncOpts, false)
+		require.Equal(t, "result", e.alice.mlIQ("set", ibRoom, nsMLCrt, "<occupants>"+users("bob@localhost", "member", "kate@localhost", "member")+"</occupants>").Attr("type"))
+		for _, c := range []*client{e.alice, e.bob, e.kate} {
+			c.expect("creation notification", isNote(ibRoom, nsMLAff))
+			pollInbox(t, "affiliation entry", func() []inboxResult { return entries(t, c) }, one(1, ""))
+		}
+		post(t, e.alice, "a-1", "from alice", e.bob, e.kate)
+		post(t, e.bob, "b-1", "from bob", e.alice, e.kate)
+		pollInbox(t, "alice", func() []inboxResult { return entries(t, e.alice) }, one(1, "from bob"))
+		pollInbox(t, "bob", func() []inboxResult { return entries(t, e.bob) }, one(0, "from bob"))
+		rs := pollInbox(t, "kate", func() []inboxResult { return entries(t, e.kate) }, one(3, "from bob"))
+		require.Equal(t, ibRoom+"/bob@localhost", rs[0].inner.Attr("from"))
+		require.Equal(t, "kate@localhost", rs[0].inner.Attr("to"))
+	})
+}

@@ -19,6 +19,7 @@ import (
 	"github.com/gander-xmpp/gander/internal/hooks"
 	"github.com/gander-xmpp/gander/internal/iq"
 	"github.com/gander-xmpp/gander/internal/jid"
+	"github.com/gander-xmpp/gander/internal/metrics"
 	"github.com/gander-xmpp/gander/internal/stanza"
 	"github.com/gander-xmpp/gander/internal/xmlstream"
 )
@@ -72,6 +73,8 @@ type Deps struct {
 	Accounts Accounts
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
+	// Metrics, when set, receives the backend call metrics.
+	Metrics *metrics.Registry
 	// Async, when set, selects the rdbms_async backend: message writes,
 	// resets and removals go through an internal/batch writer with these
 	// options (spec/inbox.md §10.2).
@@ -107,8 +110,11 @@ func New(d Deps, opts config.ModInbox, policy iq.Policy) (*Module, error) {
 	if m.now == nil {
 		m.now = time.Now
 	}
+	if d.Metrics != nil {
+		m.store = newMeteredStore(d.Store, d.Metrics)
+	}
 	if d.Async != nil {
-		m.async = newAsyncWriter(d.Store, *d.Async)
+		m.async = newAsyncWriter(m.store, *d.Async)
 	}
 	if err := d.IQ.Register(iq.SessionManager, NS, m.handleInbox, policy); err != nil {
 		return nil, err
