@@ -5,9 +5,11 @@ package server_test
 // covers (their numbers in §14 and the reference case names).
 
 import (
+	"context"
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -43,7 +45,31 @@ func startInbox(t *testing.T, d *db.DB, opts string) *inboxEnv {
 	ib := inboxConfig(t, opts)
 	s := startServer(t, d, func(c *config.Config) { c.Modules.Inbox = ib })
 	s.register(t, "alice", "bob", "kate", "mike")
-	return &inboxEnv{s: s, alice: online(t, s, "alice"), bob: online(t, s, "bob"), kate: online(t, s, "kate"), mike: online(t, s, "mike")}
+	e := &inboxEnv{s: s, alice: online(t, s, "alice"), bob: online(t, s, "bob"), kate: online(t, s, "kate"), mike: online(t, s, "mike")}
+	if ib.Backend == "rdbms_async" {
+		for _, c := range []*client{e.alice, e.bob, e.kate, e.mike} {
+			settleBeforeQuery.Store(c, s)
+			t.Cleanup(func() { settleBeforeQuery.Delete(c) })
+		}
+	}
+	return e
+}
+
+// settleBeforeQuery maps the clients of a server running rdbms_async to
+// it: query first waits until every write queued so far reached storage
+// (the tests have already waited for the stanzas that queue them), so the
+// same checks run against both backends.
+var settleBeforeQuery sync.Map
+
+// forEachInbox runs fn on SQLite and PostgreSQL with the rdbms backend
+// and with rdbms_async (pool_size 1, as in the reference's async_pools
+// group); opts is prepended to the module options.
+func forEachInbox(t *testing.T, fn func(t *testing.T, d *db.DB, opts string)) {
+	for _, b := range []struct{ name, opts string }{{"rdbms", ""}, {"rdbms_async", asyncOpts}} {
+		t.Run(b.name, func(t *testing.T) {
+			forEachDB(t, func(t *testing.T, d *db.DB) { fn(t, d, b.opts) })
+		})
+	}
 }
 
 // chat sends a chat message from c to user and waits until to receives it
@@ -107,6 +133,9 @@ var iqSeq int
 // the results are nil.
 func query(t *testing.T, c *client, queryID, inner string) ([]inboxResult, fin) {
 	t.Helper()
+	if s, ok := settleBeforeQuery.Load(c); ok {
+		require.NoError(t, s.(*testServer).Inbox().Sync(context.Background()))
+	}
 	iqSeq++
 	id := fmt.Sprintf("q%d", iqSeq)
 	qid := ""
@@ -286,8 +315,8 @@ func TestInbox_03_10_78_79_FormErrors(t *testing.T) {
 }
 
 func TestInbox_11_12_LimitResult(t *testing.T) {
-	forEachDB(t, func(t *testing.T, d *db.DB) {
-		e := startInbox(t, d, "max_result_limit = 2")
+	forEachInbox(t, func(t *testing.T, d *db.DB, opts string) {
+		e := startInbox(t, d, opts+"max_result_limit = 2")
 		chat(t, e.alice, e.bob, "bob", "m1", "b")
 		chat(t, e.alice, e.kate, "kate", "m2", "k")
 		chat(t, e.alice, e.mike, "mike", "m3", "m")
@@ -307,8 +336,8 @@ func TestInbox_11_12_LimitResult(t *testing.T) {
 // 33 (counters zero at no activity), 14 (msg_sent_stored_in_inbox), 15-16
 // (queryid fallback and queryid) and 20 (user_has_two_conversations).
 func TestInbox_13_14_15_16_20_33_OneToOne(t *testing.T) {
-	forEachDB(t, func(t *testing.T, d *db.DB) {
-		e := startInbox(t, d, "")
+	forEachInbox(t, func(t *testing.T, d *db.DB, opts string) {
+		e := startInbox(t, d, opts)
 		rs, f := query(t, e.alice, "", "")
 		require.Empty(t, rs)
 		require.Equal(t, 0, f.counter("count"))
@@ -358,8 +387,8 @@ func TestInbox_13_14_15_16_20_33_OneToOne(t *testing.T) {
 // (user_has_two_unread_messages), 24 (other_resources_do_not_interfere)
 // and the §8.2 filters for headline, error and chat states.
 func TestInbox_17_18_22_23_24_Filters(t *testing.T) {
-	forEachDB(t, func(t *testing.T, d *db.DB) {
-		e := startInbox(t, d, "")
+	forEachInbox(t, func(t *testing.T, d *db.DB, opts string) {
+		e := startInbox(t, d, opts)
 		e.alice.send(`<message to='bob@localhost' type='chat' id='ns'><body>secret</body><no-store xmlns='urn:xmpp:hints'/></message>`)
 		e.bob.expect("no-store message", isMessage("secret"))
 		e.alice.send(`<message to='bob@localhost' type='headline' id='hl'><body>news</body></message>`)
@@ -401,8 +430,8 @@ func TestInbox_17_18_22_23_24_Filters(t *testing.T) {
 // 26 (reset stanza; the interlocutor gets nothing), 27 (marker with a
 // wrong id) and 28 (non-reset marker).
 func TestInbox_25_26_27_28_Markers(t *testing.T) {
-	forEachDB(t, func(t *testing.T, d *db.DB) {
-		e := startInbox(t, d, "")
+	forEachInbox(t, func(t *testing.T, d *db.DB, opts string) {
+		e := startInbox(t, d, opts)
 		chat(t, e.alice, e.bob, "bob", "m-1", "hello")
 		requireEntry(t, entries(t, e.bob), 1, "hello")
 		marker := func(kind, id string) {
@@ -435,8 +464,8 @@ func TestInbox_25_26_27_28_Markers(t *testing.T) {
 // TestInbox_29_30_31_32_Counters covers 29 (hidden_read), 30
 // (reset_unread_counter_and_show_only_unread), 31 and 32 (fin counters).
 func TestInbox_29_30_31_32_Counters(t *testing.T) {
-	forEachDB(t, func(t *testing.T, d *db.DB) {
-		e := startInbox(t, d, "")
+	forEachInbox(t, func(t *testing.T, d *db.DB, opts string) {
+		e := startInbox(t, d, opts)
 		chat(t, e.alice, e.bob, "bob", "a1", "x1")
 		chat(t, e.kate, e.bob, "bob", "k1", "y1")
 		chat(t, e.kate, e.bob, "bob", "k2", "y2")
@@ -467,8 +496,8 @@ func TestInbox_29_30_31_32_Counters(t *testing.T) {
 // (timestamp_is_updated_on_new_message), 59 (order ascending) and 60-62
 // (start/end ranges).
 func TestInbox_58_62_Timestamps(t *testing.T) {
-	forEachDB(t, func(t *testing.T, d *db.DB) {
-		e := startInbox(t, d, "")
+	forEachInbox(t, func(t *testing.T, d *db.DB, opts string) {
+		e := startInbox(t, d, opts)
 		delay := func(r inboxResult) string {
 			return r.res.Child("urn:xmpp:forward:0", "forwarded").Child("urn:xmpp:delay", "delay").Attr("stamp")
 		}
@@ -501,8 +530,8 @@ func TestInbox_58_62_Timestamps(t *testing.T) {
 // TestInbox_114_120_Pagination covers 114-120 (pagination over Bob, then
 // Kate, then Mike; the newest is Mike).
 func TestInbox_114_120_Pagination(t *testing.T) {
-	forEachDB(t, func(t *testing.T, d *db.DB) {
-		e := startInbox(t, d, "")
+	forEachInbox(t, func(t *testing.T, d *db.DB, opts string) {
+		e := startInbox(t, d, opts)
 		chat(t, e.alice, e.bob, "bob", "p1", "bob")
 		chat(t, e.alice, e.kate, "kate", "p2", "kate")
 		chat(t, e.alice, e.mike, "mike", "p3", "mike")
