@@ -37,9 +37,8 @@ type Modules struct {
 	Broadcast *ModBroadcast `toml:"mod_broadcast"`
 	// MucLight is mod_muc_light, spec/muclight.md §3.
 	MucLight *ModMucLight `toml:"mod_muc_light"`
-
-	// Not yet: mod_inbox (spec/inbox.md §9). Until a field exists it is
-	// rejected as "module not supported by Gander".
+	// Inbox is mod_inbox, spec/inbox.md §9.
+	Inbox *ModInbox `toml:"mod_inbox"`
 }
 
 // module is implemented by every module option type.

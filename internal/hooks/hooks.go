@@ -108,6 +108,15 @@ type Hooks struct {
 	// itself and sets Handled; the IQ is then dropped.
 	SessionIQ Chain[StanzaEvent]
 
+	// UserSentMessage runs for a message a local user's session sends,
+	// before it is routed (mod_inbox's outgoing path). From is the
+	// session's full JID; the stanza must not be modified.
+	UserSentMessage Chain[StanzaEvent]
+	// LocalMessage runs for a message routed to a local user's JID (bare or
+	// full), before delivery or offline storage (mod_inbox's incoming
+	// path); the stanza must not be modified.
+	LocalMessage Chain[StanzaEvent]
+
 	// MUC Light (spec/muclight.md §13), see muclight.go in this package.
 	// GroupchatDelivered runs for every room stanza (message or system
 	// notification) about to be delivered to one member's bare JID.

@@ -202,6 +202,9 @@ func (r *Router) Route(ctx context.Context, from, to jid.JID, el *xmlstream.Elem
 		r.bounce(ctx, el, stanza.Error{Condition: stanza.RemoteServerNotFound})
 		return
 	}
+	if el.Local == "message" && to.Local() != "" {
+		r.hooks.LocalMessage.Run(ctx, &hooks.StanzaEvent{From: from, To: to, Stanza: el})
+	}
 	switch {
 	case to.Local() == "":
 		r.routeToDomain(ctx, from, to, el)

@@ -27,6 +27,7 @@ import (
 	"github.com/gander-xmpp/gander/internal/metrics"
 	"github.com/gander-xmpp/gander/internal/mod/broadcast"
 	"github.com/gander-xmpp/gander/internal/mod/disco"
+	"github.com/gander-xmpp/gander/internal/mod/inbox"
 	"github.com/gander-xmpp/gander/internal/mod/last"
 	"github.com/gander-xmpp/gander/internal/mod/muclight"
 	"github.com/gander-xmpp/gander/internal/mod/offline"
@@ -74,6 +75,7 @@ type Server struct {
 	last     *last.Module
 	// broadcast is mod_broadcast, nil when disabled.
 	broadcast *broadcast.Module
+	inbox     *inbox.Module
 
 	stopOnce sync.Once
 	stopErr  error
@@ -183,6 +185,11 @@ func (s *Server) buildModules() error {
 	}
 	if err := s.buildBroadcast(); err != nil {
 		return fmt.Errorf("mod_broadcast: %w", err)
+	}
+	if m.Inbox != nil {
+		if err := s.buildInbox(); err != nil {
+			return fmt.Errorf("mod_inbox: %w", err)
+		}
 	}
 	return nil
 }
@@ -354,6 +361,9 @@ func (s *Server) stop(ctx context.Context) error {
 	s.iq.Close()
 	if err := s.stopLast(ctx); err != nil {
 		s.log.Error("mod_last: stop", "err", err)
+	}
+	if err := s.stopInbox(ctx); err != nil {
+		s.log.Error("mod_inbox: stop", "err", err)
 	}
 	var err error
 	if s.opts.DB == nil {

@@ -1,0 +1,137 @@
+package inbox
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/gander-xmpp/gander/internal/batch"
+)
+
+// taskKind is the kind of an asynchronous write (spec/inbox.md §10.4).
+type taskKind int
+
+const (
+	kSet    taskKind = iota + 1 // absolute upsert
+	kInc                        // increment upsert
+	kReset                      // unread reset
+	kRemove                     // move to bin
+)
+
+// task is one asynchronous write for one entry key.
+type task struct {
+	kind    taskKind
+	count   int // absolute count (kSet) or increment (kInc)
+	msgID   string
+	content string
+	ts      int64
+	box     string
+	// resetMsg is the marker id of a conditional reset; nil for an
+	// explicit reset.
+	resetMsg *string
+}
+
+// taskKey is the entry key the writer routes and aggregates on.
+type taskKey struct {
+	Owner  Owner
+	Remote string
+}
+
+func (t task) explicitReset() bool { return t.kind == kReset && t.resetMsg == nil }
+
+func (t task) resetFor(id string) bool {
+	return t.kind == kReset && t.resetMsg != nil && *t.resetMsg == id
+}
+
+// aggregate merges a newer task into a pending one, by the rules of
+// spec/inbox.md §10.4 tried top to bottom. Rules 15 and 17a are Gander's
+// fixes of the reference's merge bugs: an own message followed by an
+// incoming one gives count c+k (not old+k on top of the stored count), and
+// an explicit reset arriving while an increment is pending is kept.
+func aggregate(old, nw task) (task, error) {
+	switch {
+	case old.kind == kSet && nw.kind == kRemove, old.kind == kInc && nw.kind == kRemove: // 1, 2
+		old.box = "bin"
+		return old, nil
+	case (old.kind == kReset || old.kind == kRemove) && nw.kind == kRemove: // 3
+		return nw, nil
+	case old.kind == kRemove && nw.kind == kReset: // 4
+		return old, nil
+	case old.kind == kRemove && (nw.kind == kSet || nw.kind == kInc): // 5, 6
+		nw.box = "bin"
+		return nw, nil
+	case old.kind == kReset && nw.explicitReset(): // 7
+		return nw, nil
+	case old.explicitReset() && nw.kind == kReset: // 8
+		return old, nil
+	case old.kind == kReset && nw.kind == kReset: // 9
+		return nw, nil
+	case old.kind == kReset && nw.kind == kSet: // 10
+		return nw, nil
+	case old.kind == kReset && nw.kind == kInc: // 11
+		nw.kind = kSet
+		return nw, nil
+	case old.kind == kSet && (nw.explicitReset() || nw.resetFor(old.msgID)): // 12, 13
+		old.count = 0
+		return old, nil
+	case old.kind == kSet && nw.kind == kReset: // 14
+		return old, nil
+	case old.kind == kSet && nw.kind == kInc: // 15 (Gander)
+		nw.kind, nw.count = kSet, old.count+nw.count
+		if old.box == "bin" {
+			nw.box = "bin"
+		}
+		return nw, nil
+	case old.kind == kInc && (nw.resetFor(old.msgID) || nw.explicitReset()): // 16, 17a (Gander)
+		old.kind, old.count = kSet, 0
+		return old, nil
+	case old.kind == kInc && nw.kind == kReset: // 17b
+		return old, nil
+	case old.kind == kInc && nw.kind == kInc: // 18
+		nw.count += old.count
+		return nw, nil
+	case old.kind == kInc && nw.kind == kSet && old.msgID == nw.msgID: // 19
+		return nw, nil
+	case old.kind == 0 || nw.kind == 0:
+		return old, fmt.Errorf("inbox: cannot aggregate task kinds %d and %d", old.kind, nw.kind)
+	}
+	return nw, nil // 20
+}
+
+// asyncWriter puts writes through internal/batch (the rdbms_async
+// backend).
+type asyncWriter struct {
+	store Store
+	w     *batch.Writer[taskKey, task]
+}
+
+func newAsyncWriter(store Store, opts batch.Options) *asyncWriter {
+	a := &asyncWriter{store: store}
+	a.w = batch.New(opts, a.flush, aggregate)
+	return a
+}
+
+// flush applies a batch. Every operation is idempotent under retry: the
+// upserts are guarded by their timestamp, resets and moves to the bin set
+// absolute values.
+func (a *asyncWriter) flush(ctx context.Context, items []batch.Item[taskKey, task]) error {
+	for _, it := range items {
+		if err := a.apply(ctx, it.Key, it.Value); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (a *asyncWriter) apply(ctx context.Context, k taskKey, t task) error {
+	switch t.kind {
+	case kSet, kInc:
+		_, err := a.store.Upsert(ctx, k.Owner, Upsert{Remote: k.Remote, MsgID: t.msgID, Content: t.content,
+			Timestamp: t.ts, Count: t.count, Incr: t.kind == kInc, Box: t.box})
+		return err
+	case kReset:
+		return a.store.ResetUnread(ctx, k.Owner, k.Remote, t.resetMsg, t.ts)
+	case kRemove:
+		return a.store.MoveToBin(ctx, k.Owner, k.Remote)
+	}
+	return nil
+}

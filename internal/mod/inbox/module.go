@@ -1,0 +1,505 @@
+// Package inbox is mod_inbox (spec/inbox.md): a server-side list of each
+// local user's conversations, kept up to date from one-to-one messages,
+// MUC Light traffic and chat markers, and queried with a data form plus
+// RSM. Storage is SQL; writes are synchronous (backend "rdbms").
+package inbox
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gander-xmpp/gander/internal/batch"
+	"github.com/gander-xmpp/gander/internal/config"
+	"github.com/gander-xmpp/gander/internal/hooks"
+	"github.com/gander-xmpp/gander/internal/iq"
+	"github.com/gander-xmpp/gander/internal/jid"
+	"github.com/gander-xmpp/gander/internal/metrics"
+	"github.com/gander-xmpp/gander/internal/stanza"
+	"github.com/gander-xmpp/gander/internal/xmlstream"
+)
+
+// Namespaces (spec/inbox.md §1).
+const (
+	NS             = "erlang-solutions.com:xmpp:inbox:0"
+	NSConversation = NS + "#conversation"
+	nsData         = "jabber:x:data"
+	nsRSM          = "http://jabber.org/protocol/rsm"
+	nsForward      = "urn:xmpp:forward:0"
+	nsMarkers      = "urn:xmpp:chat-markers:0"
+	nsHints        = "urn:xmpp:hints"
+	nsMLAff        = "urn:xmpp:muclight:0#affiliations"
+	nsFasten       = "urn:xmpp:fasten:0"
+)
+
+// Store is the storage the module needs (SQLStore implements it).
+type Store interface {
+	Upsert(ctx context.Context, o Owner, u Upsert) (bool, error)
+	ResetUnread(ctx context.Context, o Owner, remote string, msgID *string, ts int64) error
+	Get(ctx context.Context, o Owner, remote string) (Entry, error)
+	Props(ctx context.Context, o Owner, remote string) (Props, error)
+	Lookup(ctx context.Context, o Owner, p Params) ([]Entry, error)
+	SetProps(ctx context.Context, o Owner, remote string, p SetProps) (Props, error)
+	Remove(ctx context.Context, o Owner, remote string) error
+	MoveToBin(ctx context.Context, o Owner, remote string) error
+	RemoveUser(ctx context.Context, o Owner) error
+	EmptyUserBin(ctx context.Context, o Owner, before int64) (int, error)
+	EmptyGlobalBin(ctx context.Context, before int64) (int, error)
+}
+
+// Router routes stanzas and tells local domains.
+type Router interface {
+	Route(ctx context.Context, from, to jid.JID, el *xmlstream.Element)
+	IsLocal(domain string) bool
+}
+
+// Accounts tells whether a stored account exists.
+type Accounts interface {
+	UserExists(ctx context.Context, server, username string) (bool, error)
+}
+
+// Deps are the module's collaborators.
+type Deps struct {
+	Log      *slog.Logger
+	Store    Store
+	Router   Router
+	Hooks    *hooks.Hooks
+	IQ       *iq.Registry
+	Accounts Accounts
+	// Now is the clock (time.Now when nil).
+	Now func() time.Time
+	// Metrics, when set, receives the backend call metrics.
+	Metrics *metrics.Registry
+	// Async, when set, selects the rdbms_async backend: message writes,
+	// resets and removals go through an internal/batch writer with these
+	// options (spec/inbox.md §10.2).
+	Async *batch.Options
+}
+
+// Module is mod_inbox. It is safe for concurrent use.
+type Module struct {
+	log      *slog.Logger
+	store    Store
+	r        Router
+	hooks    *hooks.Hooks
+	iq       *iq.Registry
+	accounts Accounts
+	opts     config.ModInbox
+	now      func() time.Time
+	lastTS   atomic.Int64
+	ids      atomic.Uint64
+	stop     chan struct{}
+	wg       sync.WaitGroup
+	stopOnce sync.Once
+	async    *asyncWriter // nil with the synchronous backend
+}
+
+// New creates the module, registers its IQ handlers and hooks and starts
+// the bin cleaner.
+func New(d Deps, opts config.ModInbox, policy iq.Policy) (*Module, error) {
+	m := &Module{log: d.Log, store: d.Store, r: d.Router, hooks: d.Hooks, iq: d.IQ, accounts: d.Accounts,
+		opts: opts, now: d.Now, stop: make(chan struct{})}
+	if m.log == nil {
+		m.log = slog.Default()
+	}
+	if m.now == nil {
+		m.now = time.Now
+	}
+	if d.Metrics != nil {
+		m.store = newMeteredStore(d.Store, d.Metrics)
+	}
+	if d.Async != nil {
+		m.async = newAsyncWriter(m.store, *d.Async)
+	}
+	if err := d.IQ.Register(iq.SessionManager, NS, m.handleInbox, policy); err != nil {
+		return nil, err
+	}
+	if err := d.IQ.Register(iq.SessionManager, NSConversation, m.handleConversation, policy); err != nil {
+		d.IQ.Unregister(iq.SessionManager, NS)
+		return nil, err
+	}
+	h := d.Hooks
+	h.DiscoFeatures.Add(50, "mod_inbox", func(_ context.Context, ev *hooks.DiscoFeatures) bool {
+		ev.Features = append(ev.Features, NS)
+		return false
+	})
+	h.UserSentMessage.Add(60, "mod_inbox", m.userSent)
+	h.LocalMessage.Add(60, "mod_inbox", m.localMessage)
+	h.UserRemoved.Add(50, "mod_inbox", m.userRemoved)
+	if opts.HasGroupchat("muclight") {
+		h.GroupchatDelivered.Add(50, "mod_inbox", m.groupchatDelivered)
+		h.RoomDestroyed.Add(50, "mod_inbox", m.roomDestroyed)
+	}
+	m.wg.Add(1)
+	go m.cleaner(time.Duration(opts.BinCleanAfter) * time.Hour)
+	return m, nil
+}
+
+// Stop unregisters the module, stops the bin cleaner and drains the
+// asynchronous writer (bounded by ctx).
+func (m *Module) Stop(ctx context.Context) error {
+	m.stopOnce.Do(func() {
+		m.iq.Unregister(iq.SessionManager, NS)
+		m.iq.Unregister(iq.SessionManager, NSConversation)
+		for _, c := range []interface{ Remove(string) }{&m.hooks.DiscoFeatures, &m.hooks.UserSentMessage,
+			&m.hooks.LocalMessage, &m.hooks.UserRemoved, &m.hooks.GroupchatDelivered, &m.hooks.RoomDestroyed} {
+			c.Remove("mod_inbox")
+		}
+		close(m.stop)
+	})
+	m.wg.Wait()
+	if m.async != nil {
+		return m.async.w.Stop(ctx)
+	}
+	return nil
+}
+
+// Sync waits until every asynchronous write queued so far reached storage
+// (a no-op with the synchronous backend).
+func (m *Module) Sync(ctx context.Context) error {
+	if m.async == nil {
+		return nil
+	}
+	return m.async.w.Sync(ctx)
+}
+
+// resetUnread resets o's entry for remote (conditionally on msgID unless
+// nil), synchronously or through the asynchronous writer.
+func (m *Module) resetUnread(ctx context.Context, o Owner, remote string, msgID *string, ts int64) error {
+	if m.async != nil {
+		return m.async.w.Put(ctx, taskKey{o, remote}, task{kind: kReset, resetMsg: msgID, ts: ts})
+	}
+	return m.store.ResetUnread(ctx, o, remote, msgID, ts)
+}
+
+// cleaner purges bin entries older than bin_ttl days every period (§11).
+func (m *Module) cleaner(period time.Duration) {
+	defer m.wg.Done()
+	t := time.NewTicker(period)
+	defer t.Stop()
+	for {
+		select {
+		case <-m.stop:
+			return
+		case <-t.C:
+			m.CleanBin(context.Background())
+		}
+	}
+}
+
+// CleanBin runs the periodic bin cleaner once and returns the number of
+// entries removed (errors are logged and count as 0).
+func (m *Module) CleanBin(ctx context.Context) int {
+	before := m.now().Add(-time.Duration(m.opts.BinTTL) * 24 * time.Hour).UnixMicro()
+	n, err := m.store.EmptyGlobalBin(ctx, before)
+	if err != nil {
+		m.log.Error("inbox: bin cleaner", "err", err)
+		return 0
+	}
+	return n
+}
+
+// timestamp returns the current time in µs, strictly greater than any
+// value returned before, so that two writes never share a timestamp.
+func (m *Module) timestamp() int64 {
+	now := m.now().UnixMicro()
+	for {
+		last := m.lastTS.Load()
+		next := max(now, last+1)
+		if m.lastTS.CompareAndSwap(last, next) {
+			return next
+		}
+	}
+}
+
+func owner(u jid.JID) Owner { return Owner{LServer: u.Domain(), LUser: u.Local()} }
+
+// remoteKey normalises a JID into an entry key (§2): the bare JID,
+// lower-cased.
+func remoteKey(j jid.JID) string { return strings.ToLower(j.Bare().String()) }
+
+// exists reports whether u is a stored local account.
+func (m *Module) exists(ctx context.Context, u jid.JID) bool {
+	if !m.r.IsLocal(u.Domain()) || u.Local() == "" {
+		return false
+	}
+	if m.accounts == nil {
+		return true
+	}
+	ok, err := m.accounts.UserExists(ctx, u.Domain(), u.Local())
+	if err != nil {
+		m.log.Warn("inbox: account lookup", "user", u.String(), "err", err)
+		return false
+	}
+	return ok
+}
+
+// classify applies the global filter of §8.2 (rules 1-4) and reports
+// whether the message is considered, and whether it carries a chat marker.
+func classify(el *xmlstream.Element) (ok, marker bool) {
+	switch el.Attr("type") {
+	case "", "normal", "chat", "groupchat":
+	default:
+		return false, false
+	}
+	wanted := false
+	for _, c := range el.Elements() {
+		switch {
+		case c.Local == "result", c.Local == "delay":
+			return false, false
+		case c.Space == nsHints && c.Local == "no-store":
+			return false, false
+		case c.Space == NSConversation:
+			return false, false
+		case c.Local == "body" && c.Space == el.Space:
+			wanted = true
+		case c.Space == nsHints && c.Local == "store":
+			wanted = true
+		case c.Space == nsMarkers && (c.Local == "received" || c.Local == "displayed" || c.Local == "acknowledged") && c.Attr("id") != "":
+			wanted, marker = true, true
+		case c.Space == nsFasten && c.Local == "apply-to" && c.Attr("id") != "" && isRetract(c):
+			wanted = true
+		}
+	}
+	return wanted, marker
+}
+
+func isRetract(applyTo *xmlstream.Element) bool {
+	for _, c := range applyTo.Elements() {
+		if c.Local == "retract" && (c.Space == "urn:xmpp:message-retract:0" || c.Space == "urn:esl:message-retract-by-stanza-id:0") {
+			return true
+		}
+	}
+	return false
+}
+
+// resetMarkerID returns the id of the first configured reset marker the
+// message carries (§8.6: matched by element name only).
+func (m *Module) resetMarkerID(el *xmlstream.Element) (string, bool) {
+	for _, name := range m.opts.ResetMarkers {
+		for _, c := range el.Elements() {
+			if c.Local == name {
+				return c.Attr("id"), true
+			}
+		}
+	}
+	return "", false
+}
+
+// userSent is the outgoing path (§8.3, §8.4): a local user's session sends
+// a message.
+func (m *Module) userSent(ctx context.Context, ev *hooks.StanzaEvent) bool {
+	el := ev.Stanza
+	ok, marker := classify(el)
+	if !ok || ev.To.IsZero() || !m.exists(ctx, ev.From) {
+		return false
+	}
+	o, remote := owner(ev.From), remoteKey(ev.To)
+	ts := m.timestamp()
+	if id, found := m.resetMarkerID(el); found {
+		if err := m.resetUnread(ctx, o, remote, &id, ts); err != nil {
+			m.log.Error("inbox: marker reset", "owner", ev.From.Bare().String(), "err", err)
+		}
+	}
+	if marker || el.Attr("type") == "groupchat" {
+		return false
+	}
+	m.write(ctx, ev.From, ev.From.Bare(), remote, el, ts, 0, false)
+	return false
+}
+
+// localMessage is the incoming one-to-one path (§8.3).
+func (m *Module) localMessage(ctx context.Context, ev *hooks.StanzaEvent) bool {
+	el := ev.Stanza
+	if el.Attr("type") == "groupchat" {
+		// MUC Light copies arrive through GroupchatDelivered; classic MUC
+		// (groupchat = ["muc"]) will plug in here.
+		return false
+	}
+	ok, marker := classify(el)
+	if !ok || marker || ev.From.IsZero() {
+		return false
+	}
+	to := ev.To.Bare()
+	if ev.From.Bare() == to {
+		// A message to oneself: the outgoing write (count 0) wins, as the
+		// strict timestamp guard of the reference makes it (§8.3).
+		return false
+	}
+	if !m.exists(ctx, to) {
+		return false
+	}
+	m.write(ctx, ev.To, to, remoteKey(ev.From), el, m.timestamp(), 1, true)
+	return false
+}
+
+// write upserts a message into ownerJID's entry for remote and sends the
+// auto-unarchive notification when the entry left the archive (§8.7).
+// notifyFrom is the owner as it appears in the routed stanza.
+func (m *Module) write(ctx context.Context, notifyFrom, ownerJID jid.JID, remote string, el *xmlstream.Element, ts int64, count int, incr bool) {
+	o := owner(ownerJID)
+	prev, perr := m.store.Props(ctx, o, remote)
+	var changed bool
+	var err error
+	if m.async != nil {
+		kind := kSet
+		if incr {
+			kind = kInc
+		}
+		err = m.async.w.Put(ctx, taskKey{o, remote}, task{kind: kind, count: count, msgID: el.Attr("id"),
+			content: el.String(), ts: ts, box: "inbox"})
+		changed = true // the previous box read decides the notification (§10.5)
+	} else {
+		changed, err = m.store.Upsert(ctx, o, Upsert{Remote: remote, MsgID: el.Attr("id"), Content: el.String(),
+			Timestamp: ts, Count: count, Incr: incr, Box: "inbox"})
+	}
+	if err != nil {
+		m.log.Error("inbox: write", "owner", ownerJID.String(), "remote", remote, "err", err)
+		return
+	}
+	if !changed {
+		m.log.Debug("inbox: write ignored (older timestamp)", "owner", ownerJID.String(), "remote", remote)
+		return
+	}
+	if perr == nil && prev.Box == "archive" {
+		unread := 0
+		if incr {
+			unread = prev.UnreadCount + count
+		}
+		x := m.propsElement(xmlstream.New(NSConversation, "x", "jid", remote), Props{Box: "inbox", MutedUntil: prev.MutedUntil, UnreadCount: unread})
+		msg := xmlstream.New(stanza.NSClient, "message", "id", m.newID(), "from", notifyFrom.String(), "to", ownerJID.String())
+		msg.Append(x)
+		m.r.Route(ctx, notifyFrom, ownerJID, msg)
+	}
+}
+
+// groupchatDelivered is the MUC Light incoming path (§8.4).
+func (m *Module) groupchatDelivered(ctx context.Context, ev *hooks.GroupchatDelivery) bool {
+	el := ev.Stanza
+	ok, marker := classify(el)
+	if !ok || marker {
+		return false
+	}
+	member := ev.To.Bare()
+	if !m.exists(ctx, member) {
+		return false
+	}
+	room := remoteKey(ev.Room)
+	if !ev.Sender.IsZero() {
+		if ev.Sender.Bare() == member {
+			m.write(ctx, member, member, room, el, m.timestamp(), 0, false)
+		} else {
+			m.write(ctx, member, member, room, el, m.timestamp(), 1, true)
+		}
+		return false
+	}
+	x := el.Child(nsMLAff, "x")
+	if x == nil {
+		return false
+	}
+	for _, u := range x.Elements() {
+		if u.Local != "user" {
+			continue
+		}
+		uj, err := jid.Parse(strings.TrimSpace(u.Text()))
+		if err != nil || uj.Bare() != member {
+			continue
+		}
+		switch u.Attr("affiliation") {
+		case "member", "owner":
+			if m.opts.AffChanges {
+				m.write(ctx, member, member, room, el, m.timestamp(), 1, true)
+			}
+		case "none":
+			if m.opts.AffChanges {
+				m.write(ctx, member, member, room, el, m.timestamp(), 1, true)
+			}
+			if m.opts.RemoveOnKicked {
+				m.remove(ctx, member, room)
+			}
+		}
+		break
+	}
+	return false
+}
+
+// roomDestroyed removes every member's entry for the room (§8.4).
+func (m *Module) roomDestroyed(ctx context.Context, ev *hooks.RoomDestroyed) bool {
+	if !m.opts.RemoveOnKicked {
+		return false
+	}
+	room := remoteKey(ev.Room)
+	for _, u := range ev.Occupants {
+		if m.r.IsLocal(u.Domain()) {
+			m.remove(ctx, u.Bare(), room)
+		}
+	}
+	return false
+}
+
+func (m *Module) remove(ctx context.Context, u jid.JID, remote string) {
+	var err error
+	if m.async != nil {
+		// Asynchronous removal moves the entry to the bin (§10.2).
+		err = m.async.w.Put(ctx, taskKey{owner(u), remote}, task{kind: kRemove})
+	} else {
+		err = m.store.Remove(ctx, owner(u), remote)
+	}
+	if err != nil {
+		m.log.Error("inbox: remove entry", "owner", u.String(), "remote", remote, "err", err)
+	}
+}
+
+func (m *Module) userRemoved(ctx context.Context, ev *hooks.UserEvent) bool {
+	if err := m.store.RemoveUser(ctx, owner(ev.User)); err != nil {
+		m.log.Error("inbox: user removal", "user", ev.User.String(), "err", err)
+	}
+	return false
+}
+
+// newID returns a fresh stanza id in the reference's clock-derived shape.
+func (m *Module) newID() string {
+	now := m.now()
+	us := now.UnixMicro()
+	return fmt.Sprintf("%d-%d-%d-%d", us/1e12, (us/1e6)%1e6, us%1e6, m.ids.Add(1))
+}
+
+// stamp formats µs as RFC 3339 UTC with exactly 6 fractional digits.
+func stamp(us int64) string {
+	return time.UnixMicro(us).UTC().Format("2006-01-02T15:04:05.000000Z")
+}
+
+// muteValue is the wire value of muted_until at the time now (§2).
+func muteValue(mutedUntil, now int64) string {
+	if mutedUntil == 0 || mutedUntil < now {
+		return "0"
+	}
+	return stamp(mutedUntil)
+}
+
+// propsElement appends read, box, archive and mute to parent.
+func (m *Module) propsElement(parent *xmlstream.Element, p Props) *xmlstream.Element {
+	ns := parent.Space
+	parent.Append(
+		xmlstream.New(ns, "read").AppendText(boolText(p.UnreadCount == 0)),
+		xmlstream.New(ns, "box").AppendText(p.Box),
+		xmlstream.New(ns, "archive").AppendText(boolText(p.Box == "archive")),
+		xmlstream.New(ns, "mute").AppendText(muteValue(p.MutedUntil, m.now().UnixMicro())),
+	)
+	return parent
+}
+
+func boolText(b bool) string {
+	if b {
+		return "true"
+	}
+	return "false"
+}
+
+// validBox reports whether b is a configured box.
+func (m *Module) validBox(b string) bool { return slices.Contains(m.opts.AllBoxes(), b) }
