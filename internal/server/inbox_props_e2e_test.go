@@ -120,6 +120,7 @@ func TestInbox_80_84_109_110_113_Read(t *testing.T) {
 		setProps(t, e.bob, "alice@localhost", "", "<read>false</read>")
 		requireEntry(t, entries(t, e.bob), 2, "one")
 		_, x = setProps(t, e.bob, "alice@localhost", "", "<read>true</read><mute>60</mute>")
+		require.Equal(t, "true", x.ChildText(nsConv, "read"))
 		require.Equal(t, before < stamp(), true)
 		after := stamp()
 		setProps(t, e.bob, "alice@localhost", "", "<read>false</read><mute>0</mute>")
