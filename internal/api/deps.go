@@ -91,6 +91,9 @@ type Deps struct {
 	// leaves the category's fields failing with deps_not_loaded (or
 	// domain_not_found for unknown domains).
 	Broadcasts Broadcasts
+	// Inbox is mod_inbox's bin service (the inbox category); nil leaves
+	// the category's fields failing with deps_not_loaded.
+	Inbox Inbox
 	// Node is the node name shown in messages (general.node_name).
 	Node string
 	// Version is the server version.

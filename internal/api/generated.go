@@ -39,6 +39,7 @@ type ResolverRoot interface {
 	BroadcastAdminQuery() BroadcastAdminQueryResolver
 	DomainAdminMutation() DomainAdminMutationResolver
 	DomainAdminQuery() DomainAdminQueryResolver
+	InboxAdminMutation() InboxAdminMutationResolver
 	LastAdminMutation() LastAdminMutationResolver
 	LastAdminQuery() LastAdminQueryResolver
 	MUCLightAdminMutation() MUCLightAdminMutationResolver
@@ -78,6 +79,7 @@ type ComplexityRoot struct {
 		Account   func(childComplexity int) int
 		Broadcast func(childComplexity int) int
 		Domain    func(childComplexity int) int
+		Inbox     func(childComplexity int) int
 		Last      func(childComplexity int) int
 		MucLight  func(childComplexity int) int
 		Session   func(childComplexity int) int
@@ -161,6 +163,12 @@ type ComplexityRoot struct {
 	DomainAdminQuery struct {
 		DomainDetails     func(childComplexity int, domain string) int
 		DomainsByHostType func(childComplexity int, hostType string) int
+	}
+
+	InboxAdminMutation struct {
+		FlushDomainBin func(childComplexity int, domain string, days *int) int
+		FlushGlobalBin func(childComplexity int, hostType string, days *int) int
+		FlushUserBin   func(childComplexity int, user jid.JID, days *int) int
 	}
 
 	KickUserResult struct {
@@ -330,6 +338,7 @@ type AdminMutationResolver interface {
 	Session(ctx context.Context) (*SessionAdminMutation, error)
 	Stanza(ctx context.Context) (*StanzaAdminMutation, error)
 	Broadcast(ctx context.Context) (*BroadcastAdminMutation, error)
+	Inbox(ctx context.Context) (*InboxAdminMutation, error)
 	Last(ctx context.Context) (*LastAdminMutation, error)
 	MucLight(ctx context.Context) (*MUCLightAdminMutation, error)
 }
@@ -360,6 +369,11 @@ type DomainAdminMutationResolver interface {
 type DomainAdminQueryResolver interface {
 	DomainsByHostType(ctx context.Context, obj *DomainAdminQuery, hostType string) ([]string, error)
 	DomainDetails(ctx context.Context, obj *DomainAdminQuery, domain string) (*Domain, error)
+}
+type InboxAdminMutationResolver interface {
+	FlushUserBin(ctx context.Context, obj *InboxAdminMutation, user jid.JID, days *int) (*int, error)
+	FlushDomainBin(ctx context.Context, obj *InboxAdminMutation, domain string, days *int) (*int, error)
+	FlushGlobalBin(ctx context.Context, obj *InboxAdminMutation, hostType string, days *int) (*int, error)
 }
 type LastAdminMutationResolver interface {
 	SetLast(ctx context.Context, obj *LastAdminMutation, user jid.JID, timestamp *time.Time, status string) (*LastActivity, error)
@@ -568,6 +582,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AdminMutation.Domain(childComplexity), true
+	case "AdminMutation.inbox":
+		if e.ComplexityRoot.AdminMutation.Inbox == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AdminMutation.Inbox(childComplexity), true
 	case "AdminMutation.last":
 		if e.ComplexityRoot.AdminMutation.Last == nil {
 			break
@@ -930,6 +950,40 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.DomainAdminQuery.DomainsByHostType(childComplexity, args["hostType"].(string)), true
+
+	case "InboxAdminMutation.flushDomainBin":
+		if e.ComplexityRoot.InboxAdminMutation.FlushDomainBin == nil {
+			break
+		}
+
+		args, err := ec.field_InboxAdminMutation_flushDomainBin_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.InboxAdminMutation.FlushDomainBin(childComplexity, args["domain"].(string), args["days"].(*int)), true
+	case "InboxAdminMutation.flushGlobalBin":
+		if e.ComplexityRoot.InboxAdminMutation.FlushGlobalBin == nil {
+			break
+		}
+
+		args, err := ec.field_InboxAdminMutation_flushGlobalBin_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.InboxAdminMutation.FlushGlobalBin(childComplexity, args["hostType"].(string), args["days"].(*int)), true
+	case "InboxAdminMutation.flushUserBin":
+		if e.ComplexityRoot.InboxAdminMutation.FlushUserBin == nil {
+			break
+		}
+
+		args, err := ec.field_InboxAdminMutation_flushUserBin_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.InboxAdminMutation.FlushUserBin(childComplexity, args["user"].(jid.JID), args["days"].(*int)), true
 
 	case "KickUserResult.code":
 		if e.ComplexityRoot.KickUserResult.Code == nil {
@@ -1659,7 +1713,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "schema/account.graphqls" "schema/admin.graphqls" "schema/broadcast.graphqls" "schema/domain.graphqls" "schema/last.graphqls" "schema/muclight.graphqls" "schema/server.graphqls" "schema/session.graphqls" "schema/stanza.graphqls"
+//go:embed "schema/account.graphqls" "schema/admin.graphqls" "schema/broadcast.graphqls" "schema/domain.graphqls" "schema/inbox.graphqls" "schema/last.graphqls" "schema/muclight.graphqls" "schema/server.graphqls" "schema/session.graphqls" "schema/stanza.graphqls"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -1675,6 +1729,7 @@ var sources = []*ast.Source{
 	{Name: "schema/admin.graphqls", Input: sourceData("schema/admin.graphqls"), BuiltIn: false},
 	{Name: "schema/broadcast.graphqls", Input: sourceData("schema/broadcast.graphqls"), BuiltIn: false},
 	{Name: "schema/domain.graphqls", Input: sourceData("schema/domain.graphqls"), BuiltIn: false},
+	{Name: "schema/inbox.graphqls", Input: sourceData("schema/inbox.graphqls"), BuiltIn: false},
 	{Name: "schema/last.graphqls", Input: sourceData("schema/last.graphqls"), BuiltIn: false},
 	{Name: "schema/muclight.graphqls", Input: sourceData("schema/muclight.graphqls"), BuiltIn: false},
 	{Name: "schema/server.graphqls", Input: sourceData("schema/server.graphqls"), BuiltIn: false},
@@ -1863,6 +1918,18 @@ func (ec *executionContext) childFields_DomainAdminQuery(ctx context.Context, fi
 		return ec.fieldContext_DomainAdminQuery_domainDetails(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type DomainAdminQuery", field.Name)
+}
+
+func (ec *executionContext) childFields_InboxAdminMutation(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "flushUserBin":
+		return ec.fieldContext_InboxAdminMutation_flushUserBin(ctx, field)
+	case "flushDomainBin":
+		return ec.fieldContext_InboxAdminMutation_flushDomainBin(ctx, field)
+	case "flushGlobalBin":
+		return ec.fieldContext_InboxAdminMutation_flushGlobalBin(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type InboxAdminMutation", field.Name)
 }
 
 func (ec *executionContext) childFields_KickUserResult(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2712,6 +2779,72 @@ func (ec *executionContext) field_DomainAdminQuery_domainsByHostType_args(ctx co
 		return nil, err
 	}
 	args["hostType"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_InboxAdminMutation_flushDomainBin_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "domain",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNDomainName2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["domain"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "days",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOPosInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["days"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_InboxAdminMutation_flushGlobalBin_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "hostType",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["hostType"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "days",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOPosInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["days"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_InboxAdminMutation_flushUserBin_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "user",
+		func(ctx context.Context, v any) (jid.JID, error) {
+			return ec.unmarshalNJID2githubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋjidᚐJID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["user"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "days",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOPosInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["days"] = arg1
 	return args, nil
 }
 
@@ -4131,6 +4264,38 @@ func (ec *executionContext) fieldContext_AdminMutation_broadcast(_ context.Conte
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_BroadcastAdminMutation(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AdminMutation_inbox(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AdminMutation_inbox(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AdminMutation().Inbox(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *InboxAdminMutation) graphql.Marshaler {
+			return ec.marshalOInboxAdminMutation2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐInboxAdminMutation(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AdminMutation_inbox(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AdminMutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_InboxAdminMutation(ctx, field)
 		},
 	}
 	return fc, nil
@@ -5610,6 +5775,138 @@ func (ec *executionContext) fieldContext_DomainAdminQuery_domainDetails(ctx cont
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_DomainAdminQuery_domainDetails_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _InboxAdminMutation_flushUserBin(ctx context.Context, field graphql.CollectedField, obj *InboxAdminMutation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InboxAdminMutation_flushUserBin(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.InboxAdminMutation().FlushUserBin(ctx, obj, fc.Args["user"].(jid.JID), fc.Args["days"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_InboxAdminMutation_flushUserBin(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "InboxAdminMutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Int does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_InboxAdminMutation_flushUserBin_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _InboxAdminMutation_flushDomainBin(ctx context.Context, field graphql.CollectedField, obj *InboxAdminMutation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InboxAdminMutation_flushDomainBin(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.InboxAdminMutation().FlushDomainBin(ctx, obj, fc.Args["domain"].(string), fc.Args["days"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_InboxAdminMutation_flushDomainBin(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "InboxAdminMutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Int does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_InboxAdminMutation_flushDomainBin_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _InboxAdminMutation_flushGlobalBin(ctx context.Context, field graphql.CollectedField, obj *InboxAdminMutation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InboxAdminMutation_flushGlobalBin(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.InboxAdminMutation().FlushGlobalBin(ctx, obj, fc.Args["hostType"].(string), fc.Args["days"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_InboxAdminMutation_flushGlobalBin(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "InboxAdminMutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Int does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_InboxAdminMutation_flushGlobalBin_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -9758,6 +10055,13 @@ func (ec *executionContext) _AdminMutation(ctx context.Context, sel ast.Selectio
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
+		case "inbox":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._AdminMutation_inbox(ctx, field)
+			})
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		case "last":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._AdminMutation_last(ctx, field)
@@ -10825,6 +11129,153 @@ func (ec *executionContext) _DomainAdminQuery(ctx context.Context, sel ast.Selec
 					}
 				}()
 				res = ec._DomainAdminQuery_domainDetails(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var inboxAdminMutationImplementors = []string{"InboxAdminMutation"}
+
+func (ec *executionContext) _InboxAdminMutation(ctx context.Context, sel ast.SelectionSet, obj *InboxAdminMutation) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, inboxAdminMutationImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("InboxAdminMutation")
+		case "flushUserBin":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._InboxAdminMutation_flushUserBin(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "flushDomainBin":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._InboxAdminMutation_flushDomainBin(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "flushGlobalBin":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._InboxAdminMutation_flushGlobalBin(ctx, field, obj)
 				if res == graphql.RequiredNull {
 					atomic.AddUint32(&fs.Invalids, 1)
 				}
@@ -14401,6 +14852,13 @@ func (ec *executionContext) marshalODomainStatus2ᚖgithubᚗcomᚋganderᚑxmpp
 		return graphql.Null
 	}
 	return v
+}
+
+func (ec *executionContext) marshalOInboxAdminMutation2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐInboxAdminMutation(ctx context.Context, sel ast.SelectionSet, v *InboxAdminMutation) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._InboxAdminMutation(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOInt2ᚖint(ctx context.Context, v any) (*int, error) {

@@ -76,6 +76,7 @@ func (s *Server) apiDeps() api.Deps {
 		Router:            s.router,
 		Last:              s.lastService(),
 		Broadcasts:        s.broadcastService(),
+		Inbox:             s.inboxService(),
 		Node:              node,
 		Version:           Version,
 		MaxUsersPerDomain: int(s.cfg.Auth.MaxUsersPerDomain),

@@ -33,6 +33,7 @@ type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
 	AccountUserMutation() AccountUserMutationResolver
+	InboxUserMutation() InboxUserMutationResolver
 	LastUserMutation() LastUserMutationResolver
 	LastUserQuery() LastUserQueryResolver
 	MUCLightUserMutation() MUCLightUserMutationResolver
@@ -56,6 +57,10 @@ type ComplexityRoot struct {
 		Action     func(childComplexity int) int
 		Entity     func(childComplexity int) int
 		EntityType func(childComplexity int) int
+	}
+
+	InboxUserMutation struct {
+		FlushBin func(childComplexity int, days *int) int
 	}
 
 	LastActivity struct {
@@ -140,6 +145,7 @@ type ComplexityRoot struct {
 
 	UserMutation struct {
 		Account  func(childComplexity int) int
+		Inbox    func(childComplexity int) int
 		Last     func(childComplexity int) int
 		MucLight func(childComplexity int) int
 		Stanza   func(childComplexity int) int
@@ -160,6 +166,9 @@ type ComplexityRoot struct {
 type AccountUserMutationResolver interface {
 	Unregister(ctx context.Context, obj *AccountUserMutation) (*string, error)
 	ChangePassword(ctx context.Context, obj *AccountUserMutation, newPassword string) (*string, error)
+}
+type InboxUserMutationResolver interface {
+	FlushBin(ctx context.Context, obj *InboxUserMutation, days *int) (*int, error)
 }
 type LastUserMutationResolver interface {
 	SetLast(ctx context.Context, obj *LastUserMutation, timestamp *time.Time, status string) (*api.LastActivity, error)
@@ -195,6 +204,7 @@ type StanzaUserMutationResolver interface {
 type UserMutationResolver interface {
 	Account(ctx context.Context) (*AccountUserMutation, error)
 	Stanza(ctx context.Context) (*StanzaUserMutation, error)
+	Inbox(ctx context.Context) (*InboxUserMutation, error)
 	Last(ctx context.Context) (*LastUserMutation, error)
 	MucLight(ctx context.Context) (*MUCLightUserMutation, error)
 }
@@ -259,6 +269,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.BlockingItem.EntityType(childComplexity), true
+
+	case "InboxUserMutation.flushBin":
+		if e.ComplexityRoot.InboxUserMutation.FlushBin == nil {
+			break
+		}
+
+		args, err := ec.field_InboxUserMutation_flushBin_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.InboxUserMutation.FlushBin(childComplexity, args["days"].(*int)), true
 
 	case "LastActivity.status":
 		if e.ComplexityRoot.LastActivity.Status == nil {
@@ -595,6 +617,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.UserMutation.Account(childComplexity), true
+	case "UserMutation.inbox":
+		if e.ComplexityRoot.UserMutation.Inbox == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UserMutation.Inbox(childComplexity), true
 	case "UserMutation.last":
 		if e.ComplexityRoot.UserMutation.Last == nil {
 			break
@@ -724,7 +752,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "schema/last.graphqls" "schema/muclight.graphqls" "schema/user.graphqls"
+//go:embed "schema/inbox.graphqls" "schema/last.graphqls" "schema/muclight.graphqls" "schema/user.graphqls"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -736,6 +764,7 @@ func sourceData(filename string) string {
 }
 
 var sources = []*ast.Source{
+	{Name: "schema/inbox.graphqls", Input: sourceData("schema/inbox.graphqls"), BuiltIn: false},
 	{Name: "schema/last.graphqls", Input: sourceData("schema/last.graphqls"), BuiltIn: false},
 	{Name: "schema/muclight.graphqls", Input: sourceData("schema/muclight.graphqls"), BuiltIn: false},
 	{Name: "schema/user.graphqls", Input: sourceData("schema/user.graphqls"), BuiltIn: false},
@@ -766,6 +795,14 @@ func (ec *executionContext) childFields_BlockingItem(ctx context.Context, field 
 		return ec.fieldContext_BlockingItem_entity(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type BlockingItem", field.Name)
+}
+
+func (ec *executionContext) childFields_InboxUserMutation(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "flushBin":
+		return ec.fieldContext_InboxUserMutation_flushBin(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type InboxUserMutation", field.Name)
 }
 
 func (ec *executionContext) childFields_LastActivity(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -1055,6 +1092,20 @@ func (ec *executionContext) field_AccountUserMutation_changePassword_args(ctx co
 		return nil, err
 	}
 	args["newPassword"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_InboxUserMutation_flushBin_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "days",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOPosInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["days"] = arg0
 	return args, nil
 }
 
@@ -1590,6 +1641,50 @@ func (ec *executionContext) _BlockingItem_entity(ctx context.Context, field grap
 }
 func (ec *executionContext) fieldContext_BlockingItem_entity(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("BlockingItem", field, false, false, errors.New("field of type JID does not have child fields"))
+}
+
+func (ec *executionContext) _InboxUserMutation_flushBin(ctx context.Context, field graphql.CollectedField, obj *InboxUserMutation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InboxUserMutation_flushBin(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.InboxUserMutation().FlushBin(ctx, obj, fc.Args["days"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_InboxUserMutation_flushBin(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "InboxUserMutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type Int does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_InboxUserMutation_flushBin_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _LastActivity_user(ctx context.Context, field graphql.CollectedField, obj *api.LastActivity) (ret graphql.Marshaler) {
@@ -2924,6 +3019,38 @@ func (ec *executionContext) fieldContext_UserMutation_stanza(_ context.Context, 
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_StanzaUserMutation(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _UserMutation_inbox(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UserMutation_inbox(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.UserMutation().Inbox(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *InboxUserMutation) graphql.Marshaler {
+			return ec.marshalOInboxUserMutation2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚋuserapiᚐInboxUserMutation(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_UserMutation_inbox(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "UserMutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_InboxUserMutation(ctx, field)
 		},
 	}
 	return fc, nil
@@ -4506,6 +4633,77 @@ func (ec *executionContext) _BlockingItem(ctx context.Context, sel ast.Selection
 	return out
 }
 
+var inboxUserMutationImplementors = []string{"InboxUserMutation"}
+
+func (ec *executionContext) _InboxUserMutation(ctx context.Context, sel ast.SelectionSet, obj *InboxUserMutation) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, inboxUserMutationImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("InboxUserMutation")
+		case "flushBin":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._InboxUserMutation_flushBin(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
 var lastActivityImplementors = []string{"LastActivity"}
 
 func (ec *executionContext) _LastActivity(ctx context.Context, sel ast.SelectionSet, obj *api.LastActivity) graphql.Marshaler {
@@ -5801,6 +5999,13 @@ func (ec *executionContext) _UserMutation(ctx context.Context, sel ast.Selection
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
+		case "inbox":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._UserMutation_inbox(ctx, field)
+			})
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		case "last":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._UserMutation_last(ctx, field)
@@ -6871,6 +7076,13 @@ func (ec *executionContext) marshalODateTime2ᚖtimeᚐTime(ctx context.Context,
 	return res
 }
 
+func (ec *executionContext) marshalOInboxUserMutation2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚋuserapiᚐInboxUserMutation(ctx context.Context, sel ast.SelectionSet, v *InboxUserMutation) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._InboxUserMutation(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalOInt2ᚖint(ctx context.Context, v any) (*int, error) {
 	if v == nil {
 		return nil, nil
@@ -6975,6 +7187,24 @@ func (ec *executionContext) marshalOMUCLightUserQuery2ᚖgithubᚗcomᚋgander�
 		return graphql.Null
 	}
 	return ec._MUCLightUserQuery(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOPosInt2ᚖint(ctx context.Context, v any) (*int, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := api.UnmarshalPosInt(v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOPosInt2ᚖint(ctx context.Context, sel ast.SelectionSet, v *int) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := api.MarshalPosInt(*v)
+	return res
 }
 
 func (ec *executionContext) unmarshalOProtectionType2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚋuserapiᚐProtectionType(ctx context.Context, v any) (*ProtectionType, error) {

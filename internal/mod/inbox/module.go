@@ -50,6 +50,7 @@ type Store interface {
 	RemoveUser(ctx context.Context, o Owner) error
 	EmptyUserBin(ctx context.Context, o Owner, before int64) (int, error)
 	EmptyGlobalBin(ctx context.Context, before int64) (int, error)
+	EmptyDomainBin(ctx context.Context, domain string, before int64) (int, error)
 }
 
 // Router routes stanzas and tells local domains.

@@ -1,0 +1,4 @@
+package userapi
+
+// InboxUserMutation is the inbox category of mutations.
+type InboxUserMutation struct{}
