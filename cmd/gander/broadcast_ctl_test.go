@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -11,7 +10,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gander-xmpp/gander/internal/config"
-	"github.com/gander-xmpp/gander/internal/server"
 )
 
 // bcastCtlServer starts a server with mod_broadcast (node gander@ctl), the
@@ -19,26 +17,15 @@ import (
 func bcastCtlServer(t *testing.T) []string {
 	t.Helper()
 	cfg := config.Default()
-	cfg.Listen.C2S[0].Port = 0
-	cfg.Auth.Password.ScramIterations = 4096
 	cfg.General.NodeName = "gander@ctl"
 	cfg.Modules.Broadcast = &config.ModBroadcast{Backend: "rdbms", LeaseTime: 600}
-	cfg.Listen.HTTP = []config.HTTP{{IPAddress: "127.0.0.1", Handlers: config.Handlers{GraphQL: []config.GraphQLHandler{
-		{Host: "_", Path: "/api/graphql", SchemaEndpoint: "admin", Username: "admin", Password: "secret"}}}}}
+	flags, srv := ctlServerWith(t, cfg)
 	ctx := context.Background()
-	srv, err := server.New(ctx, cfg, server.Options{DataDir: t.TempDir(), Log: slog.New(slog.DiscardHandler)})
-	require.NoError(t, err)
-	require.NoError(t, srv.Start(ctx))
-	t.Cleanup(func() {
-		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		srv.Stop(sctx)
-	})
 	for _, u := range []string{"alice", "bob", "carol"} {
-		_, err = srv.Accounts().Register(ctx, "localhost", u, "pw")
+		_, err := srv.Accounts().Register(ctx, "localhost", u, "pw")
 		require.NoError(t, err)
 	}
-	return []string{"ctl", "--url", "http://" + srv.HTTPAddrs()[0].String() + "/api/graphql", "--user", "admin", "--password", "secret"}
+	return flags
 }
 
 // ctlStart starts a broadcast at rate through ctl and returns its id.

@@ -1,15 +1,11 @@
 package main
 
 import (
-	"context"
-	"log/slog"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/gander-xmpp/gander/internal/config"
-	"github.com/gander-xmpp/gander/internal/server"
 )
 
 // TestCtlMucLight: the muc_light category comes to gander ctl from the
@@ -17,20 +13,7 @@ import (
 func TestCtlMucLight(t *testing.T) {
 	cfg, err := config.Parse([]byte(config.DefaultTOML+"\n[modules.mod_muc_light]\n"), "test.toml")
 	require.NoError(t, err)
-	cfg.Listen.C2S[0].Port = 0
-	cfg.Auth.Password.ScramIterations = 4096
-	cfg.Listen.HTTP = []config.HTTP{{IPAddress: "127.0.0.1", Handlers: config.Handlers{GraphQL: []config.GraphQLHandler{
-		{Host: "_", Path: "/api/graphql", SchemaEndpoint: "admin", Username: "admin", Password: "secret"}}}}}
-	ctx := context.Background()
-	srv, err := server.New(ctx, cfg, server.Options{DataDir: t.TempDir(), Log: slog.New(slog.DiscardHandler)})
-	require.NoError(t, err)
-	require.NoError(t, srv.Start(ctx))
-	t.Cleanup(func() {
-		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		srv.Stop(sctx)
-	})
-	flags := []string{"ctl", "--url", "http://" + srv.HTTPAddrs()[0].String() + "/api/graphql", "--user", "admin", "--password", "secret"}
+	flags, _ := ctlServerWith(t, cfg)
 
 	code, _, out := runCtl(t, flags, "muc_light", "--help")
 	require.Equal(t, 0, code, out)

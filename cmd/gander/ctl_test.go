@@ -21,12 +21,19 @@ import (
 	"github.com/gander-xmpp/gander/internal/server"
 )
 
-// ctlServer starts a server on random ports with an admin endpoint that
-// requires admin/secret, and returns the ctl flags that reach it and the
-// client address.
+// ctlServer starts a server on its default configuration; see
+// ctlServerWith.
 func ctlServer(t *testing.T) (flags []string, c2sAddr string) {
 	t.Helper()
-	cfg := config.Default()
+	flags, srv := ctlServerWith(t, config.Default())
+	return flags, srv.C2SAddrs()[0].String()
+}
+
+// ctlServerWith starts a server with cfg on random ports, an admin
+// endpoint that requires admin/secret and cheap SCRAM iterations, and
+// returns the ctl flags that reach it and the server.
+func ctlServerWith(t *testing.T, cfg *config.Config) ([]string, *server.Server) {
+	t.Helper()
 	cfg.Listen.C2S[0].Port = 0
 	cfg.Auth.Password.ScramIterations = 4096
 	cfg.Listen.HTTP = []config.HTTP{{IPAddress: "127.0.0.1", Handlers: config.Handlers{GraphQL: []config.GraphQLHandler{
@@ -41,7 +48,7 @@ func ctlServer(t *testing.T) (flags []string, c2sAddr string) {
 		srv.Stop(sctx)
 	})
 	url := "http://" + srv.HTTPAddrs()[0].String() + "/api/graphql"
-	return []string{"ctl", "--url", url, "--user", "admin", "--password", "secret"}, srv.C2SAddrs()[0].String()
+	return []string{"ctl", "--url", url, "--user", "admin", "--password", "secret"}, srv
 }
 
 // runCtl runs gander ctl and decodes its JSON output.

@@ -2,14 +2,11 @@ package main
 
 import (
 	"context"
-	"log/slog"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/gander-xmpp/gander/internal/config"
-	"github.com/gander-xmpp/gander/internal/server"
 )
 
 // TestCtlLast: the last category comes to gander ctl from the schema.
@@ -25,22 +22,10 @@ func TestCtlLast(t *testing.T) {
 	}
 
 	cfg := config.Default()
-	cfg.Listen.C2S[0].Port = 0
-	cfg.Auth.Password.ScramIterations = 4096
 	cfg.Modules.Last = &config.ModLast{Backend: "rdbms"}
-	cfg.Listen.HTTP = []config.HTTP{{IPAddress: "127.0.0.1", Handlers: config.Handlers{GraphQL: []config.GraphQLHandler{
-		{Host: "_", Path: "/api/graphql", SchemaEndpoint: "admin", Username: "admin", Password: "secret"}}}}}
+	flags, srv := ctlServerWith(t, cfg)
 	ctx := context.Background()
-	srv, err := server.New(ctx, cfg, server.Options{DataDir: t.TempDir(), Log: slog.New(slog.DiscardHandler)})
-	require.NoError(t, err)
-	require.NoError(t, srv.Start(ctx))
-	t.Cleanup(func() {
-		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		srv.Stop(sctx)
-	})
-	flags = []string{"ctl", "--url", "http://" + srv.HTTPAddrs()[0].String() + "/api/graphql", "--user", "admin", "--password", "secret"}
-	_, err = srv.Accounts().Register(ctx, "localhost", "alice", "pw")
+	_, err := srv.Accounts().Register(ctx, "localhost", "alice", "pw")
 	require.NoError(t, err)
 
 	want := map[string]any{"user": "alice@localhost", "timestamp": "2022-04-17T12:58:30.000000Z", "status": "First status"}
