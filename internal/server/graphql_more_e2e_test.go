@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"bytes"
+	"errors"
 	"net/http"
 	"net/url"
 	"sort"
@@ -185,16 +186,15 @@ func TestAdminSessionAPI(t *testing.T) {
 	})
 }
 
-// eventually polls cond until it holds or 5 seconds pass.
+// eventually polls cond until it holds or 15 seconds pass.
 func eventually(t *testing.T, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("condition not met within 15s")
+	eventuallyErr(t, 15*time.Second, func() error {
+		if cond() {
+			return nil
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return errors.New("not yet")
+	})
 }
 
 func TestAdminStanzaAPI(t *testing.T) {
