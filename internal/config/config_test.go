@@ -103,7 +103,7 @@ func TestDefault(t *testing.T) {
 	if !slices.Equal(d.Auth.SASLMechanisms, ImplementedSASLMechanisms()) || d.Auth.Password.ScramIterations != 10000 {
 		t.Errorf("auth = %+v", d.Auth)
 	}
-	want := []string{"mod_disco", "mod_presence", "mod_roster", "mod_offline", "mod_ping", "mod_version"}
+	want := []string{"mod_disco", "mod_presence", "mod_roster", "mod_offline", "mod_ping", "mod_version", "mod_carboncopy"}
 	if got := d.Modules.Enabled(); !slices.Equal(got, want) {
 		t.Errorf("modules = %v, want %v", got, want)
 	}

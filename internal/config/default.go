@@ -94,4 +94,5 @@ const DefaultTOML = `# Gander configuration file.
   backend = "rdbms"
 [modules.mod_ping]
 [modules.mod_version]
+[modules.mod_carboncopy]
 `

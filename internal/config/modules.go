@@ -28,6 +28,8 @@ type Modules struct {
 	Ping *ModPing `toml:"mod_ping"`
 	// Version is mod_version (XEP-0092).
 	Version *ModVersion `toml:"mod_version"`
+	// CarbonCopy is mod_carboncopy (XEP-0280 Message Carbons).
+	CarbonCopy *ModCarbonCopy `toml:"mod_carboncopy"`
 	// Register is mod_register (XEP-0077 in-band registration).
 	Register *ModRegister `toml:"mod_register"`
 	// Last is mod_last (XEP-0012 last activity), spec/last.md §2.
@@ -231,6 +233,16 @@ type ModVersion struct {
 }
 
 func (m *ModVersion) check(c *checker, key string) {
+	m.IQDisc.check(c, key, "no_queue")
+}
+
+// ModCarbonCopy is mod_carboncopy (XEP-0280 Message Carbons).
+type ModCarbonCopy struct {
+	// IQDisc defaults to no_queue (as in MongooseIM).
+	IQDisc IQDisc `toml:"iqdisc"`
+}
+
+func (m *ModCarbonCopy) check(c *checker, key string) {
 	m.IQDisc.check(c, key, "no_queue")
 }
 

@@ -116,6 +116,13 @@ type Hooks struct {
 	// full), before delivery or offline storage (mod_inbox's incoming
 	// path); the stanza must not be modified.
 	LocalMessage Chain[StanzaEvent]
+	// DeliverMessage runs when the router has chosen the local sessions a
+	// message goes to (RFC 6121 §8.5), just before it queues the message on
+	// them, and before offline storage when none was chosen (Recipients
+	// empty). A handler may replace Stanza with a modified copy (never
+	// change it in place); the router delivers or stores ev.Stanza.
+	// Message Carbons (XEP-0280) sends its copies from here.
+	DeliverMessage Chain[MessageDelivery]
 
 	// MUC Light (spec/muclight.md §13), see muclight.go in this package.
 	// GroupchatDelivered runs for every room stanza (message or system
@@ -152,6 +159,16 @@ type StanzaEvent struct {
 	Stanza   *xmlstream.Element
 	Handled  bool
 	Deliver  bool
+}
+
+// MessageDelivery is a message about to be delivered to a local user's
+// sessions. From and To are the routing addresses (To bare or full).
+// Recipients are the full JIDs of the sessions that get the message as
+// routed, in the router's order; empty when it goes to offline storage.
+type MessageDelivery struct {
+	From, To   jid.JID
+	Stanza     *xmlstream.Element
+	Recipients []jid.JID
 }
 
 // RosterLists is filled by the roster: the contacts that receive the

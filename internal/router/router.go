@@ -324,6 +324,7 @@ func (r *Router) routeToFull(ctx context.Context, from, to jid.JID, el *xmlstrea
 		r.send(ctx, s, el)
 	case "message":
 		if s != nil {
+			el = r.beforeDelivery(ctx, from, to, el, []Session{s})
 			r.send(ctx, s, el)
 			return
 		}
@@ -371,6 +372,7 @@ func (r *Router) deliverMessage(ctx context.Context, from, to jid.JID, el *xmlst
 	}
 	targets := r.messageTargets(to, typ)
 	if len(targets) > 0 {
+		el = r.beforeDelivery(ctx, from, to, el, targets)
 		for _, s := range targets {
 			r.send(ctx, s, el)
 		}
@@ -386,11 +388,29 @@ func (r *Router) deliverMessage(ctx context.Context, from, to jid.JID, el *xmlst
 	if typ == "headline" {
 		return // §8.5.2.2.1: headlines are not stored
 	}
+	el = r.beforeDelivery(ctx, from, to, el, nil)
 	ev := &hooks.StanzaEvent{From: from, To: to, Stanza: el}
 	r.hooks.OfflineMessage.Run(ctx, ev)
 	if !ev.Handled {
 		r.bounce(ctx, el, stanza.Error{Condition: stanza.ServiceUnavailable})
 	}
+}
+
+// beforeDelivery runs the DeliverMessage chain for a message going to
+// targets (none: offline storage) and returns the stanza to deliver.
+func (r *Router) beforeDelivery(ctx context.Context, from, to jid.JID, el *xmlstream.Element, targets []Session) *xmlstream.Element {
+	if r.hooks.DeliverMessage.Len() == 0 {
+		return el
+	}
+	ev := &hooks.MessageDelivery{From: from, To: to, Stanza: el, Recipients: make([]jid.JID, len(targets))}
+	for i, s := range targets {
+		ev.Recipients[i] = s.JID()
+	}
+	r.hooks.DeliverMessage.Run(ctx, ev)
+	if ev.Stanza == nil {
+		return el
+	}
+	return ev.Stanza
 }
 
 // messageTargets picks the sessions for a message to a bare JID: the

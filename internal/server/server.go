@@ -26,6 +26,7 @@ import (
 	"github.com/gander-xmpp/gander/internal/iq"
 	"github.com/gander-xmpp/gander/internal/metrics"
 	"github.com/gander-xmpp/gander/internal/mod/broadcast"
+	"github.com/gander-xmpp/gander/internal/mod/carbons"
 	"github.com/gander-xmpp/gander/internal/mod/disco"
 	"github.com/gander-xmpp/gander/internal/mod/inbox"
 	"github.com/gander-xmpp/gander/internal/mod/last"
@@ -76,6 +77,8 @@ type Server struct {
 	// broadcast is mod_broadcast, nil when disabled.
 	broadcast *broadcast.Module
 	inbox     *inbox.Module
+	// carbons is mod_carboncopy, nil when disabled.
+	carbons *carbons.Module
 
 	stopOnce sync.Once
 	stopErr  error
@@ -178,6 +181,14 @@ func (s *Server) buildModules() error {
 			return fmt.Errorf("mod_version: %w", err)
 		}
 	}
+	if m.CarbonCopy != nil {
+		c, err := carbons.New(carbons.Deps{Log: s.log, Sessions: s.router, Hooks: s.hooks, IQ: s.iq, Metrics: s.metrics},
+			policy(m.CarbonCopy.IQDisc, "no_queue"))
+		if err != nil {
+			return fmt.Errorf("mod_carboncopy: %w", err)
+		}
+		s.carbons = c
+	}
 	if m.Last != nil {
 		if err := s.buildLast(); err != nil {
 			return fmt.Errorf("mod_last: %w", err)
@@ -193,6 +204,9 @@ func (s *Server) buildModules() error {
 	}
 	return nil
 }
+
+// Carbons returns mod_carboncopy, or nil when it is not enabled.
+func (s *Server) Carbons() *carbons.Module { return s.carbons }
 
 // Accounts returns the account service (used by the CLI and tests).
 func (s *Server) Accounts() *auth.Accounts { return s.accounts }
@@ -358,6 +372,9 @@ func (s *Server) Stop(ctx context.Context) error {
 func (s *Server) stop(ctx context.Context) error {
 	s.stopBroadcast(ctx)
 	s.stopListeners(ctx)
+	if s.carbons != nil {
+		s.carbons.Stop()
+	}
 	s.iq.Close()
 	if err := s.stopLast(ctx); err != nil {
 		s.log.Error("mod_last: stop", "err", err)
