@@ -45,6 +45,10 @@ func TestInbox_19_CarbonsAreNotStored(t *testing.T) {
 		// As without carbons: Alice's own "two" reset her count, then Bob
 		// sent "three" and "four" (two unread); Bob's own messages reset
 		// his. One entry each, none for the user's own JID.
+		// rdbms_async writes in the background: poll (query also waits for
+		// the writes queued so far, see settleBeforeQuery).
+		pollInbox(t, "alice 2", func() []inboxResult { return entries(t, e.alice) }, one(2, "four"))
+		pollInbox(t, "bob 0", func() []inboxResult { return entries(t, e.bob) }, one(0, "four"))
 		rs, f := query(t, e.alice, "", "")
 		r := requireEntry(t, rs, 2, "four")
 		require.Equal(t, "bob@localhost", jidBare(r.inner.Attr("from")))
