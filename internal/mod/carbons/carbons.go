@@ -74,6 +74,9 @@ type Module struct {
 	// that enabled them: a later session bound to the same full JID (after
 	// a conflict) does not inherit the state.
 	on map[jid.JID]router.Session
+	// users counts the entries of on per bare JID, so that messages of
+	// users without carbons cost no session lookup.
+	users map[jid.JID]int
 
 	stopOnce sync.Once
 }
@@ -82,7 +85,7 @@ type Module struct {
 // client sends it without a 'to'), the disco feature and the hooks that
 // make the copies.
 func New(d Deps, p iq.Policy) (*Module, error) {
-	m := &Module{log: d.Log, sessions: d.Sessions, hooks: d.Hooks, iq: d.IQ, on: map[jid.JID]router.Session{}}
+	m := &Module{log: d.Log, sessions: d.Sessions, hooks: d.Hooks, iq: d.IQ, on: map[jid.JID]router.Session{}, users: map[jid.JID]int{}}
 	if m.log == nil {
 		m.log = slog.Default()
 	}
@@ -157,6 +160,9 @@ func (m *Module) handleIQ(_ context.Context, req iq.Request) *xmlstream.Element 
 func (m *Module) set(full jid.JID, s router.Session) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if _, ok := m.on[full]; !ok {
+		m.users[full.Bare()]++
+	}
 	m.on[full] = s
 	m.gauge()
 }
@@ -166,9 +172,17 @@ func (m *Module) unset(full jid.JID, only router.Session) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if cur, ok := m.on[full]; ok && (only == nil || cur == only) {
-		delete(m.on, full)
-		m.gauge()
+		m.remove(full)
 	}
+}
+
+// remove deletes full's entry, which exists; m.mu is held.
+func (m *Module) remove(full jid.JID) {
+	delete(m.on, full)
+	if m.users[full.Bare()]--; m.users[full.Bare()] <= 0 {
+		delete(m.users, full.Bare())
+	}
+	m.gauge()
 }
 
 // gauge updates the enabled-sessions gauge; m.mu is held.
@@ -185,8 +199,7 @@ func (m *Module) sessionClosed(_ context.Context, ev *hooks.SessionEvent) bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if cur, ok := m.on[ev.JID]; ok && cur != m.sessions.Session(ev.JID) {
-		delete(m.on, ev.JID)
-		m.gauge()
+		m.remove(ev.JID)
 	}
 	return false
 }
@@ -194,6 +207,12 @@ func (m *Module) sessionClosed(_ context.Context, ev *hooks.SessionEvent) bool {
 // enabledSessions returns the carbons-enabled sessions of bare except
 // those whose full JID is in skip.
 func (m *Module) enabledSessions(bare jid.JID, skip func(jid.JID) bool) []router.Session {
+	m.mu.Lock()
+	n := m.users[bare]
+	m.mu.Unlock()
+	if n == 0 {
+		return nil
+	}
 	all := m.sessions.Sessions(bare)
 	m.mu.Lock()
 	defer m.mu.Unlock()

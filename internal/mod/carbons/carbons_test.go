@@ -114,7 +114,7 @@ type env struct {
 	reg *iq.Registry
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	h := &hooks.Hooks{}
@@ -141,7 +141,7 @@ func (e *env) close(s *fakeSession) {
 
 // iq sends an IQ from s to its own bare JID, as a client does, and
 // returns the reply s gets.
-func (e *env) iq(t *testing.T, s *fakeSession, payload string) *xmlstream.Element {
+func (e *env) iq(t testing.TB, s *fakeSession, payload string) *xmlstream.Element {
 	t.Helper()
 	el := parse(t, `<iq type='set' id='c1'>`+payload+`</iq>`)
 	el.SetAttr("from", s.jid.String())
@@ -188,6 +188,7 @@ func TestEnableDisableState(t *testing.T) {
 	require.False(t, e.m.Enabled(a2.jid))
 	e.m.mu.Lock()
 	require.Empty(t, e.m.on)
+	require.Empty(t, e.m.users)
 	e.m.mu.Unlock()
 }
 
