@@ -290,6 +290,8 @@ func TestCarbons_SessionEndClearsState(t *testing.T) {
 		got := readUntil(t, raw.nc, raw.nc.SetReadDeadline, "id=\"c1\"")
 		require.NotContains(t, got, "after", "a carbon reached the new session before it enabled carbons")
 		e.b1.send(fmt.Sprintf(`<message to='%s' type='chat'><body>later</body></message>`, e.a1.jid))
-		readUntil(t, raw.nc, raw.nc.SetReadDeadline, "later")
+		got = readUntil(t, raw.nc, raw.nc.SetReadDeadline, "later")
+		// On the wire (the mellium client blanks it): from the bare JID.
+		require.Contains(t, got, `from="alice@localhost" to="`+e.a2.jid+`" type="chat"><received xmlns="`+nsCarbons+`">`)
 	})
 }
