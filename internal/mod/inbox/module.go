@@ -51,6 +51,7 @@ type Store interface {
 	EmptyUserBin(ctx context.Context, o Owner, before int64) (int, error)
 	EmptyGlobalBin(ctx context.Context, before int64) (int, error)
 	EmptyDomainBin(ctx context.Context, domain string, before int64) (int, error)
+	BatchStore
 }
 
 // Router routes stanzas and tells local domains.
