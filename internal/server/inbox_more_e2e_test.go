@@ -30,17 +30,31 @@ func TestInbox_21_MsgSentToOfflineUser(t *testing.T) {
 	})
 }
 
-// TestInboxMetrics checks the backend call metrics and, with rdbms_async,
-// the asynchronous writer's request counter.
+// TestInboxMetrics scrapes /metrics on both backends: the backend call
+// metrics move and, with rdbms_async, so do the asynchronous writer's
+// (flushes, conversations per flush, flush latency, queue length back at
+// 0 once settled).
 func TestInboxMetrics(t *testing.T) {
-	forEachDB(t, func(t *testing.T, d *db.DB) {
-		e := startInbox(t, d, asyncOpts)
-		chat(t, e.alice, e.bob, "bob", "m1", "one")
-		pollInbox(t, "bob 1", func() []inboxResult { return entries(t, e.bob) }, one(1, "one"))
-		require.NoError(t, e.s.Inbox().Sync(context.Background()))
-		require.GreaterOrEqual(t, metricSum(t, e.s, "mod_inbox_backend_count", "function", "get_inbox"), 1.0)
-		require.GreaterOrEqual(t, metricSum(t, e.s, "mod_inbox_backend_count", "function", "set_inbox_incr_unread"), 1.0)
-		require.GreaterOrEqual(t, metricSum(t, e.s, "mod_inbox_backend_count", "function", "set_inbox"), 1.0)
-		require.GreaterOrEqual(t, metricSum(t, e.s, "async_pool_request_count", "pool_id", "inbox"), 1.0)
+	forEachInbox(t, func(t *testing.T, d *db.DB, opts string) {
+		srv, c := startInboxAPIML(t, d, opts)
+		srv.register(t, "alice", "bob")
+		alice, bob := online(t, srv, "alice"), online(t, srv, "bob")
+		chat(t, alice, bob, "bob", "m1", "one")
+		pollInbox(t, "bob 1", func() []inboxResult { return entries(t, bob) }, one(1, "one"))
+		require.Equal(t, "result", bob.sendIQ(`<iq type='set' id='eb'><empty-bin xmlns='`+nsInbox+`'/></iq>`).Attr("type"))
+		require.NoError(t, srv.Inbox().Sync(context.Background()))
+		f := scrape(t, c)
+		for _, fn := range []string{"get_inbox", "set_inbox", "set_inbox_incr_unread", "get_entry_properties", "empty_user_bin"} {
+			require.GreaterOrEqual(t, value(t, f, "mod_inbox_backend_count", "function", fn, "host_type", "localhost"), 1.0, fn)
+			require.GreaterOrEqual(t, value(t, f, "mod_inbox_backend_time", "function", fn, "host_type", "localhost"), 1.0, fn)
+		}
+		if opts == "" {
+			return
+		}
+		require.GreaterOrEqual(t, value(t, f, "async_pool_request_count", "pool_id", "inbox"), 1.0)
+		require.GreaterOrEqual(t, value(t, f, "async_pool_batch_size", "pool_id", "inbox"), 1.0)
+		require.GreaterOrEqual(t, value(t, f, "async_pool_flush_time", "pool_id", "inbox"), 1.0)
+		require.Equal(t, 0.0, value(t, f, "async_pool_queue_lengths_value", "pool_id", "inbox"))
+		require.Equal(t, 0.0, value(t, f, "async_pool_dropped_count", "pool_id", "inbox"))
 	})
 }
