@@ -14,17 +14,19 @@ import (
 // user is delivered after reconnection and the offline replay (which
 // carries <delay>) is not counted twice.
 func TestInbox_21_MsgSentToOfflineUser(t *testing.T) {
-	forEachDB(t, func(t *testing.T, d *db.DB) {
-		ib := inboxConfig(t, "")
+	forEachInbox(t, func(t *testing.T, d *db.DB, opts string) {
+		ib := inboxConfig(t, opts)
 		s := startServer(t, d, func(c *config.Config) {
 			c.Modules.Inbox = ib
 			c.Modules.Offline = &config.ModOffline{}
 		})
 		s.register(t, "alice", "bob")
-		alice := online(t, s, "alice")
+		alice := inboxOnline(t, s, "alice", opts)
 		alice.send(`<message to='bob@localhost' type='chat' id='off-1'><body>while you were away</body></message>`)
-		requireEntry(t, entries(t, alice), 0, "while you were away")
-		bob := online(t, s, "bob")
+		// Nothing to wait for but the inbox itself: poll (the
+		// asynchronous write may be queued after the first query).
+		pollInbox(t, "alice 0", func() []inboxResult { return entries(t, alice) }, one(0, "while you were away"))
+		bob := inboxOnline(t, s, "bob", opts)
 		bob.expect("offline message", isMessage("while you were away"))
 		requireEntry(t, entries(t, bob), 1, "while you were away")
 	})
