@@ -60,3 +60,24 @@ func TestInboxMetrics(t *testing.T) {
 		require.Equal(t, 0.0, value(t, f, "async_pool_dropped_count", "pool_id", "inbox"))
 	})
 }
+
+// TestInbox_48_NoAffRemoveOnKicked is checklist item 48
+// (no_aff_stored_and_remove_on_kicked) on both backends: a kicked member's
+// entry leaves the inbox; rdbms deletes it, rdbms_async moves it to the
+// bin holding the last room message (unread 1).
+func TestInbox_48_NoAffRemoveOnKicked(t *testing.T) {
+	forEachInbox(t, func(t *testing.T, d *db.DB, opts string) {
+		e := startInboxML(t, d, opts+"aff_changes = false", true)
+		post(t, e.alice, "g-1", "hello", e.bob, e.kate)
+		requireEntry(t, entries(t, e.bob), 1, "hello")
+		require.Equal(t, "result", e.alice.setAffs(ibRoom, "bob@localhost", "none").Attr("type"))
+		e.bob.expect("kick notification", isNote(ibRoom, nsMLAff))
+		require.Empty(t, entries(t, e.bob, "box", "inbox"))
+		if opts == "" {
+			require.Empty(t, entries(t, e.bob, "box", "all"))
+		} else {
+			requireEntry(t, entries(t, e.bob, "box", "bin"), 1, "hello")
+		}
+		requireEntry(t, entries(t, e.kate), 1, "hello")
+	})
+}
