@@ -62,7 +62,10 @@ type Sessions interface {
 
 // Router routes stanzas. Implementations must be safe for concurrent use.
 type Router interface {
-	Route(ctx context.Context, from, to jid.JID, el *xmlstream.Element)
+	// RouteFromUser routes el as if from's client had sent it: the same
+	// hooks as the c2s path (user_send: mod_inbox's outgoing write), then
+	// routing.
+	RouteFromUser(ctx context.Context, from, to jid.JID, el *xmlstream.Element)
 	IsLocal(domain string) bool
 	Domains() []string
 }

@@ -29,9 +29,9 @@ func (brokenAccounts) ListUsers(context.Context, string, int, int) ([]string, er
 
 type oneDomain struct{}
 
-func (oneDomain) Route(context.Context, jid.JID, jid.JID, *xmlstream.Element) {}
-func (oneDomain) IsLocal(d string) bool                                       { return d == "localhost" }
-func (oneDomain) Domains() []string                                           { return []string{"localhost"} }
+func (oneDomain) RouteFromUser(context.Context, jid.JID, jid.JID, *xmlstream.Element) {}
+func (oneDomain) IsLocal(d string) bool                                               { return d == "localhost" }
+func (oneDomain) Domains() []string                                                   { return []string{"localhost"} }
 
 type brokenDomainAdmins struct{ DomainAdmins }
 

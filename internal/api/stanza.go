@@ -44,6 +44,6 @@ func SendStanza(ctx context.Context, deps Deps, from, to jid.JID, el *xmlstream.
 	}
 	el.SetAttr("from", from.String())
 	el.SetAttr("to", to.String())
-	deps.Router.Route(ctx, from, to, el)
+	deps.Router.RouteFromUser(ctx, from, to, el)
 	return id, nil
 }

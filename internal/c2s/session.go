@@ -331,10 +331,7 @@ func (s *Session) handle(el *xmlstream.Element) (err error) {
 		// RFC 6120 §10.3: no to means the user's own bare JID.
 		to = s.jid.Bare()
 	}
-	if el.Local == "message" {
-		d.Hooks.UserSentMessage.Run(ctx, &hooks.StanzaEvent{From: s.jid, To: to, Stanza: el})
-	}
-	d.Router.Route(ctx, s.jid, to, el)
+	d.Router.RouteFromUser(ctx, s.jid, to, el)
 	return nil
 }
 

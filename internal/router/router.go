@@ -186,6 +186,19 @@ func (r *Router) SessionCount() int {
 	return n
 }
 
+// RouteFromUser routes el as a local user's client sends it: for a
+// message, the UserSentMessage hooks run first (mod_inbox's outgoing
+// path), then Route. The c2s session and the admin API's sendMessage /
+// sendStanza both come through here, so a message sent on a user's behalf
+// has the same effects as one the user's client sent. from is the sender
+// (full JID for a session, bare for the API); el is not modified.
+func (r *Router) RouteFromUser(ctx context.Context, from, to jid.JID, el *xmlstream.Element) {
+	if el.Local == "message" {
+		r.hooks.UserSentMessage.Run(ctx, &hooks.StanzaEvent{From: from, To: to, Stanza: el})
+	}
+	r.Route(ctx, from, to, el)
+}
+
 // Route delivers el from from to to. el's from and to attributes must
 // already carry those addresses; el is not modified (copies are made
 // where an address changes).

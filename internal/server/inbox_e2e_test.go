@@ -220,8 +220,8 @@ func requireOwnBare(t *testing.T, bare, from string) {
 }
 
 func TestInbox_01_DiscoService(t *testing.T) {
-	forEachDB(t, func(t *testing.T, d *db.DB) {
-		e := startInbox(t, d, "")
+	forEachInbox(t, func(t *testing.T, d *db.DB, opts string) {
+		e := startInbox(t, d, opts)
 		resp := e.alice.sendIQ(`<iq type='get' id='d1' to='localhost'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>`)
 		require.Contains(t, resp.String(), `var="`+nsInbox+`"`)
 		require.NotContains(t, resp.String(), nsConv)
@@ -229,8 +229,8 @@ func TestInbox_01_DiscoService(t *testing.T) {
 }
 
 func TestInbox_02_ReturnsValidForm(t *testing.T) {
-	forEachDB(t, func(t *testing.T, d *db.DB) {
-		e := startInbox(t, d, "")
+	forEachInbox(t, func(t *testing.T, d *db.DB, opts string) {
+		e := startInbox(t, d, opts)
 		for _, name := range []string{"inbox", "query"} {
 			resp := e.alice.sendIQ(`<iq type='get' id='f1'><` + name + ` xmlns='` + nsInbox + `'/></iq>`)
 			require.Equal(t, "result", resp.Attr("type"))
@@ -274,8 +274,8 @@ func TestInbox_02_ReturnsValidForm(t *testing.T) {
 // (unknown field), 78 (archive=invalid), 79 (RSM max NaN) and the other
 // errors of §5.7.
 func TestInbox_03_10_78_79_FormErrors(t *testing.T) {
-	forEachDB(t, func(t *testing.T, d *db.DB) {
-		e := startInbox(t, d, "")
+	forEachInbox(t, func(t *testing.T, d *db.DB, opts string) {
+		e := startInbox(t, d, opts)
 		a := e.alice
 		qerr := func(inner string) *xmlstream.Element {
 			_, f := query(t, a, "", inner)

@@ -110,28 +110,39 @@ func newAsyncWriter(store Store, opts batch.Options) *asyncWriter {
 	return a
 }
 
-// flush applies a batch. Every operation is idempotent under retry: the
-// upserts are guarded by their timestamp, resets and moves to the bin set
-// absolute values.
+// flush applies a batch with a few multi-row statements: one upsert per
+// kind of count (absolute, increment), one reset and one move to the bin.
+// Each key appears once in a batch, so the statements commute. Every
+// operation is idempotent under retry: the upserts are guarded by their
+// timestamp, resets and moves to the bin set absolute values.
 func (a *asyncWriter) flush(ctx context.Context, items []batch.Item[taskKey, task]) error {
+	var ups []OwnedUpsert
+	var resets []OwnedReset
+	var bins []EntryKey
 	for _, it := range items {
-		if err := a.apply(ctx, it.Key, it.Value); err != nil {
+		k, t := it.Key, it.Value
+		switch t.kind {
+		case kSet, kInc:
+			ups = append(ups, OwnedUpsert{k.Owner, Upsert{Remote: k.Remote, MsgID: t.msgID, Content: t.content,
+				Timestamp: t.ts, Count: t.count, Incr: t.kind == kInc, Box: t.box}})
+		case kReset:
+			resets = append(resets, OwnedReset{EntryKey(k), t.resetMsg, t.ts})
+		case kRemove:
+			bins = append(bins, EntryKey(k))
+		}
+	}
+	if len(ups) > 0 {
+		if err := a.store.UpsertMany(ctx, ups); err != nil {
 			return err
 		}
 	}
-	return nil
-}
-
-func (a *asyncWriter) apply(ctx context.Context, k taskKey, t task) error {
-	switch t.kind {
-	case kSet, kInc:
-		_, err := a.store.Upsert(ctx, k.Owner, Upsert{Remote: k.Remote, MsgID: t.msgID, Content: t.content,
-			Timestamp: t.ts, Count: t.count, Incr: t.kind == kInc, Box: t.box})
-		return err
-	case kReset:
-		return a.store.ResetUnread(ctx, k.Owner, k.Remote, t.resetMsg, t.ts)
-	case kRemove:
-		return a.store.MoveToBin(ctx, k.Owner, k.Remote)
+	if len(resets) > 0 {
+		if err := a.store.ResetMany(ctx, resets); err != nil {
+			return err
+		}
+	}
+	if len(bins) > 0 {
+		return a.store.MoveManyToBin(ctx, bins)
 	}
 	return nil
 }

@@ -51,6 +51,7 @@ type Store interface {
 	EmptyUserBin(ctx context.Context, o Owner, before int64) (int, error)
 	EmptyGlobalBin(ctx context.Context, before int64) (int, error)
 	EmptyDomainBin(ctx context.Context, domain string, before int64) (int, error)
+	BatchStore
 }
 
 // Router routes stanzas and tells local domains.
@@ -457,6 +458,12 @@ func (m *Module) remove(ctx context.Context, u jid.JID, remote string) {
 }
 
 func (m *Module) userRemoved(ctx context.Context, ev *hooks.UserEvent) bool {
+	if m.async != nil {
+		// Queued writes must not recreate entries after the purge.
+		if err := m.async.w.Sync(ctx); err != nil {
+			m.log.Warn("inbox: user removal: writer not settled", "user", ev.User.String(), "err", err)
+		}
+	}
 	if err := m.store.RemoveUser(ctx, owner(ev.User)); err != nil {
 		m.log.Error("inbox: user removal", "user", ev.User.String(), "err", err)
 	}

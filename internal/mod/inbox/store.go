@@ -75,22 +75,7 @@ func NewSQLStore(d *db.DB) *SQLStore { return &SQLStore{db: d} }
 // Upsert writes a message to o's entry for u.Remote under the monotonic
 // guard; it reports whether a row was created or changed.
 func (s *SQLStore) Upsert(ctx context.Context, o Owner, u Upsert) (bool, error) {
-	count := "?"
-	if u.Incr {
-		count = "inbox.unread_count + ?"
-	}
-	box := u.Box
-	if box == "" {
-		box = "inbox"
-	}
-	q := s.db.Rebind(`INSERT INTO inbox (lserver, luser, remote_bare_jid, msg_id, box, content, ts, muted_until, unread_count)
-VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?)
-ON CONFLICT (lserver, luser, remote_bare_jid) DO UPDATE SET
-  msg_id = excluded.msg_id, content = excluded.content, ts = excluded.ts,
-  unread_count = ` + count + `,
-  box = CASE WHEN excluded.box = 'bin' THEN 'bin' WHEN inbox.box = 'archive' THEN 'inbox' ELSE inbox.box END
-WHERE inbox.ts < excluded.ts`)
-	n, err := db.RowsAffected(s.db.ExecContext(ctx, q, o.LServer, o.LUser, u.Remote, u.MsgID, box, u.Content, u.Timestamp, u.Count, u.Count))
+	n, err := db.RowsAffected(s.db.ExecContext(ctx, s.db.Rebind(upsertSQL(1, u.Incr)), upsertArgs(nil, o, u)...))
 	return n > 0, err
 }
 
