@@ -19,6 +19,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"time"
@@ -77,6 +78,7 @@ type options struct {
 	adminUser  string
 	adminPass  string
 	bcastRate  int
+	cpuProfile string
 }
 
 func (c *options) dialOpts() dialOpts {
@@ -170,6 +172,7 @@ func parseFlags(scenario string, args []string, stderr io.Writer) (*options, err
 	fs.StringVar(&c.adminUser, "admin-user", "", "broadcast: admin API user")
 	fs.StringVar(&c.adminPass, "admin-pass", "", "broadcast: admin API password")
 	fs.IntVar(&c.bcastRate, "broadcast-rate", 1000, "broadcast: job rate in msgs/s")
+	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write the generator's CPU profile to `file` (to check its own cost)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -252,6 +255,17 @@ func loopbackHost(h string) error {
 func execute(cfg *options, stderr io.Writer) (*Result, error) {
 	if err := raiseNoFile(); err != nil {
 		fmt.Fprintf(stderr, "gander-bench: raising the open files limit: %v\n", err)
+	}
+	if cfg.cpuProfile != "" {
+		f, err := os.Create(cfg.cpuProfile)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return nil, err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), cfg.maxDur)
 	defer cancel()
