@@ -26,9 +26,10 @@ func TestMain(m *testing.M) {
 
 // benchServer starts a real Gander server on random loopback ports with
 // users accounts bench1..benchN (password benchpass), and returns it.
-func benchServer(t *testing.T, users int) *server.Server {
+func benchServer(t *testing.T, users int, extraTOML string) *server.Server {
 	t.Helper()
-	cfg := config.Default()
+	cfg, err := config.Parse([]byte(config.DefaultTOML+extraTOML), "test.toml")
+	require.NoError(t, err)
 	cfg.Listen.C2S[0].Port = 0
 	cfg.Auth.Password.ScramIterations = 4096
 	cfg.Listen.HTTP = []config.HTTP{{IPAddress: "127.0.0.1", Handlers: config.Handlers{GraphQL: []config.GraphQLHandler{
@@ -68,7 +69,7 @@ func runJSON(t *testing.T, args ...string) map[string]any {
 }
 
 func TestLoginAndChatAgainstGander(t *testing.T) {
-	srv := benchServer(t, 20)
+	srv := benchServer(t, 20, "")
 	addr := srv.C2SAddrs()[0].String()
 
 	for _, mech := range []string{"SCRAM-SHA-1", "SCRAM-SHA-256", "PLAIN"} {
@@ -115,4 +116,20 @@ func TestLoginAndChatAgainstGander(t *testing.T) {
 	require.Contains(t, m, "max_sustained")
 	require.Contains(t, m["bench"], "cpu_s")
 	require.NotEmpty(t, m["timeseries"])
+}
+
+func TestMucLightAgainstGander(t *testing.T) {
+	srv := benchServer(t, 12, "\n[modules.mod_muc_light]\n[modules.mod_inbox]\n  groupchat = [\"muclight\"]\n")
+	addr := srv.C2SAddrs()[0].String()
+	// 12 users in rooms of 5: rooms of 5, 5 and 2.
+	m := runJSON(t, "muclight", "--server", addr, "--users", "12", "--room-size", "5", "--rates", "30",
+		"--step-duration", "3s", "--warmup", "500ms", "--inbox-query-every", "1s")
+	s := m["steps"].([]any)[0].(map[string]any)
+	require.Greater(t, s["sent"].(float64), 0.0)
+	require.Greater(t, s["expected"].(float64), s["sent"].(float64))
+	require.Equal(t, s["expected"], s["delivered"])
+	require.Greater(t, s["p99_ms"].(float64), 0.0)
+	ibx := m["inbox"].(map[string]any)
+	require.Greater(t, ibx["answers"].(float64), 0.0)
+	require.Greater(t, ibx["p50_ms"].(float64), 0.0)
 }

@@ -74,6 +74,7 @@ type options struct {
 	roomSize   int
 	mucService string
 	inboxEvery time.Duration
+	inboxNS    string
 	adminURL   string
 	adminUser  string
 	adminPass  string
@@ -168,6 +169,7 @@ func parseFlags(scenario string, args []string, stderr io.Writer) (*options, err
 	fs.IntVar(&c.roomSize, "room-size", 10, "muclight: members per room")
 	fs.StringVar(&c.mucService, "muclight-service", "", "muclight: MUC Light service `domain` (default muclight.DOMAIN)")
 	fs.DurationVar(&c.inboxEvery, "inbox-query-every", 0, "muclight: each user queries its inbox this often (0: never)")
+	fs.StringVar(&c.inboxNS, "inbox-ns", nsInbox, "muclight: inbox `namespace` (urn:xmpp:inbox:1 for XEP-0430 servers)")
 	fs.StringVar(&c.adminURL, "admin-url", "http://127.0.0.1:5551/api/graphql", "broadcast: Gander admin GraphQL `url`")
 	fs.StringVar(&c.adminUser, "admin-user", "", "broadcast: admin API user")
 	fs.StringVar(&c.adminPass, "admin-pass", "", "broadcast: admin API password")
