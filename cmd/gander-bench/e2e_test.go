@@ -133,3 +133,17 @@ func TestMucLightAgainstGander(t *testing.T) {
 	require.Greater(t, ibx["answers"].(float64), 0.0)
 	require.Greater(t, ibx["p50_ms"].(float64), 0.0)
 }
+
+func TestBroadcastAgainstGander(t *testing.T) {
+	srv := benchServer(t, 8, "\n[modules.mod_broadcast]\n  backend = \"rdbms\"\n")
+	addr := srv.C2SAddrs()[0].String()
+	url := "http://" + srv.HTTPAddrs()[0].String() + "/api/graphql"
+	m := runJSON(t, "broadcast", "--server", addr, "--users", "8", "--admin-url", url,
+		"--admin-user", "admin", "--admin-pass", "secret", "--broadcast-rate", "100", "--quiet")
+	bc := m["broadcast"].(map[string]any)
+	require.EqualValues(t, 8, bc["recipients"])
+	require.EqualValues(t, 8, bc["arrived"])
+	require.EqualValues(t, 0, bc["missing"])
+	require.Greater(t, bc["last_s"].(float64), 0.0)
+	require.GreaterOrEqual(t, bc["last_s"].(float64), bc["first_s"].(float64))
+}

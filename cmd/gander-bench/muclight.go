@@ -193,5 +193,3 @@ func (b *bench) inboxQueries(ctx context.Context, users []*conn, s *inboxStats, 
 		}
 	}
 }
-
-func (b *bench) broadcast(ctx context.Context) error { return errors.New("broadcast: not built yet") }
