@@ -80,10 +80,12 @@ type options struct {
 	adminPass  string
 	bcastRate  int
 	cpuProfile string
+	scramFile  string
+	cache      *scramCache
 }
 
 func (c *options) dialOpts() dialOpts {
-	return dialOpts{server: c.server, tls: c.tlsMode == "starttls", mech: c.mech}
+	return dialOpts{server: c.server, tls: c.tlsMode == "starttls", mech: c.mech, cache: c.cache}
 }
 
 func (c *options) account(i int) account {
@@ -174,6 +176,7 @@ func parseFlags(scenario string, args []string, stderr io.Writer) (*options, err
 	fs.StringVar(&c.adminUser, "admin-user", "", "broadcast: admin API user")
 	fs.StringVar(&c.adminPass, "admin-pass", "", "broadcast: admin API password")
 	fs.IntVar(&c.bcastRate, "broadcast-rate", 1000, "broadcast: job rate in msgs/s")
+	fs.StringVar(&c.scramFile, "scram-cache", "", "load and save SCRAM salted passwords in `file`, so later runs skip PBKDF2")
 	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write the generator's CPU profile to `file` (to check its own cost)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -268,6 +271,17 @@ func execute(cfg *options, stderr io.Writer) (*Result, error) {
 			return nil, err
 		}
 		defer pprof.StopCPUProfile()
+	}
+	cfg.cache = newSCRAMCache()
+	if cfg.scramFile != "" {
+		if err := cfg.cache.load(cfg.scramFile); err != nil {
+			return nil, err
+		}
+		defer func() {
+			if err := cfg.cache.save(cfg.scramFile); err != nil {
+				fmt.Fprintf(stderr, "gander-bench: %v\n", err)
+			}
+		}()
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), cfg.maxDur)
 	defer cancel()

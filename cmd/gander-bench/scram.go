@@ -7,11 +7,15 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"hash"
+	"maps"
+	"os"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // scram is the client side of one SCRAM exchange (RFC 5802; SHA-256 per
@@ -24,6 +28,7 @@ type scram struct {
 	bare      string // client-first-message-bare
 	authMsg   string
 	serverSig []byte
+	cache     *scramCache // may be nil
 }
 
 // errSCRAM is returned for a malformed or dishonest server message.
@@ -76,9 +81,13 @@ func (s *scram) final(serverFirst string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("%w: salt: %v", errSCRAM, err)
 	}
-	salted, err := pbkdf2.Key(s.h, s.pass, salt, iter, s.h().Size())
-	if err != nil {
-		return "", err
+	key := s.user + "\x00" + s.pass + "\x00" + salt64 + "\x00" + strconv.Itoa(iter) + "\x00" + strconv.Itoa(s.h().Size())
+	salted := s.cache.get(key)
+	if salted == nil {
+		if salted, err = pbkdf2.Key(s.h, s.pass, salt, iter, s.h().Size()); err != nil {
+			return "", err
+		}
+		s.cache.put(key, salted)
 	}
 	clientKey := s.hmac(salted, "Client Key")
 	sum := s.h()
@@ -118,4 +127,71 @@ func (s *scram) hmac(key []byte, msg string) []byte {
 	m := hmac.New(s.h, key)
 	m.Write([]byte(msg))
 	return m.Sum(nil)
+}
+
+// scramCache keeps SaltedPassword per (user, password, salt, iterations,
+// hash size). PBKDF2 is the costliest step of a SCRAM login and the server
+// skips it (it stores the derived keys), so without the cache a login storm
+// measures the generator as much as the server. RFC 5802 §5 allows a client
+// to cache it. With --scram-cache the cache is loaded from and saved to a
+// file, so a second run logs in without PBKDF2. Safe for concurrent use; a
+// nil cache caches nothing.
+type scramCache struct {
+	mu    sync.Mutex
+	m     map[string][]byte
+	dirty bool
+}
+
+func newSCRAMCache() *scramCache { return &scramCache{m: map[string][]byte{}} }
+
+func (c *scramCache) get(k string) []byte {
+	if c == nil {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.m[k]
+}
+
+func (c *scramCache) put(k string, v []byte) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	c.m[k] = v
+	c.dirty = true
+	c.mu.Unlock()
+}
+
+// load reads a file written by save; a missing file is an empty cache.
+func (c *scramCache) load(path string) error {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var m map[string][]byte
+	if err := json.Unmarshal(b, &m); err != nil {
+		return fmt.Errorf("scram cache %s: %w", path, err)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	maps.Copy(c.m, m)
+	return nil
+}
+
+// save writes the cache if it changed.
+func (c *scramCache) save(path string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.dirty {
+		return nil
+	}
+	b, err := json.Marshal(c.m)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, b, 0o600)
 }
