@@ -57,3 +57,38 @@ func TestElemReaderTooBig(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// FuzzElemReader feeds arbitrary server bytes to the splitter and the
+// element helpers: they must not panic, and every element must be a
+// complete tag span.
+func FuzzElemReader(f *testing.F) {
+	f.Add(`<stream:stream xmlns='jabber:client'><message type='chat' from="a@b"><body>gb 1 2 3 1</body></message><iq id='x'/></stream:stream>`)
+	f.Add(`<?xml version='1.0'?><s><a b='>'>t</a></s>`)
+	f.Add(`<a><b/><c d="'"></c></a>`)
+	f.Add(`<<>>></></>`)
+	f.Fuzz(func(t *testing.T, s string) {
+		p := newElemReader(iotest.HalfReader(strings.NewReader(s)))
+		p.buf = make([]byte, 16)
+		for range 1000 {
+			ev, el, err := p.next()
+			if err != nil {
+				return
+			}
+			if ev == evEnd {
+				continue
+			}
+			if len(el) < 2 || el[0] != '<' || el[len(el)-1] != '>' {
+				t.Fatalf("event %d: %q", ev, el)
+			}
+			elemName(el)
+			attr(el, "type")
+			childText(el, "body")
+			allText(el, "mechanism")
+			has(el, "bind")
+			if body, ok := childTextRaw(el, "body"); ok {
+				parseBody(body)
+			}
+			saslData(el)
+		}
+	})
+}

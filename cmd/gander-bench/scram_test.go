@@ -48,3 +48,46 @@ func TestSCRAMRejectsForeignNonce(t *testing.T) {
 		t.Error("a server nonce not extending the client's was accepted")
 	}
 }
+
+// TestSCRAMCache checks that a cached salted password gives the same proof
+// as a computed one and survives a save/load round trip.
+func TestSCRAMCache(t *testing.T) {
+	const sf = "r=fyko+d2lbbFgONRv9qkxdawL3rfcNHYJY1ZVvWVs7j,s=QSXCR+Q6sek8bf92,i=4096"
+	const want = "c=biws,r=fyko+d2lbbFgONRv9qkxdawL3rfcNHYJY1ZVvWVs7j,p=v0X8v3Bz2T0CJGbJQyF0X+HI4Ts="
+	c := newSCRAMCache()
+	for range 2 {
+		s, _ := newSCRAM("SCRAM-SHA-1", "user", "pencil", "fyko+d2lbbFgONRv9qkxdawL")
+		s.cache = c
+		s.first()
+		if got, err := s.final(sf); err != nil || got != want {
+			t.Fatalf("final = %q, %v", got, err)
+		}
+	}
+	if len(c.m) != 1 {
+		t.Fatalf("cache has %d entries", len(c.m))
+	}
+	path := t.TempDir() + "/cache.json"
+	if err := c.save(path); err != nil {
+		t.Fatal(err)
+	}
+	d := newSCRAMCache()
+	if err := d.load(path); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.load(path + ".missing"); err != nil {
+		t.Fatalf("missing file: %v", err)
+	}
+	s, _ := newSCRAM("SCRAM-SHA-1", "user", "pencil", "fyko+d2lbbFgONRv9qkxdawL")
+	s.cache = d
+	s.first()
+	if got, err := s.final(sf); err != nil || got != want {
+		t.Fatalf("from loaded cache: %q, %v", got, err)
+	}
+	// A different password is a different entry, not a wrong proof.
+	s, _ = newSCRAM("SCRAM-SHA-1", "user", "other", "fyko+d2lbbFgONRv9qkxdawL")
+	s.cache = d
+	s.first()
+	if got, _ := s.final(sf); got == want {
+		t.Fatal("cache ignored the password")
+	}
+}
