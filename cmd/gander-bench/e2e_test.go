@@ -147,3 +147,41 @@ func TestBroadcastAgainstGander(t *testing.T) {
 	require.Greater(t, bc["last_s"].(float64), 0.0)
 	require.GreaterOrEqual(t, bc["last_s"].(float64), bc["first_s"].(float64))
 }
+
+func TestIdleAndSpikeAgainstGander(t *testing.T) {
+	srv := benchServer(t, 10, "")
+	addr := srv.C2SAddrs()[0].String()
+	m := runJSON(t, "idle", "--server", addr, "--users", "10", "--source-addrs", "127.0.0.1,127.0.0.2",
+		"--settle", "200ms", "--hold", "0s", "--quiet")
+	idle := m["idle"].(map[string]any)
+	require.EqualValues(t, 10, idle["connections"])
+	require.Greater(t, idle["rss_before_kb"].(float64), 0.0)
+	require.Contains(t, idle, "per_conn_kb")
+
+	m = runJSON(t, "spike", "--server", addr, "--users", "10", "--quiet")
+	sp := m["spike"].(map[string]any)
+	require.EqualValues(t, 10, sp["connections"])
+	// The server notices every dropped socket.
+	eventually(t, 5*time.Second, func() error {
+		if n := srv.Router().SessionCount(); n != 0 {
+			return fmt.Errorf("%d sessions left", n)
+		}
+		return nil
+	})
+}
+
+// eventually polls fn until it returns nil or d passes.
+func eventually(t *testing.T, d time.Duration, fn func() error) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for {
+		err := fn()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal(err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
