@@ -117,8 +117,12 @@ func (b *bench) startSampler(ctx context.Context) {
 				if r := b.stepRate.Load(); r > 0 {
 					extra = fmt.Sprintf("  [step %d/s]", r)
 				}
-				fmt.Fprintf(b.stderr, "[%3ds] sent %d delivered %d  %d/s  p99 %.1f ms  server CPU %.0f%%  bench CPU %.0f%%%s\n",
-					t, s, d, p.Delivered, p.P99, p.ServerCPUPct, p.BenchCPUPct, extra)
+				srvText := ""
+				if b.cfg.pid != 0 {
+					srvText = fmt.Sprintf("  server CPU %.0f%%", p.ServerCPUPct)
+				}
+				fmt.Fprintf(b.stderr, "[%3ds] sent %d delivered %d  %d/s  p99 %.1f ms%s  bench CPU %.0f%%%s\n",
+					t, s, d, p.Delivered, p.P99, srvText, p.BenchCPUPct, extra)
 			}
 		}
 	}()

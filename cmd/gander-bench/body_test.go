@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"io"
 	"testing"
 )
@@ -42,5 +43,22 @@ func TestFlagsRefuseNonLoopback(t *testing.T) {
 	}
 	if code := run([]string{"report"}, io.Discard, io.Discard); code != 2 {
 		t.Errorf("report stub exit %d", code)
+	}
+}
+
+// TestMaxSustainedJSON: null when steps ran but none was sustained,
+// absent for scenarios without steps.
+func TestMaxSustainedJSON(t *testing.T) {
+	b, err := json.Marshal(&Result{Scenario: "chat", Steps: []*Step{{TargetRate: 10}}})
+	if err != nil || !bytes.Contains(b, []byte(`"max_sustained":null`)) || bytes.Count(b, []byte("max_sustained")) != 1 {
+		t.Errorf("chat: %s %v", b, err)
+	}
+	b, _ = json.Marshal(&Result{Scenario: "chat", Steps: []*Step{{TargetRate: 10}}, MaxSustained: &Step{TargetRate: 10}})
+	if !bytes.Contains(b, []byte(`"max_sustained":{"target_rate":10`)) {
+		t.Errorf("chat sustained: %s", b)
+	}
+	b, _ = json.Marshal(&Result{Scenario: "login"})
+	if bytes.Contains(b, []byte("max_sustained")) {
+		t.Errorf("login: %s", b)
 	}
 }

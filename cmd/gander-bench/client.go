@@ -36,11 +36,12 @@ type dialOpts struct {
 // (the senders and the reader answering pings), so they take wmu; reads
 // happen only on the reader goroutine after the handshake.
 type conn struct {
-	nc  net.Conn
-	er  *elemReader
-	wmu sync.Mutex
-	idx int    // account number (0-based)
-	jid string // bound full JID
+	nc   net.Conn
+	er   *elemReader
+	wmu  sync.Mutex
+	idx  int    // account number (0-based)
+	bare string // the account's bare JID
+	jid  string // bound full JID
 }
 
 // write sends b in one write call.
@@ -180,6 +181,7 @@ func login(ctx context.Context, o dialOpts, a account, src net.IP, presence bool
 		c.nc.Close()
 		return nil, err
 	}
+	c.bare = a.bare()
 	c.nc.SetDeadline(time.Time{})
 	return c, nil
 }

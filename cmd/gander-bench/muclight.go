@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -74,7 +73,7 @@ func (b *bench) muclight(ctx context.Context) error {
 			}
 			// The sender's own echo is not a delivery to another member.
 			from := attr(el, "from")
-			if i := len(from) - len(c.bare()) - 1; i > 0 && from[i] == '/' && from[i+1:] == c.bare() {
+			if i := len(from) - len(c.bare) - 1; i > 0 && from[i] == '/' && from[i+1:] == c.bare {
 				return
 			}
 			if body, ok := childTextRaw(el, "body"); ok {
@@ -110,13 +109,6 @@ func (b *bench) muclight(ctx context.Context) error {
 	return nil
 }
 
-func (c *conn) bare() string {
-	if i := strings.IndexByte(c.jid, '/'); i >= 0 {
-		return c.jid[:i]
-	}
-	return c.jid
-}
-
 // createRoom has occ[0] create room with the others as members. It runs
 // before the reader goroutines start, so it reads the creator's stream
 // itself (skipping the affiliation notifications).
@@ -125,7 +117,7 @@ func (b *bench) createRoom(occ []*conn, room string) error {
 	q.WriteString("<iq type='set' id='gbcreate' to='" + escape(room) + "'><query xmlns='urn:xmpp:muclight:0#create'>" +
 		"<configuration><roomname>gander-bench</roomname></configuration><occupants>")
 	for _, c := range occ[1:] {
-		q.WriteString("<user affiliation='member'>" + escape(c.bare()) + "</user>")
+		q.WriteString("<user affiliation='member'>" + escape(c.bare) + "</user>")
 	}
 	q.WriteString("</occupants></query></iq>")
 	cr := occ[0]

@@ -21,7 +21,7 @@ type Result struct {
 	Login        *Login      `json:"login,omitempty"`
 	Register     *Register   `json:"register,omitempty"`
 	Steps        []*Step     `json:"steps,omitempty"`
-	MaxSustained *Step       `json:"max_sustained"`
+	MaxSustained *Step       `json:"max_sustained,omitempty"`
 	Idle         *Idle       `json:"idle,omitempty"`
 	Spike        *Spike      `json:"spike,omitempty"`
 	Inbox        *Inbox      `json:"inbox,omitempty"`
@@ -130,6 +130,19 @@ type TimePoint struct {
 	P99          float64 `json:"p99_ms"`
 	ServerCPUPct float64 `json:"server_cpu_pct,omitempty"`
 	BenchCPUPct  float64 `json:"bench_cpu_pct"`
+}
+
+// MarshalJSON writes max_sustained as null when a scenario with steps had
+// no sustained step, and omits it for scenarios without steps.
+func (r *Result) MarshalJSON() ([]byte, error) {
+	type plain Result
+	if len(r.Steps) == 0 {
+		return json.Marshal((*plain)(r))
+	}
+	return json.Marshal(struct {
+		*plain
+		MaxSustained *Step `json:"max_sustained"`
+	}{(*plain)(r), r.MaxSustained})
 }
 
 func writeJSON(path string, r *Result) error {

@@ -148,7 +148,7 @@ func (b *bench) chat(ctx context.Context) error {
 			to = live[len(live)-1] // uniform over the others
 		}
 		buf = append(buf, "<message type='chat' to='"...)
-		buf = append(buf, b.cfg.account(to.idx).bare()...)
+		buf = append(buf, to.bare...)
 		buf = append(buf, "'><body>"...)
 		buf = append(buf, body...)
 		return append(buf, "</body></message>"...), 1
@@ -187,6 +187,7 @@ func (b *bench) runStep(ctx context.Context, idx int, rate float64, st *stepStat
 	start := time.Now()
 	measureFrom := start.Add(b.cfg.warmup).UnixNano()
 	var wg sync.WaitGroup
+	shares := splitRate(rate, g)
 	for k := range g {
 		var mine []*conn
 		for j := k; j < len(users); j += g {
@@ -195,7 +196,7 @@ func (b *bench) runStep(ctx context.Context, idx int, rate float64, st *stepStat
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			b.sender(ctx, idx, rate/float64(g), start, measureFrom, mine, st, build, seq)
+			b.sender(ctx, idx, shares[k], start, measureFrom, mine, st, build, seq)
 		}()
 	}
 	sleep(ctx, b.cfg.warmup)
