@@ -283,3 +283,18 @@ var escaper = strings.NewReplacer("<", "&lt;", ">", "&gt;", `"`, "&quot;", "'", 
 
 // escape escapes s for text or a quoted attribute.
 func escape(s string) string { return escaper.Replace(s) }
+
+// errorCondition returns the name of the first element inside the <error>
+// child of a stanza (the defined condition), or "unknown".
+func errorCondition(el []byte) string {
+	i := bytes.Index(el, []byte("<error"))
+	if i < 0 {
+		return "unknown"
+	}
+	rest := el[i+len(rootTag(el[i:])):]
+	j := bytes.IndexByte(rest, '<')
+	if j < 0 || j+1 >= len(rest) || rest[j+1] == '/' {
+		return "unknown"
+	}
+	return elemName(rest[j:])
+}

@@ -89,6 +89,19 @@ func FuzzElemReader(f *testing.F) {
 				parseBody(body)
 			}
 			saslData(el)
+			errorCondition(el)
 		}
 	})
+}
+
+func TestErrorCondition(t *testing.T) {
+	for in, want := range map[string]string{
+		`<message type='error'><body>x</body><error type='cancel'><service-unavailable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></message>`: "service-unavailable",
+		`<message type='error'><error type='cancel'/></message>`: "unknown",
+		`<message type='error'/>`:                                "unknown",
+	} {
+		if got := errorCondition([]byte(in)); got != want {
+			t.Errorf("%s: %q, want %q", in, got, want)
+		}
+	}
 }

@@ -136,6 +136,11 @@ func (b *bench) chat(ctx context.Context) error {
 		if elemName(el) != "message" {
 			return
 		}
+		if attr(el, "type") == "error" {
+			// A bounce carries the original body: not a delivery.
+			b.addErr(fmt.Errorf("message bounced: %s", errorCondition(el)))
+			return
+		}
 		if body, ok := childTextRaw(el, "body"); ok {
 			b.deliver(body, now)
 		}
