@@ -97,7 +97,7 @@ func TestLoginAndChatAgainstGander(t *testing.T) {
 	require.Len(t, bad.Errors, 1)
 	require.Contains(t, bad.Errors[0], "not-authorized")
 
-	m := runJSON(t, "chat", "--server", addr, "--users", "20", "--rates", "40,80", "--step-duration", "2500ms",
+	m := runJSON(t, "chat", "--server", addr, "--users", "20", "--rates", "40,80", "--step-duration", "2s",
 		"--warmup", "500ms", "--all-steps")
 	steps := m["steps"].([]any)
 	require.Len(t, steps, 2)
@@ -123,7 +123,7 @@ func TestMucLightAgainstGander(t *testing.T) {
 	addr := srv.C2SAddrs()[0].String()
 	// 12 users in rooms of 5: rooms of 5, 5 and 2.
 	m := runJSON(t, "muclight", "--server", addr, "--users", "12", "--room-size", "5", "--rates", "30",
-		"--step-duration", "3s", "--warmup", "500ms", "--inbox-query-every", "1s")
+		"--step-duration", "2s", "--warmup", "500ms", "--inbox-query-every", "1s")
 	s := m["steps"].([]any)[0].(map[string]any)
 	require.Greater(t, s["sent"].(float64), 0.0)
 	require.Greater(t, s["expected"].(float64), s["sent"].(float64))
