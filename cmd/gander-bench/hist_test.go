@@ -88,3 +88,14 @@ func TestDue(t *testing.T) {
 		t.Errorf("split total = %d", total)
 	}
 }
+
+func TestTickFor(t *testing.T) {
+	for rate, want := range map[float64]time.Duration{
+		0: 20 * time.Millisecond, 50: 20 * time.Millisecond, 250: 16 * time.Millisecond,
+		1000: 4 * time.Millisecond, 10000: 2 * time.Millisecond,
+	} {
+		if got := tickFor(rate); got != want {
+			t.Errorf("tickFor(%v) = %v, want %v", rate, got, want)
+		}
+	}
+}

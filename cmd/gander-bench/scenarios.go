@@ -245,7 +245,7 @@ func (b *bench) runStep(ctx context.Context, idx int, rate float64, st *stepStat
 func (b *bench) sender(ctx context.Context, step int, rate float64, start time.Time, measureFrom int64,
 	users []*conn, st *stepState, build buildFunc, seq *atomic.Int64) {
 	r := rand.New(rand.NewPCG(uint64(start.UnixNano()), uint64(users[0].idx)))
-	tick := time.NewTicker(5 * time.Millisecond)
+	tick := time.NewTicker(tickFor(rate))
 	defer tick.Stop()
 	buf := make([]byte, 0, 512)
 	body := make([]byte, 0, 64)
