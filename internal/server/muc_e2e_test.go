@@ -84,7 +84,7 @@ func join(t *testing.T, c *client, room, nick, x string) *xmlstream.Element {
 	}
 	c.send(`<presence to='` + room + `/` + nick + `'>` + x + `</presence>`)
 	self := c.expect("self-presence in "+room, func(el *xmlstream.Element) bool {
-		return presFrom(room + "/" + nick)(el) && el.Attr("type") == "" && strings.Contains(strings.Join(statusCodes(el), ","), "110")
+		return presFrom(room+"/"+nick)(el) && el.Attr("type") == "" && strings.Contains(strings.Join(statusCodes(el), ","), "110")
 	})
 	return self
 }
@@ -413,7 +413,9 @@ func TestMuc_Affiliations(t *testing.T) {
 		return presFrom(room+"/bobby")(el) && mucItem(el).Attr("affiliation") == "member"
 	})
 	e.bob.send(`<presence to='` + room + `/bobby' type='unavailable'/>`)
-	e.bob.expect("left", func(el *xmlstream.Element) bool { return presFrom(room+"/bobby")(el) && el.Attr("type") == "unavailable" })
+	e.bob.expect("left", func(el *xmlstream.Element) bool {
+		return presFrom(room+"/bobby")(el) && el.Attr("type") == "unavailable"
+	})
 	self := join(t, e.bob, room, "bobby", "")
 	require.Equal(t, "member", mucItem(self).Attr("affiliation"))
 }
