@@ -153,7 +153,6 @@ func TestErrorMapping(t *testing.T) {
 // for an occupant whose session is gone, re-entering the module.
 type fakeRouter struct {
 	mu     sync.Mutex
-	m      *Module
 	bounce bool
 	routed []string
 	svc    router.Service
