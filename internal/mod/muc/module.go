@@ -101,6 +101,7 @@ func New(d Deps, opts config.ModMuc, domains []string) *Module {
 	}
 	d.Hooks.DiscoItems.Add(50, "mod_muc", m.discoItemsHook)
 	d.Hooks.SessionClosed.Add(50, "mod_muc", m.sessionClosed)
+	d.Hooks.UserRemoved.Add(50, "mod_muc", m.userRemoved)
 	return m
 }
 
@@ -123,6 +124,7 @@ func (m *Module) Stop() {
 	}
 	m.hooks.DiscoItems.Remove("mod_muc")
 	m.hooks.SessionClosed.Remove("mod_muc")
+	m.hooks.UserRemoved.Remove("mod_muc")
 }
 
 // IsService reports whether domain is a MUC domain of this module.
@@ -443,6 +445,18 @@ func (m *Module) sessionClosed(ctx context.Context, ev *hooks.SessionEvent) bool
 		if in {
 			m.leave(ctx, ev.JID, r.jid, nil, false)
 		}
+	}
+	return false
+}
+
+// userRemoved drops a removed account's affiliations, so that nothing is
+// reported for it any more (its sessions have ended already). A room left
+// without an owner keeps running without one.
+func (m *Module) userRemoved(_ context.Context, ev *hooks.UserEvent) bool {
+	for _, r := range m.allRooms() {
+		r.mu.Lock()
+		delete(r.affs, ev.User.Bare())
+		r.mu.Unlock()
 	}
 	return false
 }

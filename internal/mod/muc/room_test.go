@@ -208,3 +208,21 @@ func TestReentrantRoutingKeepsOrder(t *testing.T) {
 	}
 	require.Equal(t, []string{"first", "second"}, bodies)
 }
+
+func TestUserRemovedDropsAffiliations(t *testing.T) {
+	h := &hooks.Hooks{}
+	m := New(Deps{Router: &fakeRouter{}, Hooks: h}, config.ModMuc{Host: "conference.@HOST@"}, []string{"example.com"})
+	ctx := context.Background()
+	m.handle(ctx, j("owner@example.com/a"), j("room@conference.example.com/own"), xmlstream.New(stanza.NSClient, "presence"))
+	r, _ := m.room(j("room@conference.example.com"), false)
+	r.mu.Lock()
+	r.affs[j("member@example.com")] = affMember
+	r.mu.Unlock()
+	h.UserRemoved.Run(ctx, &hooks.UserEvent{User: j("member@example.com")})
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	require.Equal(t, affNone, r.affiliation(j("member@example.com")))
+	require.Equal(t, affOwner, r.affiliation(j("owner@example.com")))
+	m.Stop()
+	require.Zero(t, h.UserRemoved.Len()+h.SessionClosed.Len()+h.DiscoItems.Len())
+}
