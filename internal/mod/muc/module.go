@@ -289,8 +289,12 @@ func (r *Room) queue(to jid.JID, el *xmlstream.Element) {
 // flush routes the queued stanzas in order. Whoever holds sendMu drains
 // the queue, including what other goroutines add meanwhile; a goroutine
 // that finds sendMu taken (another sender, or this one re-entering the
-// room through a routed bounce) leaves its stanzas to the holder.
+// room through a routed bounce) leaves its stanzas to the holder. The
+// stanzas may come from other senders, and the hook's writes must not be
+// lost when the sender's session ends meanwhile, so ctx's cancellation is
+// not inherited.
 func (m *Module) flush(ctx context.Context, r *Room) {
+	ctx = context.WithoutCancel(ctx)
 	for {
 		if !r.sendMu.TryLock() {
 			return
