@@ -212,6 +212,12 @@ func TestMuc_JoinPresenceLeave(t *testing.T) {
 	})
 	// Her nickname is free again.
 	join(t, e.mike, room, "kk", "")
+	// Going unavailable (broadcast presence) reaches the rooms the user
+	// sent directed presence to.
+	e.mike.send(`<presence type='unavailable'/>`)
+	e.alice.expect("mike gone", func(el *xmlstream.Element) bool {
+		return presFrom(room+"/kk")(el) && el.Attr("type") == "unavailable"
+	})
 }
 
 func TestMuc_LockedRoom(t *testing.T) {
