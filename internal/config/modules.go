@@ -39,6 +39,8 @@ type Modules struct {
 	Broadcast *ModBroadcast `toml:"mod_broadcast"`
 	// MucLight is mod_muc_light, spec/muclight.md §3.
 	MucLight *ModMucLight `toml:"mod_muc_light"`
+	// Muc is mod_muc, classic MUC (XEP-0045), docs/modules/mod_muc.md.
+	Muc *ModMuc `toml:"mod_muc"`
 	// Inbox is mod_inbox, spec/inbox.md §9.
 	Inbox *ModInbox `toml:"mod_inbox"`
 }

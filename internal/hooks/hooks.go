@@ -133,6 +133,9 @@ type Hooks struct {
 	// RoomDestroyed runs when a room is deleted (forget-room), before the
 	// destruction notifications are sent.
 	RoomDestroyed Chain[RoomDestroyed]
+	// MucGroupchatBroadcast runs once for every groupchat message a classic
+	// MUC room broadcasts (see muc.go in this package).
+	MucGroupchatBroadcast Chain[MucGroupchatBroadcast]
 	// DiscoItems collects extra disco#items of a domain (services).
 	DiscoItems Chain[DiscoItems]
 	// RosterItems collects extra items for a roster fetch, placed before

@@ -30,6 +30,7 @@ import (
 	"github.com/gander-xmpp/gander/internal/mod/disco"
 	"github.com/gander-xmpp/gander/internal/mod/inbox"
 	"github.com/gander-xmpp/gander/internal/mod/last"
+	"github.com/gander-xmpp/gander/internal/mod/muc"
 	"github.com/gander-xmpp/gander/internal/mod/muclight"
 	"github.com/gander-xmpp/gander/internal/mod/offline"
 	"github.com/gander-xmpp/gander/internal/mod/ping"
@@ -70,6 +71,7 @@ type Server struct {
 	started  time.Time   // when New ran: the uptime XEP-0012 reports for the server
 	ready    atomic.Bool // listeners up (readiness)
 	mucLight *muclight.Module
+	muc      *muc.Module
 	c2s      []*c2s.Listener
 	http     []*http.Server
 	httpLn   []net.Listener
@@ -170,6 +172,9 @@ func (s *Server) buildModules() error {
 	}
 	if m.MucLight != nil {
 		s.buildMucLight()
+	}
+	if m.Muc != nil {
+		s.buildMuc()
 	}
 	if m.Ping != nil {
 		if err := ping.Register(s.iq, policy(m.Ping.IQDisc, "no_queue")); err != nil {
@@ -376,6 +381,7 @@ func (s *Server) stop(ctx context.Context) error {
 		s.carbons.Stop()
 	}
 	s.iq.Close()
+	s.stopMuc()
 	if err := s.stopLast(ctx); err != nil {
 		s.log.Error("mod_last: stop", "err", err)
 	}

@@ -137,6 +137,9 @@ func New(d Deps, opts config.ModInbox, policy iq.Policy) (*Module, error) {
 		h.GroupchatDelivered.Add(50, "mod_inbox", m.groupchatDelivered)
 		h.RoomDestroyed.Add(50, "mod_inbox", m.roomDestroyed)
 	}
+	if opts.HasGroupchat("muc") {
+		h.MucGroupchatBroadcast.Add(50, "mod_inbox", m.mucBroadcast)
+	}
 	m.wg.Add(1)
 	go m.cleaner(time.Duration(opts.BinCleanAfter) * time.Hour)
 	return m, nil
@@ -149,7 +152,8 @@ func (m *Module) Stop(ctx context.Context) error {
 		m.iq.Unregister(iq.SessionManager, NS)
 		m.iq.Unregister(iq.SessionManager, NSConversation)
 		for _, c := range []interface{ Remove(string) }{&m.hooks.DiscoFeatures, &m.hooks.UserSentMessage,
-			&m.hooks.LocalMessage, &m.hooks.UserRemoved, &m.hooks.GroupchatDelivered, &m.hooks.RoomDestroyed} {
+			&m.hooks.LocalMessage, &m.hooks.UserRemoved, &m.hooks.GroupchatDelivered, &m.hooks.RoomDestroyed,
+			&m.hooks.MucGroupchatBroadcast} {
 			c.Remove("mod_inbox")
 		}
 		close(m.stop)
@@ -319,8 +323,9 @@ func (m *Module) userSent(ctx context.Context, ev *hooks.StanzaEvent) bool {
 func (m *Module) localMessage(ctx context.Context, ev *hooks.StanzaEvent) bool {
 	el := ev.Stanza
 	if el.Attr("type") == "groupchat" {
-		// MUC Light copies arrive through GroupchatDelivered; classic MUC
-		// (groupchat = ["muc"]) will plug in here.
+		// MUC Light copies arrive through GroupchatDelivered and classic
+		// MUC broadcasts through MucGroupchatBroadcast (§8.5): the copies
+		// routed to present occupants are never counted here.
 		return false
 	}
 	ok, marker := classify(el)

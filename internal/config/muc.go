@@ -1,0 +1,29 @@
+package config
+
+import "strings"
+
+// ModMuc is mod_muc, classic Multi-User Chat (XEP-0045); docs/modules/mod_muc.md.
+// Option names follow MongooseIM's [modules.mod_muc]; only the options
+// listed here are known.
+type ModMuc struct {
+	// Host is the service domain pattern; @HOST@ is replaced by each served
+	// domain (default "conference.@HOST@").
+	Host string `toml:"host"`
+	// Backend is "mnesia" (default), Gander's in-memory room registry. Rooms
+	// are not persisted yet.
+	Backend string `toml:"backend"`
+	// HistorySize is the number of groupchat messages a room keeps for
+	// replay on join (default 20, 0 disables history).
+	HistorySize int `toml:"history_size"`
+}
+
+func (m *ModMuc) check(c *checker, key string) {
+	if m.Host == "" && !c.ix.has(key+".host") {
+		m.Host = "conference.@HOST@"
+	}
+	if h := strings.ReplaceAll(m.Host, "@HOST@", "x"); h == "" || strings.ContainsAny(h, "@/ ") || strings.HasPrefix(h, ".") || strings.HasSuffix(h, ".") {
+		c.errorf(key+".host", "must be a valid subdomain template, got %q", m.Host)
+	}
+	c.oneOf(key+".backend", &m.Backend, "mnesia", "mnesia")
+	c.intDefault(key+".history_size", &m.HistorySize, 20, 0)
+}
