@@ -157,6 +157,9 @@ func (m *Module) setProps(ctx context.Context, r iq.Request) *xmlstream.Element 
 		return errorReply(r.IQ, badRequest("no-property"))
 	}
 	props, err := m.store.SetProps(ctx, owner(r.From), remote, req)
+	if req.Box != nil {
+		m.notArchived.changed(taskKey{owner(r.From), remote})
+	}
 	if errors.Is(err, ErrNotFound) {
 		return errorReply(r.IQ, badRequest("item-not-found"))
 	}

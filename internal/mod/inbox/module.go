@@ -99,6 +99,10 @@ type Module struct {
 	wg       sync.WaitGroup
 	stopOnce sync.Once
 	async    *asyncWriter // nil with the synchronous backend
+	// notArchived and users spare the per-message reads of the entry's box
+	// and of the account (see cache.go).
+	notArchived notArchived
+	users       existing
 }
 
 // New creates the module, registers its IQ handlers and hooks and starts
@@ -237,10 +241,17 @@ func (m *Module) exists(ctx context.Context, u jid.JID) bool {
 	if m.accounts == nil {
 		return true
 	}
+	u = u.Bare()
+	if m.users.known(u) {
+		return true
+	}
 	ok, err := m.accounts.UserExists(ctx, u.Domain(), u.Local())
 	if err != nil {
 		m.log.Warn("inbox: account lookup", "user", u.String(), "err", err)
 		return false
+	}
+	if ok {
+		m.users.remember(u)
 	}
 	return ok
 }
@@ -350,7 +361,13 @@ func (m *Module) localMessage(ctx context.Context, ev *hooks.StanzaEvent) bool {
 // notifyFrom is the owner as it appears in the routed stanza.
 func (m *Module) write(ctx context.Context, notifyFrom, ownerJID jid.JID, remote string, el *xmlstream.Element, ts int64, count int, incr bool) {
 	o := owner(ownerJID)
-	prev, perr := m.store.Props(ctx, o, remote)
+	key := taskKey{o, remote}
+	epoch := m.notArchived.epoch.Load()
+	var prev Props
+	var perr error
+	if !m.notArchived.known(key) {
+		prev, perr = m.store.Props(ctx, o, remote)
+	}
 	var changed bool
 	var err error
 	if m.async != nil {
@@ -358,7 +375,7 @@ func (m *Module) write(ctx context.Context, notifyFrom, ownerJID jid.JID, remote
 		if incr {
 			kind = kInc
 		}
-		err = m.async.w.Put(ctx, taskKey{o, remote}, task{kind: kind, count: count, msgID: el.Attr("id"),
+		err = m.async.w.Put(ctx, key, task{kind: kind, count: count, msgID: el.Attr("id"),
 			content: el.String(), ts: ts, box: "inbox"})
 		changed = true // the previous box read decides the notification (§10.5)
 	} else {
@@ -373,6 +390,7 @@ func (m *Module) write(ctx context.Context, notifyFrom, ownerJID jid.JID, remote
 		m.log.Debug("inbox: write ignored (older timestamp)", "owner", ownerJID.String(), "remote", remote)
 		return
 	}
+	m.notArchived.remember(key, epoch)
 	if perr == nil && prev.Box == "archive" {
 		unread := 0
 		if incr {
@@ -463,6 +481,8 @@ func (m *Module) remove(ctx context.Context, u jid.JID, remote string) {
 }
 
 func (m *Module) userRemoved(ctx context.Context, ev *hooks.UserEvent) bool {
+	m.users.forget(ev.User.Bare())
+	defer m.notArchived.forgetOwner(owner(ev.User))
 	if m.async != nil {
 		// Queued writes must not recreate entries after the purge.
 		if err := m.async.w.Sync(ctx); err != nil {
