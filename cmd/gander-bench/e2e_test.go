@@ -1,0 +1,149 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"github.com/gander-xmpp/gander/internal/config"
+	"github.com/gander-xmpp/gander/internal/server"
+)
+
+// TestMain fails the package if a connection's reader or a sender outlives
+// its run.
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+// benchServer starts a real Gander server on random loopback ports with
+// users accounts bench1..benchN (password benchpass), and returns it.
+func benchServer(t *testing.T, users int, extraTOML string) *server.Server {
+	t.Helper()
+	cfg, err := config.Parse([]byte(config.DefaultTOML+extraTOML), "test.toml")
+	require.NoError(t, err)
+	cfg.Listen.C2S[0].Port = 0
+	cfg.Auth.Password.ScramIterations = 4096
+	cfg.Listen.HTTP = []config.HTTP{{IPAddress: "127.0.0.1", Handlers: config.Handlers{GraphQL: []config.GraphQLHandler{
+		{Host: "_", Path: "/api/graphql", SchemaEndpoint: "admin", Username: "admin", Password: "secret"}}}}}
+	ctx := context.Background()
+	srv, err := server.New(ctx, cfg, server.Options{DataDir: t.TempDir(), Log: slog.New(slog.DiscardHandler)})
+	require.NoError(t, err)
+	require.NoError(t, srv.Start(ctx))
+	t.Cleanup(func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		srv.Stop(sctx)
+	})
+	for i := 1; i <= users; i++ {
+		_, err := srv.Accounts().Register(ctx, "localhost", fmt.Sprintf("bench%d", i), "benchpass")
+		require.NoError(t, err)
+	}
+	return srv
+}
+
+// runJSON runs the CLI with --json and decodes the result generically, so
+// the test checks the contract's field names rather than our struct.
+func runJSON(t *testing.T, args ...string) map[string]any {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "out.json")
+	svg := filepath.Join(t.TempDir(), "out.svg")
+	var out, errb bytes.Buffer
+	code := run(append(args, "--json", path, "--svg", svg, "--pid", fmt.Sprint(os.Getpid())), &out, &errb)
+	require.Equal(t, 0, code, "stdout:\n%s\nstderr:\n%s", out.String(), errb.String())
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	var m map[string]any
+	require.NoError(t, json.Unmarshal(b, &m), string(b))
+	require.NotContains(t, m, "errors", string(b))
+	t.Logf("%s", out.String())
+	return m
+}
+
+func TestLoginAndChatAgainstGander(t *testing.T) {
+	srv := benchServer(t, 20, "")
+	addr := srv.C2SAddrs()[0].String()
+
+	for _, mech := range []string{"SCRAM-SHA-1", "SCRAM-SHA-256", "PLAIN"} {
+		m := runJSON(t, "login", "--server", addr, "--users", "20", "--mech", mech, "--quiet", "--label", "test")
+		require.Equal(t, "login", m["scenario"])
+		require.Equal(t, "test", m["label"])
+		require.Equal(t, addr, m["server"])
+		l := m["login"].(map[string]any)
+		require.EqualValues(t, 20, l["attempted"], mech)
+		require.EqualValues(t, 20, l["ok"], mech)
+		require.EqualValues(t, 0, l["failed"], mech)
+		require.Greater(t, l["per_s"].(float64), 0.0)
+		require.Contains(t, m["machine"], "cores")
+	}
+
+	// A wrong password is a counted failure with its reason, not a crash.
+	var out, errb bytes.Buffer
+	path := filepath.Join(t.TempDir(), "bad.json")
+	require.Equal(t, 0, run([]string{"login", "--server", addr, "--users", "2", "--password", "wrong", "--quiet", "--json", path}, &out, &errb), errb.String())
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	var bad Result
+	require.NoError(t, json.Unmarshal(b, &bad))
+	require.Equal(t, 2, bad.Login.Failed)
+	require.Len(t, bad.Errors, 1)
+	require.Contains(t, bad.Errors[0], "not-authorized")
+
+	m := runJSON(t, "chat", "--server", addr, "--users", "20", "--rates", "40,80", "--step-duration", "2500ms",
+		"--warmup", "500ms", "--all-steps")
+	steps := m["steps"].([]any)
+	require.Len(t, steps, 2)
+	for i, s := range steps {
+		s := s.(map[string]any)
+		require.Greater(t, s["sent"].(float64), 0.0, i)
+		require.Equal(t, s["sent"], s["delivered"], i)
+		for _, k := range []string{"p50_ms", "p90_ms", "p99_ms", "p999_ms", "max_ms", "throughput", "bench_cpu_s", "server_cpu_s"} {
+			require.Greater(t, s[k].(float64), 0.0, "step %d %s", i, k)
+		}
+		require.Contains(t, s, "sustained")
+		require.Contains(t, s, "server_cpu_s_per_1000")
+		require.Contains(t, s, "bench_cpu_s_per_1000")
+		require.LessOrEqual(t, s["p50_ms"].(float64), s["p99_ms"].(float64))
+	}
+	require.Contains(t, m, "max_sustained")
+	require.Contains(t, m["bench"], "cpu_s")
+	require.NotEmpty(t, m["timeseries"])
+}
+
+func TestMucLightAgainstGander(t *testing.T) {
+	srv := benchServer(t, 12, "\n[modules.mod_muc_light]\n[modules.mod_inbox]\n  groupchat = [\"muclight\"]\n")
+	addr := srv.C2SAddrs()[0].String()
+	// 12 users in rooms of 5: rooms of 5, 5 and 2.
+	m := runJSON(t, "muclight", "--server", addr, "--users", "12", "--room-size", "5", "--rates", "30",
+		"--step-duration", "3s", "--warmup", "500ms", "--inbox-query-every", "1s")
+	s := m["steps"].([]any)[0].(map[string]any)
+	require.Greater(t, s["sent"].(float64), 0.0)
+	require.Greater(t, s["expected"].(float64), s["sent"].(float64))
+	require.Equal(t, s["expected"], s["delivered"])
+	require.Greater(t, s["p99_ms"].(float64), 0.0)
+	ibx := m["inbox"].(map[string]any)
+	require.Greater(t, ibx["answers"].(float64), 0.0)
+	require.Greater(t, ibx["p50_ms"].(float64), 0.0)
+}
+
+func TestBroadcastAgainstGander(t *testing.T) {
+	srv := benchServer(t, 8, "\n[modules.mod_broadcast]\n  backend = \"rdbms\"\n")
+	addr := srv.C2SAddrs()[0].String()
+	url := "http://" + srv.HTTPAddrs()[0].String() + "/api/graphql"
+	m := runJSON(t, "broadcast", "--server", addr, "--users", "8", "--admin-url", url,
+		"--admin-user", "admin", "--admin-pass", "secret", "--broadcast-rate", "100", "--quiet")
+	bc := m["broadcast"].(map[string]any)
+	require.EqualValues(t, 8, bc["recipients"])
+	require.EqualValues(t, 8, bc["arrived"])
+	require.EqualValues(t, 0, bc["missing"])
+	require.Greater(t, bc["last_s"].(float64), 0.0)
+	require.GreaterOrEqual(t, bc["last_s"].(float64), bc["first_s"].(float64))
+}
