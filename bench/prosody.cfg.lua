@@ -6,7 +6,7 @@
 -- management, no push, no mod_limits, no registration throttling.
 run_as_root = true
 pidfile = "@DIR@/prosody.pid"
-data_path = "@DIR@/data"
+data_path = "@DIR@/prosody-data"
 log = { warn = "@DIR@/prosody.log" }
 certificates = "@DIR@/cert"
 network_backend = "epoll"
