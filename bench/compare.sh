@@ -17,6 +17,8 @@
 #                     -quick for BENCH_QUICK=1); bench/inbox.sh writes there too
 #   BENCH_OUT         report file (default docs/benchmarks.md)
 #   BENCH_KEEP=1      keep the temporary directory (server data and logs)
+#   BENCH_CACHE       where ejabberd's and Prosody's provisioned data directories
+#                     are kept between runs (default /tmp/gander-bench-cache)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -44,6 +46,7 @@ PASSWORD=benchpass
 PREFIX=bench
 SOURCES=127.0.0.1,127.0.0.2,127.0.0.3,127.0.0.4
 OUT=${BENCH_OUT:-$ROOT/docs/benchmarks.md}
+CACHE=${BENCH_CACHE:-/tmp/gander-bench-cache}
 
 if [ "$QUICK" = 1 ]; then
   RESULTS=${BENCH_RESULTS:-/tmp/gander-bench-results-quick}
@@ -83,6 +86,7 @@ start_ejabberd() {
   cp "$ROOT/bench/ejabberdctl.cfg" "$WORK/ejabberdctl.cfg"
   : >"$WORK/inetrc"
   mkdir -p "$WORK/ejabberd/spool" "$WORK/ejabberd/logs"
+  rm -f "$WORK/ejabberd/spool/ejabberd.pid"
   chown -R ejabberd "$WORK/ejabberd" 2>/dev/null || true
   port_open 4369 || STARTED_EPMD=1
   note "EJABBERD_PID_PATH=\$WORK/ejabberd/spool/ejabberd.pid setsid ejabberdctl --config-dir \$WORK --config \$WORK/ejabberd.yml --ctl-config \$WORK/ejabberdctl.cfg --logs \$WORK/ejabberd/logs --spool \$WORK/ejabberd/spool foreground &"
@@ -107,12 +111,30 @@ start_prosody() {
   LAUNCH_PID=$! SERVER_PID=$!
 }
 
-# provision_ibr registers the accounts over XMPP (XEP-0077): the peers'
-# own registration code, so their storage is exactly what they write.
-provision_ibr() {
+# start_peer starts ejabberd or Prosody with the accounts in place. The
+# accounts are registered over XMPP (XEP-0077), the peers' own registration
+# code, so their storage is exactly what they write themselves. That takes
+# minutes for 10,000 accounts (ejabberd hashes at about 40/s here), so the
+# server is then stopped and its freshly provisioned data directory saved
+# in $CACHE; later runs start from a copy of it.
+start_peer() {
+  local data snap=$CACHE/$CURRENT-$N_ACCOUNTS
+  case $CURRENT in ejabberd) data=$WORK/ejabberd/spool ;; prosody) data=$WORK/prosody-data ;; esac
+  if [ -d "$snap" ]; then
+    log "$CURRENT: accounts from $snap"
+    mkdir -p "$(dirname "$data")"; rm -rf "$data"; cp -a "$snap" "$data"
+    note "cp -a $snap \$WORK/${data#"$WORK/"}   # made by the register command below on a first run"
+    "start_$CURRENT"; wait_port "$PORT"
+    return
+  fi
+  "start_$CURRENT"; wait_port "$PORT"
   log "$CURRENT: registering $N_ACCOUNTS accounts in-band"
   run "$BENCH" register --server "$ADDR" --users "$N_ACCOUNTS" --user-prefix "$PREFIX" --password "$PASSWORD" \
     --login-concurrency 50 --label "$CURRENT" --json "$WORK/register-$CURRENT.json" --quiet >&2
+  stop_server
+  mkdir -p "$CACHE"; rm -rf "$snap.tmp"; cp -a "$data" "$snap.tmp"; mv "$snap.tmp" "$snap"
+  log "$CURRENT: saved the provisioned data in $snap"
+  "start_$CURRENT"; wait_port "$PORT"
 }
 
 scenarios() {
@@ -138,13 +160,15 @@ for CURRENT in $SERVERS; do
   case $CURRENT in
     gander-sqlite) PORT=15222; render gander-sqlite.toml; start_gander gander-sqlite gander-sqlite.toml ;;
     gander-pg)     PORT=15322; render gander-pg.toml; fresh_pg_database; start_gander gander-pg gander-pg.toml ;;
-    ejabberd)      PORT=15422; start_ejabberd ;;
-    prosody)       PORT=15522; start_prosody ;;
+    ejabberd)      PORT=15422 ;;
+    prosody)       PORT=15522 ;;
     *) log "unknown server $CURRENT (gander-sqlite, gander-pg, ejabberd, prosody)"; exit 2 ;;
   esac
   ADDR=127.0.0.1:$PORT
-  wait_port "$PORT"
-  case $CURRENT in ejabberd|prosody) provision_ibr ;; esac
+  case $CURRENT in
+    ejabberd|prosody) start_peer ;;
+    *) wait_port "$PORT" ;;
+  esac
   scenarios
   stop_server
 done

@@ -18,7 +18,12 @@ log() { printf '%s %s: %s\n' "$(date -u +%H:%M:%S)" "$NAME" "$*" >&2; }
 # run writes the command to the commands file (the report prints it) and
 # runs it.
 run() {
-  printf '%s\n' "$*" | sed "s#$WORK/bin/##g; s#$WORK#\$WORK#g; s#$RESULTS#\$RESULTS#g; s#$ROOT/##g; s#--pid [0-9]*#--pid \$SERVER_PID#" >>"$COMMANDS"
+  local a line=""
+  for a in "$@"; do
+    case $a in *[[:space:]\'\"\$\(\)\&\;\|\<\>]*) a="'$a'" ;; esac
+    line+="${line:+ }$a"
+  done
+  printf '%s\n' "$line" | sed "s#$WORK/bin/##g; s#$WORK#\$WORK#g; s#$RESULTS#\$RESULTS#g; s#$ROOT/##g; s#--pid [0-9]*#--pid \$SERVER_PID#" >>"$COMMANDS"
   "$@"
 }
 
