@@ -140,6 +140,11 @@ start_peer() {
 scenarios() {
   local common=(--server "$ADDR" --user-prefix "$PREFIX" --password "$PASSWORD" --pid "$SERVER_PID"
     --label "$CURRENT" --scram-cache "$WORK/scram-$CURRENT.cache" --quiet)
+  # Idle first, on the freshly started server: RSS before is the server's
+  # own baseline, not memory a garbage collector kept from earlier load.
+  log "$CURRENT: idle, $N_IDLE connections"
+  run "$BENCH" idle "${common[@]}" --users "$N_IDLE" --source-addrs "$SOURCES" --settle "$SETTLE" --hold "$HOLD" \
+    --json "$RESULTS/idle-$CURRENT.json" >&2 || log "$CURRENT: idle failed"
   log "$CURRENT: login ($N_ACCOUNTS users)"
   run "$BENCH" login "${common[@]}" --users "$N_ACCOUNTS" --source-addrs "$SOURCES" \
     --json "$RESULTS/login-$CURRENT.json" >&2 || log "$CURRENT: login failed"
@@ -149,9 +154,6 @@ scenarios() {
   log "$CURRENT: chat, $N_LARGE users, rates $RATES_LARGE"
   run "$BENCH" chat "${common[@]}" --users "$N_LARGE" --rates "$RATES_LARGE" --step-duration "$STEP" --warmup "$WARMUP" \
     --json "$RESULTS/chat-$N_LARGE-$CURRENT.json" >&2 || log "$CURRENT: chat $N_LARGE failed"
-  log "$CURRENT: idle, $N_IDLE connections"
-  run "$BENCH" idle "${common[@]}" --users "$N_IDLE" --source-addrs "$SOURCES" --settle "$SETTLE" --hold "$HOLD" \
-    --json "$RESULTS/idle-$CURRENT.json" >&2 || log "$CURRENT: idle failed"
 }
 
 for CURRENT in $SERVERS; do
