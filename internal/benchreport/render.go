@@ -257,6 +257,7 @@ type ratioRow struct {
 	g, p, ratio              float64
 	target                   Target
 	note                     string
+	bound                    bool // ratio is a lower bound ("> r")
 }
 
 // Ratios computes Gander/peer for every gander-* label against ejabberd and
@@ -289,25 +290,31 @@ func ratios(chat, idle map[key]*Result) []ratioRow {
 					}
 					row := ratioRow{gander: g, peer: t.Peer, metric: t.Metric, target: t, at: "N = " + thousands(float64(n))}
 					if t.Metric == "throughput" {
-						if gr.MaxSustained == nil || pr.MaxSustained == nil {
-							row.note = "a server sustained no step"
-						} else {
+						switch {
+						case gr.MaxSustained == nil:
+							row.note = "Gander sustained no step"
+						case pr.MaxSustained == nil && len(pr.Steps) > 0:
+							// The peer's sustained rate is below its lowest step:
+							// Gander's throughput over that step is a lower bound.
+							row.g, row.p = gr.MaxSustained.Throughput, pr.Steps[0].TargetRate
+							row.bound = true
+							row.note = t.Peer + " sustained no step: ratio against its lowest step, a lower bound"
+						case pr.MaxSustained == nil:
+							row.note = t.Peer + " sustained no step"
+						default:
 							row.g, row.p = gr.MaxSustained.Throughput, pr.MaxSustained.Throughput
 							if firstUnsustained(gr) == nil {
 								row.note = "Gander sustained every step: its ratio is a lower bound"
 							}
 						}
 					} else {
-						gs, ps, same := cpuSteps(gr, pr)
+						gs, ps, note := cpuSteps(gr, pr)
 						if gs == nil || ps == nil {
-							row.note = "a server sustained no step"
+							row.note = "no common step"
 						} else {
 							row.g, row.p = gs.ServerCPUPer1000, ps.ServerCPUPer1000
-							if same {
-								row.at += ", " + thousands(gs.TargetRate) + "/s"
-							} else {
-								row.note = "no common sustained step: each at its highest"
-							}
+							row.at += ", " + thousands(gs.TargetRate) + "/s"
+							row.note = note
 						}
 					}
 					rows = append(rows, finish(row))
@@ -334,25 +341,39 @@ func finish(r ratioRow) ratioRow {
 }
 
 // cpuSteps returns the steps at which to compare CPU per message: the
-// highest target rate both sustained, or each one's highest sustained step.
-func cpuSteps(g, p *Result) (gs, ps *Step, same bool) {
-	sustained := map[float64]*Step{}
+// highest target rate both sustained, else the highest target rate both
+// ran (with a note saying who did not sustain it).
+func cpuSteps(g, p *Result) (gs, ps *Step, note string) {
+	ran := map[float64]*Step{}
 	for _, s := range p.Steps {
-		if s.Sustained && s.ServerCPUPer1000 > 0 {
-			sustained[s.TargetRate] = s
+		if s.ServerCPUPer1000 > 0 {
+			ran[s.TargetRate] = s
 		}
 	}
+	var anyG, anyP *Step
 	for _, s := range g.Steps {
-		if s.Sustained && s.ServerCPUPer1000 > 0 && sustained[s.TargetRate] != nil {
-			if gs == nil || s.TargetRate > gs.TargetRate {
-				gs, ps = s, sustained[s.TargetRate]
-			}
+		q := ran[s.TargetRate]
+		if s.ServerCPUPer1000 <= 0 || q == nil {
+			continue
+		}
+		if s.Sustained && q.Sustained && (gs == nil || s.TargetRate > gs.TargetRate) {
+			gs, ps = s, q
+		}
+		if anyG == nil || s.TargetRate > anyG.TargetRate {
+			anyG, anyP = s, q
 		}
 	}
-	if gs != nil {
-		return gs, ps, true
+	if gs != nil || anyG == nil {
+		return gs, ps, ""
 	}
-	return g.MaxSustained, p.MaxSustained, false
+	var who []string
+	if !anyG.Sustained {
+		who = append(who, g.Label)
+	}
+	if !anyP.Sustained {
+		who = append(who, p.Label)
+	}
+	return anyG, anyP, "no common sustained step; not sustained by " + strings.Join(who, " and ")
 }
 
 func renderRatios(b *strings.Builder, chat, idle map[key]*Result) {
@@ -368,6 +389,9 @@ func renderRatios(b *strings.Builder, chat, idle map[key]*Result) {
 		status, ratio := "n/a", "—"
 		if r.ratio > 0 {
 			ratio = fmt.Sprintf("%.2f", r.ratio)
+			if r.bound {
+				ratio = "> " + ratio
+			}
 			if r.metric == "throughput" {
 				ratio += "×"
 			}
