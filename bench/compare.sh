@@ -60,7 +60,9 @@ NAME=compare
 raise_fd_limit $((N_IDLE + 1000))
 # This run's results replace those of the same servers from an earlier run;
 # other files in $RESULTS (another server, bench/inbox.sh) stay in the report.
-for s in $SERVERS; do rm -f "$RESULTS"/{login,idle,register}-"$s".json "$RESULTS"/chat-*-"$s".json; done
+for s in $SERVERS; do
+  rm -f "$RESULTS"/{login,idle,register}-"$s".json "$RESULTS"/chat-*-"$s".json "$RESULTS/commands-compare-$s.txt"
+done
 {
   echo "# $(date -u +%FT%TZ): BENCH_QUICK=$QUICK BENCH_SERVERS='$SERVERS' bench/compare.sh"
   echo "ulimit -n $(ulimit -n)"
@@ -123,7 +125,9 @@ start_peer() {
   if [ -d "$snap" ]; then
     log "$CURRENT: accounts from $snap"
     mkdir -p "$(dirname "$data")"; rm -rf "$data"; cp -a "$snap" "$data"
-    note "cp -a $snap \$WORK/${data#"$WORK/"}   # made by the register command below on a first run"
+    note "# accounts: $snap was saved after a first run's"
+    note "#   gander-bench register --server $ADDR --users $N_ACCOUNTS --user-prefix $PREFIX --password $PASSWORD --login-concurrency 50"
+    note "cp -a $snap \$WORK/${data#"$WORK/"}"
     "start_$CURRENT"; wait_port "$PORT"
     return
   fi
@@ -158,7 +162,11 @@ scenarios() {
 
 for CURRENT in $SERVERS; do
   log "=== $CURRENT"
-  note ""; note "# $CURRENT"
+  # Each server's commands go to their own file, so that a rerun of some
+  # servers keeps the commands of the others beside their results.
+  COMMANDS=$RESULTS/commands-compare-$CURRENT.txt
+  : >"$COMMANDS"
+  note "# $CURRENT ($(date -u +%FT%TZ), bench/compare.sh)"
   case $CURRENT in
     gander-sqlite) PORT=15222; render gander-sqlite.toml; start_gander gander-sqlite gander-sqlite.toml ;;
     gander-pg)     PORT=15322; render gander-pg.toml; fresh_pg_database; start_gander gander-pg gander-pg.toml ;;

@@ -2,7 +2,8 @@
 # temporary directory, the log of exact commands, building, server start /
 # stop bookkeeping with cleanup on exit, the PostgreSQL check, the
 # certificate and the report. The caller sets ROOT, RESULTS, OUT and NAME
-# (its commands file is $RESULTS/commands-$NAME.txt) before sourcing.
+# (its commands go to $RESULTS/commands-$NAME.txt, or wherever it points
+# COMMANDS afterwards) before sourcing.
 
 WORK=$(mktemp -d /tmp/gander-bench.XXXXXX)
 chmod 755 "$WORK"
@@ -133,7 +134,13 @@ start_gander() {
 # every script that wrote there.
 report() {
   log "writing $OUT"
-  cat "$RESULTS"/commands-*.txt >"$WORK/commands"
+  local f
+  : >"$WORK/commands"
+  for f in compare compare-gander-sqlite compare-gander-pg compare-ejabberd compare-prosody inbox; do
+    if [ -f "$RESULTS/commands-$f.txt" ]; then
+      cat "$RESULTS/commands-$f.txt" >>"$WORK/commands"; echo >>"$WORK/commands"
+    fi
+  done
   if ! "$BENCH" report --results "$RESULTS" --out "$OUT" --commands "$WORK/commands" 2>"$WORK/report.err"; then
     if grep -q "not built yet" "$WORK/report.err"; then
       # gander-bench's report subcommand is wired to internal/benchreport
