@@ -396,9 +396,15 @@ func renderRatios(b *strings.Builder, chat, idle map[key]*Result) {
 				ratio += "×"
 			}
 			if met, ok := r.target.Met(r.ratio); ok {
-				status = "not met"
-				if met {
+				switch {
+				case met:
 					status = "**met**"
+				case r.bound:
+					// Only a lower bound, and below the target: the real
+					// ratio may still reach it.
+					status = "undecided"
+				default:
+					status = "not met"
 				}
 			}
 		}
