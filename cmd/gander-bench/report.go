@@ -1,13 +1,13 @@
 package main
 
 import (
-	"fmt"
 	"io"
+
+	"github.com/gander-xmpp/gander/internal/benchreport"
 )
 
-// runReport builds the markdown report from JSON results. The lead replaces
-// this stub with benchreport.Run when merging (see the contract).
+// runReport builds the markdown report from JSON results
+// (internal/benchreport; `gander-bench report --help`).
 func runReport(args []string, stdout, stderr io.Writer) int {
-	fmt.Fprintln(stderr, "report: not built yet")
-	return 2
+	return benchreport.Run(args, stdout, stderr)
 }

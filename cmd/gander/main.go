@@ -6,6 +6,7 @@
 //	gander check-config FILE                          validate a configuration file
 //	gander print-default-config                       print the built-in configuration
 //	gander register --username U --password P         create an account
+//	gander register --prefix P --count N --password P   create accounts P1..PN
 //	gander ctl CATEGORY COMMAND [--ARG VALUE ...]     call the admin GraphQL API
 //	gander version                                    print the version
 package main
@@ -19,10 +20,12 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
+	"github.com/gander-xmpp/gander/internal/auth"
 	"github.com/gander-xmpp/gander/internal/config"
 	"github.com/gander-xmpp/gander/internal/server"
 )
@@ -37,7 +40,7 @@ Usage:
   gander [serve] [flags]              run the server (with no config: the built-in default)
   gander check-config FILE            validate a configuration file and exit
   gander print-default-config         print the built-in default configuration
-  gander register [flags]             create an account directly in the database
+  gander register [flags]             create accounts directly in the database (--count: in bulk)
   gander ctl CATEGORY COMMAND [args]  call the admin GraphQL API (gander ctl --help)
   gander version                      print the version
 
@@ -179,13 +182,25 @@ func register(args []string, stdout, stderr io.Writer) int {
 	var c common
 	c.flags(fs)
 	domain := fs.String("domain", "", "XMPP `domain` of the account (default: general.default_server_domain)")
-	user := fs.String("username", "", "`localpart` of the account (required)")
+	user := fs.String("username", "", "`localpart` of the account (required unless --count)")
 	pass := fs.String("password", "", "`password` of the account (required)")
+	prefix := fs.String("prefix", "", "bulk mode: localpart `prefix` of the accounts PREFIX<first>..PREFIX<first+count-1>")
+	count := fs.Int("count", 0, "bulk mode: `number` of accounts to create with --prefix (existing ones are skipped)")
+	first := fs.Int("first", 1, "bulk mode: `number` of the first account")
+	workers := fs.Int("workers", 0, "bulk mode: goroutines deriving the SCRAM credentials (0 = one per CPU)")
 	if err := fs.Parse(args); err != nil {
 		return flagExit(err)
 	}
-	if *user == "" || *pass == "" {
-		fmt.Fprintln(stderr, "gander register: --username and --password are required")
+	bulk := *count > 0 || *prefix != ""
+	switch {
+	case *pass == "":
+		fmt.Fprintln(stderr, "gander register: --password is required")
+		return 2
+	case bulk && (*count <= 0 || *prefix == "" || *user != ""):
+		fmt.Fprintln(stderr, "gander register: bulk mode takes --prefix and a positive --count, not --username")
+		return 2
+	case !bulk && *user == "":
+		fmt.Fprintln(stderr, "gander register: --username (or --prefix and --count) is required")
 		return 2
 	}
 	cfg, err := c.load()
@@ -203,12 +218,34 @@ func register(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer srv.Stop(ctx)
+	if bulk {
+		return registerMany(ctx, srv.Accounts(), *domain, *prefix, *first, *count, *pass, *workers, stdout, stderr)
+	}
 	j, err := srv.Accounts().Register(ctx, *domain, *user, *pass)
 	if err != nil {
 		fmt.Fprintf(stderr, "gander register: %v\n", err)
 		return 1
 	}
 	fmt.Fprintf(stdout, "User %s successfully registered\n", j)
+	return 0
+}
+
+// registerMany creates PREFIX<first> .. PREFIX<first+count-1> in bulk and
+// prints how many were created and how long it took.
+func registerMany(ctx context.Context, acc *auth.Accounts, domain, prefix string, first, count int, pass string, workers int, stdout, stderr io.Writer) int {
+	names := make([]string, count)
+	for i := range names {
+		names[i] = prefix + strconv.Itoa(first+i)
+	}
+	start := time.Now()
+	created, existed, err := acc.RegisterMany(ctx, domain, names, pass, workers)
+	took := time.Since(start)
+	if err != nil {
+		fmt.Fprintf(stderr, "gander register: after %d created: %v\n", created, err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "Registered %d accounts %s..%s@%s (%d already existed) in %.1fs\n",
+		created, names[0], names[len(names)-1], domain, existed, took.Seconds())
 	return 0
 }
 

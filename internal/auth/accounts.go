@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
+	"sync"
 	"time"
 
 	"github.com/gander-xmpp/gander/internal/hooks"
@@ -49,6 +51,75 @@ func (a *Accounts) Register(ctx context.Context, domain, username, password stri
 		a.hooks.UserRegistered.Run(ctx, &hooks.UserEvent{User: j})
 	}
 	return j, nil
+}
+
+// BulkBatch is how many accounts RegisterMany writes per transaction.
+const BulkBatch = 1000
+
+// RegisterMany creates domain accounts for every username with the same
+// password, for provisioning test and benchmark users. The credentials (one
+// salt per account, PBKDF2 for SHA-1 and SHA-256) are derived on workers
+// goroutines (0 = one per CPU) and written BulkBatch accounts per
+// transaction. Existing accounts are skipped, not changed; UserRegistered
+// runs for each account created. It returns how many were created and how
+// many existed.
+func (a *Accounts) RegisterMany(ctx context.Context, domain string, usernames []string, password string, workers int) (created, existed int, err error) {
+	if password == "" {
+		return 0, 0, ErrBadPassword
+	}
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	jids := make([]jid.JID, len(usernames))
+	for i, u := range usernames {
+		j, err := jid.New(u, domain, "")
+		if err != nil || j.Local() == "" {
+			return 0, 0, fmt.Errorf("invalid JID %s@%s: %w", u, domain, errors.Join(err, ErrInvalidUser))
+		}
+		jids[i] = j
+	}
+	for start := 0; start < len(jids); start += BulkBatch {
+		batch := jids[start:min(start+BulkBatch, len(jids))]
+		users, err := a.deriveAll(batch, password, workers)
+		if err != nil {
+			return created, existed, err
+		}
+		names, err := a.store.CreateUsers(ctx, batch[0].Domain(), users, time.Now())
+		if err != nil {
+			return created, existed, err
+		}
+		created += len(names)
+		existed += len(batch) - len(names)
+		if a.hooks != nil {
+			for _, n := range names {
+				j, _ := jid.New(n, batch[0].Domain(), "")
+				a.hooks.UserRegistered.Run(ctx, &hooks.UserEvent{User: j})
+			}
+		}
+	}
+	return created, existed, nil
+}
+
+// deriveAll derives fresh credentials for each JID on workers goroutines.
+func (a *Accounts) deriveAll(jids []jid.JID, password string, workers int) ([]NewUser, error) {
+	users := make([]NewUser, len(jids))
+	errs := make([]error, len(jids))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(workers, len(jids)) {
+		wg.Go(func() {
+			for i := range next {
+				c, err := NewCredentials(password, a.iterations)
+				users[i], errs[i] = NewUser{Username: jids[i].Local(), Credentials: c}, err
+			}
+		})
+	}
+	for i := range jids {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return users, errors.Join(errs...)
 }
 
 // Remove deletes the account and fires UserRemoved so features purge the

@@ -181,3 +181,39 @@ func decodeKey(s string) ([]byte, error) {
 	}
 	return base64.StdEncoding.DecodeString(s)
 }
+
+// NewUser is one account for CreateUsers.
+type NewUser struct {
+	Username    string
+	Credentials Credentials
+}
+
+// CreateUsers adds the accounts in one transaction and returns the usernames
+// it created; accounts that already exist are left as they are and not
+// returned. It is the bulk form of CreateUser for provisioning many accounts
+// at once (gander register --count).
+func (s *SQLStore) CreateUsers(ctx context.Context, server string, users []NewUser, createdAt time.Time) ([]string, error) {
+	var created []string
+	err := s.db.InTx(ctx, func(tx *db.Tx) error {
+		created = created[:0]
+		for _, u := range users {
+			args := append([]any{server, u.Username}, credentialArgs(u.Credentials)...)
+			args = append(args, createdAt.UnixMicro())
+			n, err := db.RowsAffected(tx.ExecContext(ctx, `INSERT INTO users
+				(server, username, salt, iterations, sha1_stored_key, sha1_server_key, sha256_stored_key, sha256_server_key, created_at)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+				ON CONFLICT (server, username) DO NOTHING`, args...))
+			if err != nil {
+				return fmt.Errorf("auth: create user %s: %w", u.Username, err)
+			}
+			if n > 0 {
+				created = append(created, u.Username)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return created, nil
+}
