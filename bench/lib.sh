@@ -142,5 +142,4 @@ report() {
     fi
   done
   "$BENCH" report --results "$RESULTS" --out "$OUT" --commands "$WORK/commands"
-  fi
 }
