@@ -125,8 +125,10 @@ start_gander() {
   mkdir -p "$WORK/$label"
   log "$label: provisioning $N_ACCOUNTS accounts"
   run "$GANDER" register --config "$WORK/$cfg" --prefix "$PREFIX" --count "$N_ACCOUNTS" --password "$PASSWORD" >&2
-  note "setsid gander serve --config \$WORK/$cfg &"
-  setsid "$GANDER" serve --config "$WORK/$cfg" >"$WORK/$label.log" 2>&1 &
+  # BENCH_GANDER_FLAGS adds serve flags, e.g. "--cpuprofile /tmp/gander.prof".
+  note "setsid gander serve --config \$WORK/$cfg ${BENCH_GANDER_FLAGS:-}&"
+  # shellcheck disable=SC2086
+  setsid "$GANDER" serve --config "$WORK/$cfg" ${BENCH_GANDER_FLAGS:-} >"$WORK/$label.log" 2>&1 &
   LAUNCH_PID=$! SERVER_PID=$!
 }
 

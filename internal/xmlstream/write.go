@@ -94,32 +94,51 @@ func escapeText(b *bytes.Buffer, s string) { escape(b, s, false) }
 func escapeAttr(b *bytes.Buffer, s string) { escape(b, s, true) }
 
 func escape(b *bytes.Buffer, s string, attr bool) {
+	// Runs of characters that need no escaping are copied in one write;
+	// printable ASCII, the common case, is checked a byte at a time.
+	start := 0
 	for i := 0; i < len(s); {
-		r, size := utf8.DecodeRuneInString(s[i:])
+		c := s[i]
+		var rep string
+		size := 1
 		switch {
-		case r == '<':
-			b.WriteString("&lt;")
-		case r == '>':
-			b.WriteString("&gt;")
-		case r == '&':
-			b.WriteString("&amp;")
-		case r == '"' && attr:
-			b.WriteString("&quot;")
-		case r == '\'' && attr:
-			b.WriteString("&apos;")
-		case r == '\n' && attr:
-			b.WriteString("&#xA;")
-		case r == '\r':
-			b.WriteString("&#xD;")
-		case r == '\t' && attr:
-			b.WriteString("&#x9;")
-		case (r == utf8.RuneError && size == 1) || !isXMLChar(r):
-			b.WriteString("\uFFFD")
+		case c == '<':
+			rep = "&lt;"
+		case c == '>':
+			rep = "&gt;"
+		case c == '&':
+			rep = "&amp;"
+		case c == '"' && attr:
+			rep = "&quot;"
+		case c == '\'' && attr:
+			rep = "&apos;"
+		case c == '\n' && attr:
+			rep = "&#xA;"
+		case c == '\r':
+			rep = "&#xD;"
+		case c == '\t' && attr:
+			rep = "&#x9;"
+		case c >= 0x20 && c < utf8.RuneSelf, c == '\n', c == '\t':
+			i++
+			continue
+		case c < utf8.RuneSelf:
+			rep = "\uFFFD" // a control character not allowed in XML 1.0
 		default:
-			b.WriteString(s[i : i+size])
+			var r rune
+			r, size = utf8.DecodeRuneInString(s[i:])
+			if (r == utf8.RuneError && size == 1) || !isXMLChar(r) {
+				rep = "\uFFFD"
+			} else {
+				i += size
+				continue
+			}
 		}
+		b.WriteString(s[start:i])
+		b.WriteString(rep)
 		i += size
+		start = i
 	}
+	b.WriteString(s[start:])
 }
 
 func isXMLChar(r rune) bool {
