@@ -4,6 +4,7 @@
 package c2s
 
 import (
+	"bufio"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -119,6 +120,10 @@ type Listener struct {
 
 	mu    sync.Mutex
 	conns map[*conn]struct{}
+
+	// writeBufs holds the write buffers of sessions that are writing; an
+	// idle session holds none (see Session.writer).
+	writeBufs sync.Pool
 }
 
 // New returns a listener; Start binds it.
@@ -135,7 +140,9 @@ func New(opts Options, deps Deps) *Listener {
 	if deps.Metrics == nil {
 		deps.Metrics = nopMetrics{}
 	}
-	return &Listener{opts: opts, deps: deps, conns: map[*conn]struct{}{}}
+	l := &Listener{opts: opts, deps: deps, conns: map[*conn]struct{}{}}
+	l.writeBufs.New = func() any { return bufio.NewWriterSize(nil, 8192) }
+	return l
 }
 
 // Addr is the bound address (after Start).

@@ -198,8 +198,26 @@ func (s *Session) finish() {
 func (s *Session) writer() {
 	defer close(s.wdone)
 	c := s.c
-	bw := bufio.NewWriterSize(c.nc, 8192)
+	// The 8 KiB write buffer is taken from a pool only while there is
+	// something to write, so an idle session holds none (memory per idle
+	// connection is what a large deployment pays for).
+	var bw *bufio.Writer
+	acquire := func() {
+		if bw == nil {
+			bw = c.l.writeBufs.Get().(*bufio.Writer)
+			bw.Reset(c.nc)
+		}
+	}
+	release := func() {
+		if bw != nil {
+			bw.Reset(nil)
+			c.l.writeBufs.Put(bw)
+			bw = nil
+		}
+	}
+	defer release()
 	write := func(el *xmlstream.Element) bool {
+		acquire()
 		c.nc.SetWriteDeadline(time.Now().Add(30 * time.Second))
 		_, err := bw.Write(el.Bytes(stanza.NSClient))
 		return err == nil
@@ -216,6 +234,9 @@ loop:
 			if ok {
 				ok = bw.Flush() == nil
 			}
+			if ok {
+				release()
+			}
 		case <-s.termCh:
 			break loop
 		}
@@ -227,6 +248,7 @@ loop:
 		}
 	}
 	if ok {
+		acquire()
 		c.nc.SetWriteDeadline(time.Now().Add(2 * time.Second))
 		if s.termCond != "" {
 			bw.Write(stanza.StreamError(s.termCond, s.termText).BytesPrefixed("stream"))
