@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"testing"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/gander-xmpp/gander/internal/config"
 	"github.com/gander-xmpp/gander/internal/server"
+	"github.com/gander-xmpp/gander/internal/server/servertest"
 )
 
 // TestMain fails the package if a connection's reader or a sender outlives
@@ -30,19 +30,8 @@ func benchServer(t *testing.T, users int, extraTOML string) *server.Server {
 	t.Helper()
 	cfg, err := config.Parse([]byte(config.DefaultTOML+extraTOML), "test.toml")
 	require.NoError(t, err)
-	cfg.Listen.C2S[0].Port = 0
-	cfg.Auth.Password.ScramIterations = 4096
-	cfg.Listen.HTTP = []config.HTTP{{IPAddress: "127.0.0.1", Handlers: config.Handlers{GraphQL: []config.GraphQLHandler{
-		{Host: "_", Path: "/api/graphql", SchemaEndpoint: "admin", Username: "admin", Password: "secret"}}}}}
+	srv := servertest.Start(t, cfg)
 	ctx := context.Background()
-	srv, err := server.New(ctx, cfg, server.Options{DataDir: t.TempDir(), Log: slog.New(slog.DiscardHandler)})
-	require.NoError(t, err)
-	require.NoError(t, srv.Start(ctx))
-	t.Cleanup(func() {
-		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		srv.Stop(sctx)
-	})
 	for i := 1; i <= users; i++ {
 		_, err := srv.Accounts().Register(ctx, "localhost", fmt.Sprintf("bench%d", i), "benchpass")
 		require.NoError(t, err)
@@ -139,7 +128,7 @@ func TestBroadcastAgainstGander(t *testing.T) {
 	addr := srv.C2SAddrs()[0].String()
 	url := "http://" + srv.HTTPAddrs()[0].String() + "/api/graphql"
 	m := runJSON(t, "broadcast", "--server", addr, "--users", "8", "--admin-url", url,
-		"--admin-user", "admin", "--admin-pass", "secret", "--broadcast-rate", "100", "--quiet")
+		"--admin-user", servertest.AdminUser, "--admin-pass", servertest.AdminPassword, "--broadcast-rate", "100", "--quiet")
 	bc := m["broadcast"].(map[string]any)
 	require.EqualValues(t, 8, bc["recipients"])
 	require.EqualValues(t, 8, bc["arrived"])

@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
-	"log/slog"
 	"net"
 	"os"
 	"strings"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/gander-xmpp/gander/internal/config"
 	"github.com/gander-xmpp/gander/internal/server"
+	"github.com/gander-xmpp/gander/internal/server/servertest"
 )
 
 // ctlServer starts a server on its default configuration; see
@@ -34,21 +34,9 @@ func ctlServer(t *testing.T) (flags []string, c2sAddr string) {
 // returns the ctl flags that reach it and the server.
 func ctlServerWith(t *testing.T, cfg *config.Config) ([]string, *server.Server) {
 	t.Helper()
-	cfg.Listen.C2S[0].Port = 0
-	cfg.Auth.Password.ScramIterations = 4096
-	cfg.Listen.HTTP = []config.HTTP{{IPAddress: "127.0.0.1", Handlers: config.Handlers{GraphQL: []config.GraphQLHandler{
-		{Host: "_", Path: "/api/graphql", SchemaEndpoint: "admin", Username: "admin", Password: "secret"}}}}}
-	ctx := context.Background()
-	srv, err := server.New(ctx, cfg, server.Options{DataDir: t.TempDir(), Log: slog.New(slog.DiscardHandler)})
-	require.NoError(t, err)
-	require.NoError(t, srv.Start(ctx))
-	t.Cleanup(func() {
-		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		srv.Stop(sctx)
-	})
+	srv := servertest.Start(t, cfg)
 	url := "http://" + srv.HTTPAddrs()[0].String() + "/api/graphql"
-	return []string{"ctl", "--url", url, "--user", "admin", "--password", "secret"}, srv
+	return []string{"ctl", "--url", url, "--user", servertest.AdminUser, "--password", servertest.AdminPassword}, srv
 }
 
 // runCtl runs gander ctl and decodes its JSON output.
