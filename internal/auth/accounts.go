@@ -33,9 +33,9 @@ func (a *Accounts) Store() *SQLStore { return a.store }
 // as a JID localpart; ErrUserExists and ErrBadPassword are returned as
 // such.
 func (a *Accounts) Register(ctx context.Context, domain, username, password string) (jid.JID, error) {
-	j, err := jid.New(username, domain, "")
-	if err != nil || j.Local() == "" {
-		return jid.JID{}, fmt.Errorf("invalid JID %s@%s: %w", username, domain, errors.Join(err, ErrInvalidUser))
+	j, err := accountJID(username, domain)
+	if err != nil {
+		return jid.JID{}, err
 	}
 	if password == "" {
 		return jid.JID{}, ErrBadPassword
@@ -49,6 +49,16 @@ func (a *Accounts) Register(ctx context.Context, domain, username, password stri
 	}
 	if a.hooks != nil {
 		a.hooks.UserRegistered.Run(ctx, &hooks.UserEvent{User: j})
+	}
+	return j, nil
+}
+
+// accountJID is the bare JID of a new account, refused with
+// ErrInvalidUser when it does not normalise or has no localpart.
+func accountJID(username, domain string) (jid.JID, error) {
+	j, err := jid.New(username, domain, "")
+	if err != nil || j.Local() == "" {
+		return jid.JID{}, fmt.Errorf("invalid JID %s@%s: %w", username, domain, errors.Join(err, ErrInvalidUser))
 	}
 	return j, nil
 }
@@ -72,9 +82,9 @@ func (a *Accounts) RegisterMany(ctx context.Context, domain string, usernames []
 	}
 	jids := make([]jid.JID, len(usernames))
 	for i, u := range usernames {
-		j, err := jid.New(u, domain, "")
-		if err != nil || j.Local() == "" {
-			return 0, 0, fmt.Errorf("invalid JID %s@%s: %w", u, domain, errors.Join(err, ErrInvalidUser))
+		j, err := accountJID(u, domain)
+		if err != nil {
+			return 0, 0, err
 		}
 		jids[i] = j
 	}
