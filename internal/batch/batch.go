@@ -11,7 +11,13 @@
 //     writes accumulate in the shard's pending map; the next flush takes up to
 //     MaxBatch of them in the order their keys first became pending. So the
 //     slower the database, the bigger the batches and the more writes of one
-//     key are merged; with an idle database a write is flushed at once.
+//     key are merged; with an idle database and no FlushInterval a write
+//     is flushed at once.
+//   - With a FlushInterval, a shard waits until its oldest pending key has
+//     waited that long, or until MaxBatch keys are pending, before it
+//     flushes. Writes of one key made meanwhile are merged, so the storage
+//     load is bounded by the number of distinct keys per interval rather
+//     than by the write rate. Sync and Stop do not wait for the interval.
 //   - A write for a key that is in flight is not merged into the in-flight
 //     batch; it waits in pending, so per-key order is kept.
 //   - A failed flush is retried (the same batch) up to Retries times, then
@@ -84,6 +90,10 @@ type Options struct {
 	RetryDelay time.Duration
 	// FlushTimeout bounds one flush call (default 30s).
 	FlushTimeout time.Duration
+	// FlushInterval is how long a pending key may wait for more writes to
+	// merge before its shard flushes (0, the default: flush as soon as no
+	// flush is in flight). A full batch (MaxBatch keys) does not wait.
+	FlushInterval time.Duration
 	// Metrics receives the writer's metrics; nil means none.
 	Metrics *metrics.Registry
 	// Log receives flush failures; nil means slog.Default().
@@ -132,15 +142,27 @@ type Writer[K comparable, V any] struct {
 }
 
 type shard[K comparable, V any] struct {
-	mu       sync.Mutex
-	pending  map[K]V
-	order    []K // keys of pending, in order of first arrival
+	mu sync.Mutex
+	// queue holds the pending writes, one per key, in the order their keys
+	// first became pending; pending maps a key to its position, counted
+	// from the first key ever taken (queue[0] is at position taken), so
+	// that a merge costs one map lookup.
+	queue    []entry[K, V]
+	pending  map[K]int64
 	inflight map[K]V
+	urgent   int64         // Sync asked for every key up to this taken count to be flushed at once
 	kick     chan struct{} // cap 1: work arrived
 	changed  chan struct{} // closed and replaced after each flush
 	closed   bool          // the shard's goroutine has ended
 	taken    int64         // keys moved into flight so far
 	finished int64         // keys whose flush has ended so far
+}
+
+// entry is one pending write.
+type entry[K comparable, V any] struct {
+	key   K
+	val   V
+	since time.Time // when key became pending (only with a FlushInterval)
 }
 
 // New returns a started writer. merge may be nil (the latest write wins).
@@ -149,7 +171,7 @@ func New[K comparable, V any](opts Options, flush FlushFunc[K, V], merge MergeFu
 	w := &Writer[K, V]{opts: opts, flush: flush, merge: merge, seed: maphash.MakeSeed(), stopping: make(chan struct{})}
 	w.m = newWriterMetrics(opts)
 	for range opts.Workers {
-		s := &shard[K, V]{pending: map[K]V{}, inflight: map[K]V{}, kick: make(chan struct{}, 1), changed: make(chan struct{})}
+		s := &shard[K, V]{pending: map[K]int64{}, inflight: map[K]V{}, kick: make(chan struct{}, 1), changed: make(chan struct{})}
 		w.shards = append(w.shards, s)
 		w.wg.Add(1)
 		go w.run(s)
@@ -180,9 +202,10 @@ func (w *Writer[K, V]) Put(ctx context.Context, k K, v V) error {
 			s.mu.Unlock()
 			return ErrClosed
 		}
-		if old, ok := s.pending[k]; ok {
+		if pos, ok := s.pending[k]; ok {
+			e := &s.queue[pos-s.taken]
 			if w.merge != nil {
-				nv, err := w.merge(old, v)
+				nv, err := w.merge(e.val, v)
 				if err != nil {
 					s.mu.Unlock()
 					w.opts.Log.Error("batch: merge failed, newer write discarded", "writer", w.opts.Name, "err", err)
@@ -190,19 +213,30 @@ func (w *Writer[K, V]) Put(ctx context.Context, k K, v V) error {
 				}
 				v = nv
 			}
-			s.pending[k] = v
+			e.val = v
 			s.mu.Unlock()
 			w.m.merged.Inc()
 			return nil
 		}
 		if len(s.pending) < w.opts.QueueSize {
-			s.pending[k] = v
-			s.order = append(s.order, k)
+			s.pending[k] = s.taken + int64(len(s.queue))
+			e := entry[K, V]{key: k, val: v}
+			// The shard's goroutine needs waking only when its decision
+			// may change: the first pending key (it may be idle), or a
+			// full batch (it may be waiting for the interval).
+			wake := true
+			if w.opts.FlushInterval > 0 {
+				e.since = time.Now()
+				wake = len(s.queue) == 0 || len(s.queue)+1 == w.opts.MaxBatch
+			}
+			s.queue = append(s.queue, e)
 			s.mu.Unlock()
 			w.m.queue.Inc()
-			select {
-			case s.kick <- struct{}{}:
-			default:
+			if wake {
+				select {
+				case s.kick <- struct{}{}:
+				default:
+				}
 			}
 			return nil
 		}
@@ -225,8 +259,8 @@ func (w *Writer[K, V]) Get(k K) (V, bool) {
 	s := w.shard(k)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if v, ok := s.pending[k]; ok {
-		return v, true
+	if pos, ok := s.pending[k]; ok {
+		return s.queue[pos-s.taken].val, true
 	}
 	v, ok := s.inflight[k]
 	return v, ok
@@ -244,18 +278,37 @@ func (w *Writer[K, V]) Len() int {
 }
 
 // Sync waits until every write queued before the call has been flushed
-// (or dropped after its retries), or ctx ends. Writes queued meanwhile do
-// not delay it: keys leave a shard in the order they became pending, so
+// (or dropped after its retries), or ctx ends. Pending writes are flushed
+// at once, without waiting for the FlushInterval. Writes queued meanwhile
+// do not delay it: keys leave a shard in the order they became pending, so
 // the keys pending now are done once as many more keys as are pending now
 // have finished.
 func (w *Writer[K, V]) Sync(ctx context.Context) error {
-	for _, s := range w.shards {
+	return w.sync(ctx, w.shards)
+}
+
+// SyncKey is Sync for the writes of k's shard only: once it returns, every
+// write of k queued before the call has been flushed.
+func (w *Writer[K, V]) SyncKey(ctx context.Context, k K) error {
+	return w.sync(ctx, []*shard[K, V]{w.shard(k)})
+}
+
+func (w *Writer[K, V]) sync(ctx context.Context, shards []*shard[K, V]) error {
+	targets := make([]int64, len(shards))
+	for i, s := range shards {
 		s.mu.Lock()
-		target := s.taken + int64(len(s.order))
+		targets[i] = s.taken + int64(len(s.queue))
+		s.urgent = max(s.urgent, targets[i])
 		s.mu.Unlock()
+		select {
+		case s.kick <- struct{}{}:
+		default:
+		}
+	}
+	for i, s := range shards {
 		for {
 			s.mu.Lock()
-			done := s.finished >= target || s.closed
+			done := s.finished >= targets[i] || s.closed
 			ch := s.changed
 			s.mu.Unlock()
 			if done {
@@ -286,29 +339,46 @@ func (w *Writer[K, V]) Stop(ctx context.Context) error {
 	}
 }
 
-// run is a shard's goroutine: flush while there is work, sleep otherwise,
-// and on stop drain everything before returning.
+// run is a shard's goroutine: flush while there is work that is due,
+// sleep otherwise, and on stop drain everything before returning.
 func (w *Writer[K, V]) run(s *shard[K, V]) {
 	defer w.wg.Done()
 	batch := make([]Item[K, V], 0, w.opts.MaxBatch)
+	var timer *time.Timer
+	var tick <-chan time.Time
 	for {
-		batch = w.take(s, batch[:0])
+		var wait time.Duration
+		batch, wait = w.take(s, batch[:0])
 		if len(batch) > 0 {
 			w.flushBatch(batch)
 			w.done(s, batch)
+			clear(batch) // drop the references the values hold
 			continue
+		}
+		tick = nil
+		if wait > 0 {
+			if timer == nil {
+				timer = time.NewTimer(wait)
+			} else {
+				timer.Reset(wait)
+			}
+			tick = timer.C
 		}
 		select {
 		case <-s.kick:
+		case <-tick:
 		case <-w.stopping:
 			// Writes racing with stop may land after Put's first check:
 			// leave only when nothing is pending, under the lock Put takes.
 			s.mu.Lock()
-			if len(s.order) == 0 {
+			if len(s.queue) == 0 {
 				s.closed = true
 				close(s.changed)
 				s.changed = make(chan struct{})
 				s.mu.Unlock()
+				if timer != nil {
+					timer.Stop()
+				}
 				return
 			}
 			s.mu.Unlock()
@@ -316,26 +386,46 @@ func (w *Writer[K, V]) run(s *shard[K, V]) {
 	}
 }
 
-// take moves up to MaxBatch pending keys, oldest first, into flight.
-func (w *Writer[K, V]) take(s *shard[K, V], batch []Item[K, V]) []Item[K, V] {
+// take moves up to MaxBatch pending keys, oldest first, into flight, if
+// they are due: at once without a FlushInterval, else when the oldest key
+// has waited the interval, a batch is full, Sync asked for them or the
+// writer is stopping. When nothing is due it returns how long until the
+// oldest key is (0: nothing pending).
+func (w *Writer[K, V]) take(s *shard[K, V], batch []Item[K, V]) ([]Item[K, V], time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	n := min(len(s.order), w.opts.MaxBatch)
-	for _, k := range s.order[:n] {
-		v := s.pending[k]
-		delete(s.pending, k)
-		s.inflight[k] = v
-		batch = append(batch, Item[K, V]{k, v})
+	if len(s.queue) == 0 {
+		return batch, 0
 	}
-	s.order = append(s.order[:0], s.order[n:]...)
+	if iv := w.opts.FlushInterval; iv > 0 && len(s.queue) < w.opts.MaxBatch && s.urgent <= s.taken && !w.isStopping() {
+		if d := iv - time.Since(s.queue[0].since); d > 0 {
+			return batch, d
+		}
+	}
+	n := min(len(s.queue), w.opts.MaxBatch)
+	for _, e := range s.queue[:n] {
+		delete(s.pending, e.key)
+		s.inflight[e.key] = e.val
+		batch = append(batch, Item[K, V]{e.key, e.val})
+	}
+	left := copy(s.queue, s.queue[n:])
+	clear(s.queue[left:]) // drop the references the taken values hold
+	s.queue = s.queue[:left]
 	s.taken += int64(n)
-	if n > 0 {
-		w.m.queue.Sub(float64(n))
-		// The queue has room again: wake Puts waiting for it.
-		close(s.changed)
-		s.changed = make(chan struct{})
+	w.m.queue.Sub(float64(n))
+	// The queue has room again: wake Puts waiting for it.
+	close(s.changed)
+	s.changed = make(chan struct{})
+	return batch, 0
+}
+
+func (w *Writer[K, V]) isStopping() bool {
+	select {
+	case <-w.stopping:
+		return true
+	default:
+		return false
 	}
-	return batch
 }
 
 // done clears the in-flight batch and wakes waiters.

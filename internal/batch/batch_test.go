@@ -240,3 +240,45 @@ func metricValue(t *testing.T, reg *metrics.Registry, name, pool string) float64
 	t.Fatalf("metric %s{pool_id=%q} not found", name, pool)
 	return 0
 }
+
+// TestFlushIntervalMergesUntilDue: with a FlushInterval nothing is written
+// before the interval, every write of a key made meanwhile is merged into
+// one, Sync writes at once, and the timer alone flushes what is left.
+func TestFlushIntervalMergesUntilDue(t *testing.T) {
+	r := &recorder{}
+	sum := func(old, new int) (int, error) { return old + new, nil }
+	w := New(Options{Name: "t", Workers: 1, FlushInterval: time.Hour}, r.flush, sum)
+	ctx := context.Background()
+	for i := 1; i <= 10; i++ {
+		require.NoError(t, w.Put(ctx, "a", i))
+		require.NoError(t, w.Put(ctx, "b", 1))
+	}
+	require.Empty(t, r.written(), "nothing is due before the interval")
+	require.Equal(t, 2, w.Len())
+	require.NoError(t, w.Sync(ctx))
+	require.Equal(t, [][]Item[string, int]{{{"a", 55}, {"b", 10}}}, r.batches, "one batch, each key merged once")
+	stop(t, w)
+
+	r = &recorder{}
+	w = New(Options{Name: "t", Workers: 1, FlushInterval: 20 * time.Millisecond}, r.flush, sum)
+	require.NoError(t, w.Put(ctx, "c", 7))
+	require.Eventually(t, func() bool { return r.written()["c"] == 7 }, 10*time.Second, 5*time.Millisecond,
+		"the interval's timer flushes without Sync")
+	stop(t, w)
+}
+
+// TestFlushIntervalFullBatchAndStop: a full batch does not wait for the
+// interval, and Stop writes what is pending without waiting either.
+func TestFlushIntervalFullBatchAndStop(t *testing.T) {
+	r := &recorder{}
+	w := New(Options{Name: "t", Workers: 1, MaxBatch: 5, FlushInterval: time.Hour}, r.flush, nil)
+	ctx := context.Background()
+	for i := range 7 {
+		require.NoError(t, w.Put(ctx, fmt.Sprint("k", i), i))
+	}
+	require.Eventually(t, func() bool { return len(r.written()) == 5 }, 10*time.Second, 5*time.Millisecond,
+		"the first five keys make a full batch")
+	require.Equal(t, 2, w.Len(), "the other two wait for the interval")
+	stop(t, w)
+	require.Len(t, r.written(), 7, "Stop drains the rest")
+}
