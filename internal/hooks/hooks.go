@@ -125,9 +125,14 @@ type Hooks struct {
 	DeliverMessage Chain[MessageDelivery]
 
 	// MUC Light (spec/muclight.md §13), see muclight.go in this package.
-	// GroupchatDelivered runs for every room stanza (message or system
-	// notification) about to be delivered to one member's bare JID.
+	// GroupchatDelivered runs for every room notification (not user
+	// messages: see LightMessageSent) about to be delivered to one
+	// member's bare JID.
 	GroupchatDelivered Chain[GroupchatDelivery]
+	// LightMessageSent runs once for every user message a MUC Light room
+	// fans out, before the copies are delivered (GroupchatDelivered then
+	// runs for each copy).
+	LightMessageSent Chain[LightMessage]
 	// RoomAffiliationsChanged runs after a room's occupant list changed.
 	RoomAffiliationsChanged Chain[RoomAffiliations]
 	// RoomDestroyed runs when a room is deleted (forget-room), before the

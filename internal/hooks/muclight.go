@@ -5,16 +5,30 @@ import (
 	"github.com/gander-xmpp/gander/internal/xmlstream"
 )
 
-// GroupchatDelivery is one room stanza on its way to one member. Sender is
-// the author's bare JID for a user message and zero for the room's own
-// notifications (affiliation, configuration, destruction). Stanza is the
-// copy as the member receives it (from, to and id set); handlers must not
-// modify it.
+// GroupchatDelivery is one of the room's own notifications (affiliation,
+// configuration, destruction) on its way to one member; user messages are
+// reported once per message as a LightMessage. Stanza is the copy as the
+// member receives it (from, to and id set); handlers must not modify it.
 type GroupchatDelivery struct {
 	Room   jid.JID
-	Sender jid.JID
 	To     jid.JID
 	Stanza *xmlstream.Element
+}
+
+// LightMessage is one user message a MUC Light room fans out, reported
+// once before the copies go to the members (spec/inbox.md §8.4). Stanza is
+// the copy every member receives except for its to attribute, which is
+// absent (each member's copy has to set to the member's bare JID);
+// handlers must not modify it. Members are the occupants it goes to, the
+// sender included.
+type LightMessage struct {
+	Room    jid.JID
+	Sender  jid.JID
+	Stanza  *xmlstream.Element
+	Members []jid.JID
+	// Version is the room's version: the same version means the same
+	// member list.
+	Version string
 }
 
 // AffiliationChange is one user's new affiliation in a room: "owner",

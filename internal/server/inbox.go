@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"time"
 
 	"github.com/gander-xmpp/gander/internal/batch"
 	"github.com/gander-xmpp/gander/internal/mod/inbox"
@@ -16,7 +17,11 @@ func (s *Server) buildInbox() error {
 		IQ: s.iq, Accounts: s.accounts.Store(), Metrics: s.metrics}
 	if c.Backend == "rdbms_async" {
 		d.Async = &batch.Options{Name: "inbox", HostType: "global", Workers: c.AsyncWriter.PoolSize,
-			MaxBatch: 100, QueueSize: 10000, Metrics: s.metrics, Log: s.log}
+			MaxBatch: c.AsyncWriter.BatchSize, FlushInterval: time.Duration(c.AsyncWriter.FlushInterval) * time.Millisecond,
+			QueueSize: 10000, Metrics: s.metrics, Log: s.log}
+	}
+	if s.mucLight != nil {
+		d.LightService = s.mucLight.IsService
 	}
 	m, err := inbox.New(d, *c, policy(c.IQDisc, "no_queue"))
 	if err != nil {

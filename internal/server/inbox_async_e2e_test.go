@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gander-xmpp/gander/internal/db"
+	"github.com/gander-xmpp/gander/internal/mod/inbox"
 	"github.com/gander-xmpp/gander/internal/xmlstream"
 )
 
@@ -107,5 +108,48 @@ func TestInboxAsync_34_37_41_MucLight(t *testing.T) {
 		rs := pollInbox(t, "kate", func() []inboxResult { return entries(t, e.kate) }, one(3, "from bob"))
 		require.Equal(t, ibRoom+"/bob@localhost", rs[0].inner.Attr("from"))
 		require.Equal(t, "kate@localhost", rs[0].inner.Attr("to"))
+	})
+}
+
+// TestInboxAsync_FlushInterval: with a long async_writer.flush_interval a
+// conversation's writes wait in the writer (an inbox query does not see
+// them yet), a conversation IQ first settles the entry's pending writes
+// (so a property set right after a message finds the entry), and a clean
+// stop writes what is still pending.
+func TestInboxAsync_FlushInterval(t *testing.T) {
+	forEachDB(t, func(t *testing.T, d *db.DB) {
+		e := startInbox(t, d, asyncOpts+"async_writer.flush_interval = 600000\n")
+		for _, c := range []*client{e.alice, e.bob, e.kate, e.mike} {
+			settleBeforeQuery.Delete(c) // query what is stored, without Sync
+		}
+		chat(t, e.alice, e.bob, "bob", "m1", "one")
+		require.Empty(t, entries(t, e.bob), "the write waits for the interval")
+
+		resp, x := setProps(t, e.bob, "alice@localhost", "", "<read>true</read>")
+		require.Equal(t, "result", resp.Attr("type"), "the set finds the entry whose write was pending")
+		require.Equal(t, "true", x.ChildText(nsConv, "read"))
+		requireEntry(t, entries(t, e.bob), 0, "one")
+
+		chat(t, e.alice, e.bob, "bob", "m2", "two")
+		resp = e.bob.sendIQ(`<iq type='get' id='g1'><query xmlns='` + nsConv + `' jid='alice@localhost' complete='true'/></iq>`)
+		q := resp.Child(nsConv, "query")
+		require.NotNil(t, q, "entry get result")
+		require.Equal(t, "false", q.ChildText(nsConv, "read"), "the get sees the pending increment")
+		require.Equal(t, "two", q.Child("urn:xmpp:forward:0", "forwarded").Child("jabber:client", "message").ChildText("", "body"))
+
+		chat(t, e.alice, e.kate, "kate", "m3", "three")
+		ctx := context.Background()
+		store := inbox.NewSQLStore(d)
+		_, err := store.Get(ctx, inbox.Owner{LServer: "localhost", LUser: "kate"}, "alice@localhost")
+		require.ErrorIs(t, err, inbox.ErrNotFound, "kate's write is still pending")
+		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		require.NoError(t, e.s.Stop(sctx))
+		got, err := store.Get(ctx, inbox.Owner{LServer: "localhost", LUser: "kate"}, "alice@localhost")
+		require.NoError(t, err, "a clean stop writes the pending entry")
+		require.Equal(t, 1, got.UnreadCount)
+		got, err = store.Get(ctx, inbox.Owner{LServer: "localhost", LUser: "alice"}, "kate@localhost")
+		require.NoError(t, err)
+		require.Equal(t, "m3", got.MsgID)
 	})
 }

@@ -3,8 +3,10 @@ package inbox
 import (
 	"context"
 	"fmt"
+	"log/slog"
 
 	"github.com/gander-xmpp/gander/internal/batch"
+	"github.com/gander-xmpp/gander/internal/xmlstream"
 )
 
 // taskKind is the kind of an asynchronous write (spec/inbox.md §10.4).
@@ -19,21 +21,36 @@ const (
 
 // task is one asynchronous write for one entry key.
 type task struct {
-	kind    taskKind
-	count   int // absolute count (kSet) or increment (kInc)
-	msgID   string
-	content string
-	ts      int64
-	box     string
+	kind  taskKind
+	count int // absolute count (kSet) or increment (kInc)
+	msgID string
+	// msg is the stored message, serialised only when a flush writes it:
+	// most writes of a busy conversation are merged away before that. A
+	// routed stanza is immutable (internal/xmlstream), so keeping it is
+	// safe.
+	msg *xmlstream.Element
+	ts  int64
+	box string
 	// resetMsg is the marker id of a conditional reset; nil for an
 	// explicit reset.
 	resetMsg *string
+	// log, when set, makes this the pending log of a MUC Light room (see
+	// roomlog.go); the other fields are then unused.
+	log *roomLog
 }
 
 // taskKey is the entry key the writer routes and aggregates on.
 type taskKey struct {
 	Owner  Owner
 	Remote string
+}
+
+// content is the stored copy's serialisation ("" for none).
+func (t task) content() string {
+	if t.msg == nil {
+		return ""
+	}
+	return t.msg.String()
 }
 
 func (t task) explicitReset() bool { return t.kind == kReset && t.resetMsg == nil }
@@ -46,9 +63,15 @@ func (t task) resetFor(id string) bool {
 // spec/inbox.md §10.4 tried top to bottom. Rules 15 and 17a are Gander's
 // fixes of the reference's merge bugs: an own message followed by an
 // incoming one gives count c+k (not old+k on top of the stored count), and
-// an explicit reset arriving while an increment is pending is kept.
+// an explicit reset arriving while an increment is pending is kept; and a
+// pending move to the bin survives newer message writes (stickyBin).
 func aggregate(old, nw task) (task, error) {
 	switch {
+	case old.log != nil && nw.log != nil:
+		old.log.appendLog(nw.log)
+		return old, nil
+	case old.log != nil || nw.log != nil:
+		return old, fmt.Errorf("inbox: cannot aggregate a room log with an entry write")
 	case old.kind == kSet && nw.kind == kRemove, old.kind == kInc && nw.kind == kRemove: // 1, 2
 		old.box = "bin"
 		return old, nil
@@ -86,15 +109,37 @@ func aggregate(old, nw task) (task, error) {
 		return old, nil
 	case old.kind == kInc && nw.kind == kReset: // 17b
 		return old, nil
-	case old.kind == kInc && nw.kind == kInc: // 18
+	case old.kind == kInc && nw.kind == kInc: // 18 (bin: Gander)
 		nw.count += old.count
-		return nw, nil
-	case old.kind == kInc && nw.kind == kSet && old.msgID == nw.msgID: // 19
-		return nw, nil
+		return stickyBin(old, nw), nil
+	case old.kind == kInc && nw.kind == kSet && old.msgID == nw.msgID: // 19 (bin: Gander)
+		return stickyBin(old, nw), nil
 	case old.kind == 0 || nw.kind == 0:
 		return old, fmt.Errorf("inbox: cannot aggregate task kinds %d and %d", old.kind, nw.kind)
 	}
-	return nw, nil // 20
+	return stickyBin(old, nw), nil // 20 (bin: Gander)
+}
+
+// stickyBin keeps a pending move to the bin in a newer message write
+// (Gander): stored one after the other, the move puts the entry in the bin
+// and the message's upsert leaves it there (§8.7); the reference's rules
+// 18-20 take the newer write's box and lose the move.
+func stickyBin(old, nw task) task {
+	if old.box == "bin" && (nw.kind == kSet || nw.kind == kInc) {
+		nw.box = "bin"
+	}
+	return nw
+}
+
+// merge is the writer's merge function: aggregate, with a short path for
+// the common case of a room message appended to a room's log (kept small:
+// it runs on the sending session's goroutine, deep in its stack).
+func merge(old, nw task) (task, error) {
+	if old.log != nil && nw.log != nil && len(nw.log.segs) == 1 {
+		old.log.add(&nw.log.segs[0])
+		return old, nil
+	}
+	return aggregate(old, nw)
 }
 
 // asyncWriter puts writes through internal/batch (the rdbms_async
@@ -102,12 +147,51 @@ func aggregate(old, nw task) (task, error) {
 type asyncWriter struct {
 	store Store
 	w     *batch.Writer[taskKey, task]
+	log   *slog.Logger
 }
 
 func newAsyncWriter(store Store, opts batch.Options) *asyncWriter {
-	a := &asyncWriter{store: store}
-	a.w = batch.New(opts, a.flush, aggregate)
+	a := &asyncWriter{store: store, log: opts.Log}
+	if a.log == nil {
+		a.log = slog.Default()
+	}
+	a.w = batch.New(opts, a.flush, merge)
 	return a
+}
+
+// entries turns a batch into one write per entry, in order: room logs are
+// expanded into their members' writes.
+func (a *asyncWriter) entries(items []batch.Item[taskKey, task]) ([]taskKey, map[taskKey]task) {
+	keys := make([]taskKey, 0, len(items))
+	writes := make(map[taskKey]task, len(items))
+	add := func(k taskKey, t task) {
+		old, ok := writes[k]
+		if !ok {
+			keys = append(keys, k)
+			writes[k] = t
+			return
+		}
+		nt, err := aggregate(old, t)
+		if err != nil {
+			a.log.Error("inbox: flush: writes not merged, newer one dropped", "err", err)
+			return
+		}
+		writes[k] = nt
+	}
+	for _, it := range items {
+		if it.Value.log == nil {
+			add(it.Key, it.Value)
+			continue
+		}
+		order, ts, errs := it.Value.log.expand(it.Key.Remote)
+		for _, err := range errs {
+			a.log.Error("inbox: flush: writes not merged, newer one dropped", "err", err)
+		}
+		for _, k := range order {
+			add(k, ts[k])
+		}
+	}
+	return keys, writes
 }
 
 // flush applies a batch with a few multi-row statements: one upsert per
@@ -119,11 +203,12 @@ func (a *asyncWriter) flush(ctx context.Context, items []batch.Item[taskKey, tas
 	var ups []OwnedUpsert
 	var resets []OwnedReset
 	var bins []EntryKey
-	for _, it := range items {
-		k, t := it.Key, it.Value
+	keys, writes := a.entries(items)
+	for _, k := range keys {
+		t := writes[k]
 		switch t.kind {
 		case kSet, kInc:
-			ups = append(ups, OwnedUpsert{k.Owner, Upsert{Remote: k.Remote, MsgID: t.msgID, Content: t.content,
+			ups = append(ups, OwnedUpsert{k.Owner, Upsert{Remote: k.Remote, MsgID: t.msgID, Content: t.content(),
 				Timestamp: t.ts, Count: t.count, Incr: t.kind == kInc, Box: t.box}})
 		case kReset:
 			resets = append(resets, OwnedReset{EntryKey(k), t.resetMsg, t.ts})

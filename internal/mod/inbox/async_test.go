@@ -10,13 +10,15 @@ import (
 	"github.com/gander-xmpp/gander/internal/batch"
 	"github.com/gander-xmpp/gander/internal/db"
 	"github.com/gander-xmpp/gander/internal/db/dbtest"
+	"github.com/gander-xmpp/gander/internal/stanza"
+	"github.com/gander-xmpp/gander/internal/xmlstream"
 )
 
 func set(c int, id string, ts int64) task {
-	return task{kind: kSet, count: c, msgID: id, content: id, ts: ts, box: "inbox"}
+	return task{kind: kSet, count: c, msgID: id, msg: msgEl(id), ts: ts, box: "inbox"}
 }
 func inc(k int, id string, ts int64) task {
-	return task{kind: kInc, count: k, msgID: id, content: id, ts: ts, box: "inbox"}
+	return task{kind: kInc, count: k, msgID: id, msg: msgEl(id), ts: ts, box: "inbox"}
 }
 func resetMsg(id string, ts int64) task { return task{kind: kReset, resetMsg: &id, ts: ts} }
 func resetAll(ts int64) task            { return task{kind: kReset, ts: ts} }
@@ -63,6 +65,9 @@ func TestAggregateRules(t *testing.T) {
 		{rule: "19", old: inc(2, "a", 1), nw: set(0, "a", 2), want: set(0, "a", 2)},
 		{rule: "20 inc-set", old: inc(2, "a", 1), nw: set(0, "b", 2), want: set(0, "b", 2)},
 		{rule: "20 set-set", old: set(0, "a", 1), nw: set(0, "b", 2), want: set(0, "b", 2)},
+		{rule: "18 bin (Gander)", old: binInc, nw: inc(1, "b", 2), want: func() task { x := inc(2, "b", 2); x.box = "bin"; return x }()},
+		{rule: "19 bin (Gander)", old: binInc, nw: set(0, "a", 2), want: func() task { x := set(0, "a", 2); x.box = "bin"; return x }()},
+		{rule: "20 bin (Gander)", old: binInc, nw: set(0, "b", 2), want: func() task { x := set(0, "b", 2); x.box = "bin"; return x }()},
 	} {
 		got, err := aggregate(tc.old, tc.nw)
 		require.NoError(t, err, tc.rule)
@@ -117,4 +122,9 @@ func TestAsyncWriterSequentialEquivalence(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, 1, e.UnreadCount, "drained on stop")
 	})
+}
+
+// msgEl is a stored message whose id (and so content) is id.
+func msgEl(id string) *xmlstream.Element {
+	return xmlstream.New(stanza.NSClient, "message", "id", id)
 }

@@ -26,10 +26,48 @@ const cacheLimit = 200_000
 // archived". The cache is per node: with several nodes writing one
 // database, a property set on another node is not seen here (Gander has no
 // cluster routing of c2s sessions yet, so one node owns a user's sessions).
+//
+// rooms extends it to MUC Light rooms (rdbms_async): a room is listed, with
+// its version, when every member's entry of that version is known not
+// archived and every member is an existing local account; the list holds
+// those members. A message to a listed room at the same version skips the
+// per-member checks. Forgetting any of the room's keys, or any owner,
+// unlists rooms.
 type notArchived struct {
 	mu    sync.Mutex
 	keys  map[taskKey]struct{}
+	rooms map[string]knownRoom
 	epoch atomic.Uint64
+}
+
+// knownRoom is a listed room: its version and its members' bare JIDs.
+type knownRoom struct {
+	version string
+	members []jid.JID
+}
+
+// room returns room's members if it is listed at version.
+func (c *notArchived) room(room, version string) ([]jid.JID, bool) {
+	c.mu.Lock()
+	r, ok := c.rooms[room]
+	c.mu.Unlock()
+	if !ok || r.version != version {
+		return nil, false
+	}
+	return r.members, true
+}
+
+// rememberRoom lists room at version with members, unless a property set
+// ran since epoch was read as e.
+func (c *notArchived) rememberRoom(room, version string, members []jid.JID, e uint64) {
+	c.mu.Lock()
+	if c.epoch.Load() == e {
+		if c.rooms == nil || len(c.rooms) >= cacheLimit {
+			c.rooms = make(map[string]knownRoom)
+		}
+		c.rooms[room] = knownRoom{version, members}
+	}
+	c.mu.Unlock()
 }
 
 func (c *notArchived) known(k taskKey) bool {
@@ -57,12 +95,16 @@ func (c *notArchived) changed(k taskKey) {
 	c.mu.Lock()
 	c.epoch.Add(1)
 	delete(c.keys, k)
+	delete(c.rooms, k.Remote)
 	c.mu.Unlock()
 }
 
-// forgetOwner drops every key of o (user removal).
+// forgetOwner drops every key of o and unlists every room (user
+// removal); the epoch moves so that writes racing with it remember nothing.
 func (c *notArchived) forgetOwner(o Owner) {
 	c.mu.Lock()
+	c.epoch.Add(1)
+	clear(c.rooms)
 	for k := range c.keys {
 		if k.Owner == o {
 			delete(c.keys, k)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strconv"
+	"time"
 
 	"github.com/gander-xmpp/gander/internal/iq"
 	"github.com/gander-xmpp/gander/internal/stanza"
@@ -31,6 +32,27 @@ func (m *Module) handleConversation(ctx context.Context, r iq.Request) *xmlstrea
 	return errorReply(r.IQ, badRequest("bad-request"))
 }
 
+// settleTimeout bounds how long a conversation IQ waits for the
+// asynchronous writes of its entry.
+const settleTimeout = 5 * time.Second
+
+// settle waits, with rdbms_async, until the writes of k queued so far
+// reached storage (with those of the other conversations of its worker),
+// so that reading or changing an entry's properties sees every message
+// that arrived before the request. It gives up after settleTimeout (the
+// database is then failing and the request answers with what is stored).
+func (m *Module) settle(ctx context.Context, k taskKey) {
+	if m.async == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, settleTimeout)
+	defer cancel()
+	qk, _ := m.queueKey(k)
+	if err := m.async.w.SyncKey(ctx, qk); err != nil {
+		m.log.Warn("inbox: pending writes not settled", "owner", k.Owner.LUser+"@"+k.Owner.LServer, "remote", k.Remote, "err", err)
+	}
+}
+
 // propsFormReply answers a get with no valid jid with the property form
 // (§7.1).
 func (m *Module) propsFormReply(in, p *xmlstream.Element) *xmlstream.Element {
@@ -45,6 +67,7 @@ func (m *Module) propsFormReply(in, p *xmlstream.Element) *xmlstream.Element {
 
 // getEntry answers a get with a jid (§7.2).
 func (m *Module) getEntry(ctx context.Context, r iq.Request, remote string) *xmlstream.Element {
+	m.settle(ctx, taskKey{owner(r.From), remote})
 	e, err := m.store.Get(ctx, owner(r.From), remote)
 	if errors.Is(err, ErrNotFound) {
 		return errorReply(r.IQ, &reqError{stanza.ItemNotFound, "Entry not found"})
@@ -156,6 +179,7 @@ func (m *Module) setProps(ctx context.Context, r iq.Request) *xmlstream.Element 
 	if n == 0 {
 		return errorReply(r.IQ, badRequest("no-property"))
 	}
+	m.settle(ctx, taskKey{owner(r.From), remote})
 	props, err := m.store.SetProps(ctx, owner(r.From), remote, req)
 	if req.Box != nil {
 		m.notArchived.changed(taskKey{owner(r.From), remote})

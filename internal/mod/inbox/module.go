@@ -81,6 +81,10 @@ type Deps struct {
 	// resets and removals go through an internal/batch writer with these
 	// options (spec/inbox.md §10.2).
 	Async *batch.Options
+	// LightService reports whether a domain is a MUC Light service; with
+	// rdbms_async the writes of such rooms' entries are queued per room
+	// (roomlog.go). Nil means none.
+	LightService func(domain string) bool
 }
 
 // Module is mod_inbox. It is safe for concurrent use.
@@ -99,6 +103,7 @@ type Module struct {
 	wg       sync.WaitGroup
 	stopOnce sync.Once
 	async    *asyncWriter // nil with the synchronous backend
+	light    func(domain string) bool
 	// notArchived and users spare the per-message reads of the entry's box
 	// and of the account (see cache.go).
 	notArchived notArchived
@@ -109,7 +114,7 @@ type Module struct {
 // the bin cleaner.
 func New(d Deps, opts config.ModInbox, policy iq.Policy) (*Module, error) {
 	m := &Module{log: d.Log, store: d.Store, r: d.Router, hooks: d.Hooks, iq: d.IQ, accounts: d.Accounts,
-		opts: opts, now: d.Now, stop: make(chan struct{})}
+		opts: opts, now: d.Now, stop: make(chan struct{}), light: d.LightService}
 	if m.log == nil {
 		m.log = slog.Default()
 	}
@@ -139,6 +144,11 @@ func New(d Deps, opts config.ModInbox, policy iq.Policy) (*Module, error) {
 	h.UserRemoved.Add(50, "mod_inbox", m.userRemoved)
 	if opts.HasGroupchat("muclight") {
 		h.GroupchatDelivered.Add(50, "mod_inbox", m.groupchatDelivered)
+		if m.async != nil && m.light != nil {
+			h.LightMessageSent.Add(50, "mod_inbox", m.lightMessageAsync)
+		} else {
+			h.LightMessageSent.Add(50, "mod_inbox", m.lightMessage)
+		}
 		h.RoomDestroyed.Add(50, "mod_inbox", m.roomDestroyed)
 	}
 	if opts.HasGroupchat("muc") {
@@ -156,7 +166,7 @@ func (m *Module) Stop(ctx context.Context) error {
 		m.iq.Unregister(iq.SessionManager, NS)
 		m.iq.Unregister(iq.SessionManager, NSConversation)
 		for _, c := range []interface{ Remove(string) }{&m.hooks.DiscoFeatures, &m.hooks.UserSentMessage,
-			&m.hooks.LocalMessage, &m.hooks.UserRemoved, &m.hooks.GroupchatDelivered, &m.hooks.RoomDestroyed,
+			&m.hooks.LocalMessage, &m.hooks.UserRemoved, &m.hooks.GroupchatDelivered, &m.hooks.LightMessageSent, &m.hooks.RoomDestroyed,
 			&m.hooks.MucGroupchatBroadcast} {
 			c.Remove("mod_inbox")
 		}
@@ -178,11 +188,30 @@ func (m *Module) Sync(ctx context.Context) error {
 	return m.async.w.Sync(ctx)
 }
 
+// queueKey is the key the asynchronous writer queues k's writes under:
+// the room's for an entry of a MUC Light room, k itself otherwise.
+func (m *Module) queueKey(k taskKey) (taskKey, bool) {
+	if m.light != nil {
+		if i := strings.LastIndexByte(k.Remote, '@'); i >= 0 && m.light(k.Remote[i+1:]) {
+			return lightKey(k.Remote), true
+		}
+	}
+	return k, false
+}
+
+// put queues t for entry k on the asynchronous writer.
+func (m *Module) put(ctx context.Context, k taskKey, t task) error {
+	if qk, room := m.queueKey(k); room {
+		return m.async.w.Put(ctx, qk, newMemberSeg(k.Owner, t))
+	}
+	return m.async.w.Put(ctx, k, t)
+}
+
 // resetUnread resets o's entry for remote (conditionally on msgID unless
 // nil), synchronously or through the asynchronous writer.
 func (m *Module) resetUnread(ctx context.Context, o Owner, remote string, msgID *string, ts int64) error {
 	if m.async != nil {
-		return m.async.w.Put(ctx, taskKey{o, remote}, task{kind: kReset, resetMsg: msgID, ts: ts})
+		return m.put(ctx, taskKey{o, remote}, task{kind: kReset, resetMsg: msgID, ts: ts})
 	}
 	return m.store.ResetUnread(ctx, o, remote, msgID, ts)
 }
@@ -360,12 +389,19 @@ func (m *Module) localMessage(ctx context.Context, ev *hooks.StanzaEvent) bool {
 // auto-unarchive notification when the entry left the archive (§8.7).
 // notifyFrom is the owner as it appears in the routed stanza.
 func (m *Module) write(ctx context.Context, notifyFrom, ownerJID jid.JID, remote string, el *xmlstream.Element, ts int64, count int, incr bool) {
-	o := owner(ownerJID)
-	key := taskKey{o, remote}
+	key := taskKey{owner(ownerJID), remote}
+	m.writeKey(ctx, key, m.notArchived.known(key), notifyFrom, ownerJID, el, jid.JID{}, ts, count, incr)
+}
+
+// writeKey is write for key, with known telling whether the key is known
+// not to be archived (notArchived). When to is set, the stored copy is el
+// with its to attribute set to it (made when the write is stored).
+func (m *Module) writeKey(ctx context.Context, key taskKey, known bool, notifyFrom, ownerJID jid.JID, el *xmlstream.Element, to jid.JID, ts int64, count int, incr bool) {
+	o, remote := key.Owner, key.Remote
 	epoch := m.notArchived.epoch.Load()
 	var prev Props
 	var perr error
-	if !m.notArchived.known(key) {
+	if !known {
 		prev, perr = m.store.Props(ctx, o, remote)
 	}
 	var changed bool
@@ -375,11 +411,19 @@ func (m *Module) write(ctx context.Context, notifyFrom, ownerJID jid.JID, remote
 		if incr {
 			kind = kInc
 		}
-		err = m.async.w.Put(ctx, key, task{kind: kind, count: count, msgID: el.Attr("id"),
-			content: el.String(), ts: ts, box: "inbox"})
+		msg := el
+		if !to.IsZero() {
+			msg = withTo(el, to.String())
+		}
+		err = m.put(ctx, key, task{kind: kind, count: count, msgID: el.Attr("id"),
+			msg: msg, ts: ts, box: "inbox"})
 		changed = true // the previous box read decides the notification (§10.5)
 	} else {
-		changed, err = m.store.Upsert(ctx, o, Upsert{Remote: remote, MsgID: el.Attr("id"), Content: el.String(),
+		stored := el
+		if !to.IsZero() {
+			stored = withTo(el, to.String())
+		}
+		changed, err = m.store.Upsert(ctx, o, Upsert{Remote: remote, MsgID: el.Attr("id"), Content: stored.String(),
 			Timestamp: ts, Count: count, Incr: incr, Box: "inbox"})
 	}
 	if err != nil {
@@ -390,20 +434,128 @@ func (m *Module) write(ctx context.Context, notifyFrom, ownerJID jid.JID, remote
 		m.log.Debug("inbox: write ignored (older timestamp)", "owner", ownerJID.String(), "remote", remote)
 		return
 	}
+	if known {
+		// A known key needs no remembering: only a property set forgets
+		// it, and then the epoch check would refuse this write's remember.
+		return
+	}
 	m.notArchived.remember(key, epoch)
 	if perr == nil && prev.Box == "archive" {
 		unread := 0
 		if incr {
 			unread = prev.UnreadCount + count
 		}
-		x := m.propsElement(xmlstream.New(NSConversation, "x", "jid", remote), Props{Box: "inbox", MutedUntil: prev.MutedUntil, UnreadCount: unread})
-		msg := xmlstream.New(stanza.NSClient, "message", "id", m.newID(), "from", notifyFrom.String(), "to", ownerJID.String())
-		msg.Append(x)
-		m.r.Route(ctx, notifyFrom, ownerJID, msg)
+		m.unarchived(ctx, notifyFrom, ownerJID, remote, prev, unread)
 	}
 }
 
-// groupchatDelivered is the MUC Light incoming path (§8.4).
+// unarchived sends the automatic un-archive notification (§8.7): the entry
+// of ownerJID for remote, whose properties were prev, is back in the inbox
+// with unread messages.
+func (m *Module) unarchived(ctx context.Context, notifyFrom, ownerJID jid.JID, remote string, prev Props, unread int) {
+	x := m.propsElement(xmlstream.New(NSConversation, "x", "jid", remote), Props{Box: "inbox", MutedUntil: prev.MutedUntil, UnreadCount: unread})
+	msg := xmlstream.New(stanza.NSClient, "message", "id", m.newID(), "from", notifyFrom.String(), "to", ownerJID.String())
+	msg.Append(x)
+	m.r.Route(ctx, notifyFrom, ownerJID, msg)
+}
+
+// lightMessage is the MUC Light incoming path for user messages (§8.4),
+// once per message for all its members: the sender's entry gets the
+// message with count 0, every other member's an increment of 1, each
+// write with its own timestamp.
+func (m *Module) lightMessage(ctx context.Context, ev *hooks.LightMessage) bool {
+	ok, marker := classify(ev.Stanza)
+	if !ok || marker {
+		return false
+	}
+	room := remoteKey(ev.Room)
+	sender := ev.Sender.Bare()
+	for _, u := range ev.Members {
+		u = u.Bare()
+		key := taskKey{owner(u), room}
+		// A key known not archived was written for an existing account
+		// (account removal forgets the owner's keys first).
+		known := m.notArchived.known(key)
+		if !known && !m.exists(ctx, u) {
+			continue
+		}
+		count, incr := 1, true
+		if u == sender {
+			count, incr = 0, false
+		}
+		m.writeKey(ctx, key, known, u, u, ev.Stanza, u, m.timestamp(), count, incr)
+	}
+	return false
+}
+
+// lightMessageAsync is lightMessage with rdbms_async: the message is
+// queued once on the room's log. When the room is listed as known (cache.go)
+// at the message's version, that is all; otherwise lightMembers checks each
+// member first. This runs deep in the sending session's stack: it is kept
+// small, the rare work being in lightMembers.
+func (m *Module) lightMessageAsync(ctx context.Context, ev *hooks.LightMessage) bool {
+	ok, marker := classify(ev.Stanza)
+	if !ok || marker {
+		return false
+	}
+	room := remoteKey(ev.Room)
+	members, ok := m.notArchived.room(room, ev.Version)
+	if !ok {
+		m.lightMembers(ctx, ev, room)
+		return false
+	}
+	if err := m.async.w.Put(ctx, lightKey(room), newRun(members, ev.Stanza, ev.Sender.Bare(), m.timestamp())); err != nil {
+		m.log.Error("inbox: write", "room", room, "err", err)
+	}
+	return false
+}
+
+// lightMembers queues a message of a room not listed as known: each member
+// is checked (account, previous box for the auto-unarchive notification)
+// as write does, and the room is listed for the next messages.
+func (m *Module) lightMembers(ctx context.Context, ev *hooks.LightMessage, room string) {
+	sender := ev.Sender.Bare()
+	epoch := m.notArchived.epoch.Load()
+	type unknown struct {
+		u    jid.JID
+		prev Props
+		perr error
+	}
+	var fresh []unknown
+	members := make([]jid.JID, 0, len(ev.Members))
+	for _, u := range ev.Members {
+		u = u.Bare()
+		key := taskKey{owner(u), room}
+		known := m.notArchived.known(key)
+		if !known && !m.exists(ctx, u) {
+			continue
+		}
+		members = append(members, u)
+		if !known {
+			prev, perr := m.store.Props(ctx, key.Owner, room)
+			fresh = append(fresh, unknown{u, prev, perr})
+		}
+	}
+	if err := m.async.w.Put(ctx, lightKey(room), newRun(members, ev.Stanza, sender, m.timestamp())); err != nil {
+		m.log.Error("inbox: write", "room", room, "err", err)
+		return
+	}
+	for _, f := range fresh {
+		m.notArchived.remember(taskKey{owner(f.u), room}, epoch)
+		if f.perr == nil && f.prev.Box == "archive" {
+			unread := 0
+			if f.u != sender {
+				unread = f.prev.UnreadCount + 1
+			}
+			m.unarchived(ctx, f.u, f.u, room, f.prev, unread)
+		}
+	}
+	m.notArchived.rememberRoom(room, ev.Version, members, epoch)
+}
+
+// groupchatDelivered is the MUC Light incoming path (§8.4) for the room's
+// notifications (affiliation changes); user messages go through
+// lightMessage.
 func (m *Module) groupchatDelivered(ctx context.Context, ev *hooks.GroupchatDelivery) bool {
 	el := ev.Stanza
 	ok, marker := classify(el)
@@ -415,14 +567,6 @@ func (m *Module) groupchatDelivered(ctx context.Context, ev *hooks.GroupchatDeli
 		return false
 	}
 	room := remoteKey(ev.Room)
-	if !ev.Sender.IsZero() {
-		if ev.Sender.Bare() == member {
-			m.write(ctx, member, member, room, el, m.timestamp(), 0, false)
-		} else {
-			m.write(ctx, member, member, room, el, m.timestamp(), 1, true)
-		}
-		return false
-	}
 	x := el.Child(nsMLAff, "x")
 	if x == nil {
 		return false
@@ -471,7 +615,7 @@ func (m *Module) remove(ctx context.Context, u jid.JID, remote string) {
 	var err error
 	if m.async != nil {
 		// Asynchronous removal moves the entry to the bin (§10.2).
-		err = m.async.w.Put(ctx, taskKey{owner(u), remote}, task{kind: kRemove})
+		err = m.put(ctx, taskKey{owner(u), remote}, task{kind: kRemove})
 	} else {
 		err = m.store.Remove(ctx, owner(u), remote)
 	}
@@ -481,7 +625,11 @@ func (m *Module) remove(ctx context.Context, u jid.JID, remote string) {
 }
 
 func (m *Module) userRemoved(ctx context.Context, ev *hooks.UserEvent) bool {
+	// Forget first: a key known not archived stands for an existing
+	// account on the MUC Light path; and again after the purge, for writes
+	// that raced with it.
 	m.users.forget(ev.User.Bare())
+	m.notArchived.forgetOwner(owner(ev.User))
 	defer m.notArchived.forgetOwner(owner(ev.User))
 	if m.async != nil {
 		// Queued writes must not recreate entries after the purge.

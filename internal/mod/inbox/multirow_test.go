@@ -17,7 +17,7 @@ import (
 func applyOne(ctx context.Context, s Store, k taskKey, t task) error {
 	switch t.kind {
 	case kSet, kInc:
-		_, err := s.Upsert(ctx, k.Owner, Upsert{Remote: k.Remote, MsgID: t.msgID, Content: t.content,
+		_, err := s.Upsert(ctx, k.Owner, Upsert{Remote: k.Remote, MsgID: t.msgID, Content: t.content(),
 			Timestamp: t.ts, Count: t.count, Incr: t.kind == kInc, Box: t.box})
 		return err
 	case kReset:

@@ -224,7 +224,10 @@ func (m *Module) rosterItems(ctx context.Context, ev *hooks.RosterItems) bool {
 // priority; with none, to offline storage if it takes groupchat messages,
 // otherwise it is dropped silently. Remote members go through the router.
 func (m *Module) deliver(ctx context.Context, room, sender, to jid.JID, el *xmlstream.Element) {
-	m.hooks.GroupchatDelivered.Run(ctx, &hooks.GroupchatDelivery{Room: room, Sender: sender, To: to, Stanza: el})
+	if sender.IsZero() {
+		// User messages were reported once by LightMessageSent.
+		m.hooks.GroupchatDelivered.Run(ctx, &hooks.GroupchatDelivery{Room: room, To: to, Stanza: el})
+	}
 	m.m.fanout.Inc()
 	if !m.r.IsLocal(to.Domain()) {
 		from, _ := jid.Parse(el.Attr("from"))

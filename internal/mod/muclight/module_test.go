@@ -21,6 +21,7 @@ import (
 	"github.com/gander-xmpp/gander/internal/jid"
 	"github.com/gander-xmpp/gander/internal/metrics"
 	"github.com/gander-xmpp/gander/internal/router"
+	"github.com/gander-xmpp/gander/internal/stanza"
 	"github.com/gander-xmpp/gander/internal/xmlstream"
 )
 
@@ -104,6 +105,11 @@ func TestHooks(t *testing.T) {
 		deliveries = append(deliveries, *ev)
 		return false
 	})
+	var sent []hooks.LightMessage
+	h.LightMessageSent.Add(50, "t", func(_ context.Context, ev *hooks.LightMessage) bool {
+		sent = append(sent, *ev)
+		return false
+	})
 	h.RoomAffiliationsChanged.Add(50, "t", func(_ context.Context, ev *hooks.RoomAffiliations) bool {
 		changes = append(changes, *ev)
 		return false
@@ -118,19 +124,20 @@ func TestHooks(t *testing.T) {
 	require.Len(t, changes, 1)
 	require.Empty(t, changes[0].PrevVersion)
 	require.Equal(t, []hooks.AffiliationChange{{User: j("alice@localhost"), Affiliation: "owner"}, {User: j("bob@localhost"), Affiliation: "member"}}, changes[0].Changes)
-	require.Len(t, deliveries, 2)
-	require.True(t, deliveries[0].Sender.IsZero(), "notifications have no sender")
+	require.Len(t, deliveries, 2, "one creation notification per member")
+	require.Empty(t, sent)
 
 	deliveries = nil
 	_, err = m.SendMessage(ctx, room, j("bob@localhost"), "m1", "hi")
 	require.NoError(t, err)
-	require.Len(t, deliveries, 2)
-	for _, d := range deliveries {
-		require.Equal(t, room, d.Room)
-		require.Equal(t, j("bob@localhost"), d.Sender)
-		require.Equal(t, d.To.String(), d.Stanza.Attr("to"))
-		require.Equal(t, "den@muclight.localhost/bob@localhost", d.Stanza.Attr("from"))
-	}
+	require.Empty(t, deliveries, "user messages are not reported per copy")
+	require.Len(t, sent, 1, "a user message is reported once")
+	require.Equal(t, room, sent[0].Room)
+	require.Equal(t, j("bob@localhost"), sent[0].Sender)
+	require.ElementsMatch(t, []jid.JID{j("alice@localhost"), j("bob@localhost")}, sent[0].Members)
+	require.Empty(t, sent[0].Stanza.Attr("to"), "the reported copy has no to")
+	require.Equal(t, "den@muclight.localhost/bob@localhost", sent[0].Stanza.Attr("from"))
+	require.Equal(t, "hi", sent[0].Stanza.ChildText(stanza.NSClient, "body"))
 	require.Equal(t, int64(2), r.session("bob@localhost").sent.Load())
 
 	_, err = m.ChangeAffiliations(ctx, room, j("alice@localhost"), []Occupant{{User: j("kate@localhost"), Aff: AffOwner}}, "")

@@ -1,0 +1,148 @@
+package inbox
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/gander-xmpp/gander/internal/jid"
+	"github.com/gander-xmpp/gander/internal/stanza"
+	"github.com/gander-xmpp/gander/internal/xmlstream"
+)
+
+// TestRoomLogMatchesPerEntryWrites puts random sequences of room messages
+// and member writes (resets, removals, affiliation-change messages, member
+// list changes) two ways: on one room log, and each write on its entry's
+// own key as the synchronous order would apply them. Expanded, the log must
+// give every entry exactly the pending write of the per-entry way, in the
+// same order of entries.
+func TestRoomLogMatchesPerEntryWrites(t *testing.T) {
+	const room = "room@muclight.localhost"
+	var users []jid.JID
+	for _, n := range []string{"alice", "bob", "kate", "mike", "zoe"} {
+		users = append(users, jid.MustParse(n+"@localhost"))
+	}
+	rng := rand.New(rand.NewPCG(6, 14))
+	for iter := range 3000 {
+		var log task
+		per := map[taskKey]task{}
+		var order []taskKey
+		putEntry := func(k taskKey, w task) {
+			old, ok := per[k]
+			if !ok {
+				per[k] = w
+				order = append(order, k)
+				return
+			}
+			nw, err := aggregate(old, w)
+			require.NoError(t, err)
+			per[k] = nw
+		}
+		putLog := func(w task) {
+			if log.log == nil {
+				log = w
+				return
+			}
+			var err error
+			log, err = aggregate(log, w)
+			require.NoError(t, err)
+		}
+		members := users[:2+rng.IntN(3)]
+		steps := 1 + rng.IntN(40)
+		for ts := int64(1); ts <= int64(steps); ts++ {
+			u := members[rng.IntN(len(members))]
+			k := taskKey{owner(u), room}
+			switch r := rng.IntN(20); {
+			case r < 12: // a room message from u
+				el := xmlstream.New(stanza.NSClient, "message", "id", fmt.Sprint("m", ts), "type", "groupchat")
+				putLog(newRun(members, el, u, ts))
+				for _, m := range members {
+					w := task{kind: kInc, count: 1, msgID: fmt.Sprint("m", ts), msg: withTo(el, m.String()), ts: ts, box: "inbox"}
+					if m == u {
+						w.kind, w.count = kSet, 0
+					}
+					putEntry(taskKey{owner(m), room}, w)
+				}
+			case r < 14: // a marker reset, for a recent message or not
+				id := fmt.Sprint("m", ts-int64(rng.IntN(3)))
+				w := task{kind: kReset, resetMsg: &id, ts: ts}
+				putLog(newMemberSeg(k.Owner, w))
+				putEntry(k, w)
+			case r < 15: // the reset IQ
+				w := task{kind: kReset, ts: ts}
+				putLog(newMemberSeg(k.Owner, w))
+				putEntry(k, w)
+			case r < 16: // a kick or the room's destruction
+				w := task{kind: kRemove}
+				putLog(newMemberSeg(k.Owner, w))
+				putEntry(k, w)
+			case r < 18: // an affiliation-change message
+				el := xmlstream.New(stanza.NSClient, "message", "id", fmt.Sprint("a", ts))
+				w := task{kind: kInc, count: 1, msgID: fmt.Sprint("a", ts), msg: el, ts: ts, box: "inbox"}
+				putLog(newMemberSeg(k.Owner, w))
+				putEntry(k, w)
+			default: // the member list changes
+				members = append([]jid.JID(nil), users[:2+rng.IntN(4)]...)
+			}
+		}
+		if log.log == nil {
+			continue
+		}
+		gotOrder, got, errs := log.log.expand(room)
+		require.Empty(t, errs)
+		require.Equal(t, order, gotOrder, "iteration %d: entries in order of first write", iter)
+		require.Len(t, got, len(per))
+		for _, k := range order {
+			require.Equal(t, stored(per[k]), stored(got[k]), "iteration %d, entry of %s", iter, k.Owner.LUser)
+		}
+	}
+}
+
+// TestRoomLogRuns: consecutive messages to the same members make one run
+// whatever their number; a member write or a new member list starts a new
+// segment.
+func TestRoomLogRuns(t *testing.T) {
+	a, b := jid.MustParse("a@localhost"), jid.MustParse("b@localhost")
+	members := []jid.JID{a, b}
+	msg := func(id string) *xmlstream.Element { return xmlstream.New(stanza.NSClient, "message", "id", id) }
+	log := newRun(members, msg("1"), a, 1)
+	for i := 2; i <= 100; i++ {
+		var err error
+		log, err = aggregate(log, newRun(members, msg(fmt.Sprint(i)), b, int64(i)))
+		require.NoError(t, err)
+	}
+	require.Len(t, log.log.segs, 1)
+	require.Equal(t, 100, log.log.segs[0].n)
+	log, _ = aggregate(log, newMemberSeg(owner(a), task{kind: kReset, ts: 101}))
+	log, _ = aggregate(log, newRun(members, msg("102"), a, 102))
+	log, _ = aggregate(log, newRun([]jid.JID{a}, msg("103"), a, 103))
+	require.Len(t, log.log.segs, 4)
+
+	_, got, errs := log.log.expand("r@muclight.localhost")
+	require.Empty(t, errs)
+	ka, kb := taskKey{owner(a), "r@muclight.localhost"}, taskKey{owner(b), "r@muclight.localhost"}
+	require.Equal(t, kSet, got[ka].kind)
+	require.Equal(t, 0, got[ka].count, "a's own newest message")
+	require.Equal(t, "103", got[ka].msgID)
+	require.Equal(t, "a@localhost", got[ka].msg.Attr("to"), "the stored copy is a's")
+	require.Equal(t, kSet, got[kb].kind, "b's own message 100, then a's 102")
+	require.Equal(t, 1, got[kb].count)
+	require.Equal(t, "102", got[kb].msgID, "b was not a member for 103")
+
+	_, err := aggregate(log, set(0, "x", 1))
+	require.Error(t, err, "a room log and an entry write do not merge")
+}
+
+// storedTask is a task with its message as the stored bytes.
+type storedTask struct {
+	t       task
+	content string
+}
+
+func stored(t task) storedTask {
+	c := t.content()
+	t.msg = nil
+	return storedTask{t, c}
+}
