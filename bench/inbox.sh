@@ -5,13 +5,16 @@
 # table of docs/benchmarks.md (through the same report as bench/compare.sh,
 # whose results in the same directory stay in it). See bench/README.md.
 #
-#   bench/inbox.sh                  full run (about 8 minutes)
+#   bench/inbox.sh                  full run (about 12 minutes)
 #   BENCH_QUICK=1 bench/inbox.sh    smoke run (about 1 minute)
 #
 # Knobs (environment):
 #   BENCH_INBOX_USERS   users (default 1000 = 100 rooms; quick 100)
 #   BENCH_INBOX_RATES   total groupchat msgs/s steps (each delivered to 9 members)
 #   BENCH_INBOX_CONFIGS configurations, default "off rdbms rdbms_async"
+#   BENCH_INBOX_OPTS    one more [modules.mod_inbox] line for rdbms and rdbms_async,
+#                       e.g. "async_writer.flush_interval = 1000"
+#   BENCH_INBOX_QUERY_EVERY  how often each user queries its inbox (default 30s)
 #   BENCH_STEP, BENCH_RESULTS, BENCH_OUT, BENCH_KEEP as for bench/compare.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,7 +29,7 @@ if [ "$QUICK" = 1 ]; then
   RESULTS=${BENCH_RESULTS:-/tmp/gander-bench-results-quick}
 else
   N=${BENCH_INBOX_USERS:-1000}
-  RATES=${BENCH_INBOX_RATES:-200,400,800,1200,1600,2000,2400,3200}
+  RATES=${BENCH_INBOX_RATES:-200,400,800,1600,3200,4000,4800,5200,5600,6000,6400,6800,7200,7600,8000,8800}
   STEP=${BENCH_STEP:-20s} WARMUP=3s QUERY_EVERY=${BENCH_INBOX_QUERY_EVERY:-30s}
   RESULTS=${BENCH_RESULTS:-/tmp/gander-bench-results}
 fi
@@ -55,7 +58,7 @@ make_cert
 for c in $CONFIGS; do
   CURRENT=gander-pg-inbox-$c
   log "=== $CURRENT"
-  note ""; note "# $CURRENT: bench/gander-pg.toml plus MUC Light (cache_affs)$([ "$c" = off ] || echo " and [modules.mod_inbox] backend = \"$c\"")"
+  note ""; note "# $CURRENT: bench/gander-pg.toml plus MUC Light (cache_affs)$([ "$c" = off ] || echo " and [modules.mod_inbox] backend = \"$c\" ${BENCH_INBOX_OPTS:-}")"
   cfg=$CURRENT.toml
   render gander-pg.toml "$cfg"
   # cache_affs: the occupant-list cache a production MUC Light deployment
@@ -66,6 +69,7 @@ for c in $CONFIGS; do
     off) ;;
     rdbms|rdbms_async)
       printf '\n[modules.mod_inbox]\n  backend = "%s"\n' "$c" >>"$WORK/$cfg"
+      [ -z "${BENCH_INBOX_OPTS:-}" ] || printf '  %s\n' "$BENCH_INBOX_OPTS" >>"$WORK/$cfg"
       query=(--inbox-query-every "$QUERY_EVERY") ;;
     *) log "unknown configuration $c (off, rdbms, rdbms_async)"; exit 2 ;;
   esac

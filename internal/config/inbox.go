@@ -48,7 +48,7 @@ type InboxAsyncWriter struct {
 	// PoolSize is the number of workers (default 2 x CPU cores).
 	PoolSize int `toml:"pool_size"`
 	// FlushInterval is how long, in milliseconds, a conversation's writes
-	// are merged before they are written (Gander; default 500, 0 writes as
+	// are merged before they are written (Gander; default 1000, 0 writes as
 	// soon as a worker is free, like the reference).
 	FlushInterval int `toml:"flush_interval"`
 	// BatchSize caps the conversations written by one flush (Gander;
@@ -72,7 +72,7 @@ func (m *ModInbox) check(c *checker, key string) {
 	m.IQDisc.check(c, key, "no_queue")
 	c.oneOf(key+".backend", &m.Backend, "rdbms", "rdbms", "rdbms_async")
 	c.intDefault(key+".async_writer.pool_size", &m.AsyncWriter.PoolSize, 2*runtime.NumCPU(), 1)
-	c.intDefault(key+".async_writer.flush_interval", &m.AsyncWriter.FlushInterval, 500, 0)
+	c.intDefault(key+".async_writer.flush_interval", &m.AsyncWriter.FlushInterval, 1000, 0)
 	c.intDefault(key+".async_writer.batch_size", &m.AsyncWriter.BatchSize, 500, 1)
 	if !c.ix.has(key + ".reset_markers") {
 		m.ResetMarkers = []string{"displayed"}

@@ -14,6 +14,8 @@ func TestInboxDefaults(t *testing.T) {
 	require.Equal(t, "rdbms", m.Backend)
 	require.Equal(t, "no_queue", m.IQDisc.Type)
 	require.Equal(t, 2*runtime.NumCPU(), m.AsyncWriter.PoolSize)
+	require.Equal(t, 1000, m.AsyncWriter.FlushInterval)
+	require.Equal(t, 500, m.AsyncWriter.BatchSize)
 	require.Equal(t, []string{"displayed"}, m.ResetMarkers)
 	require.Equal(t, []string{"muclight"}, m.Groupchat)
 	require.True(t, m.AffChanges)
@@ -30,6 +32,8 @@ func TestInboxSpecExample(t *testing.T) {
 [modules.mod_inbox]
   backend = "rdbms_async"
   async_writer.pool_size = 8
+  async_writer.flush_interval = 0
+  async_writer.batch_size = 50
   reset_markers = ["displayed"]
   groupchat = ["muclight"]
   boxes = ["favourites", "spam"]
@@ -45,6 +49,8 @@ func TestInboxSpecExample(t *testing.T) {
 	m := cfg.Modules.Inbox
 	require.Equal(t, "rdbms_async", m.Backend)
 	require.Equal(t, 8, m.AsyncWriter.PoolSize)
+	require.Equal(t, 0, m.AsyncWriter.FlushInterval, "0: write as soon as a worker is free")
+	require.Equal(t, 50, m.AsyncWriter.BatchSize)
 	require.Equal(t, []string{"inbox", "archive", "bin", "favourites", "spam"}, m.AllBoxes())
 	require.Equal(t, 12, m.BinCleanAfter)
 	require.Equal(t, Limit(100), m.MaxResultLimit)
@@ -70,6 +76,8 @@ func TestInboxRejected(t *testing.T) {
 		{`max_result_limit = "lots"`, "max_result_limit"},
 		{`delete_domain_limit = 0`, "delete_domain_limit"},
 		{`async_writer.pool_size = 0`, "async_writer.pool_size"},
+		{`async_writer.flush_interval = -1`, "async_writer.flush_interval"},
+		{`async_writer.batch_size = 0`, "async_writer.batch_size"},
 		{`unknown_option = 1`, "unknown_option"},
 	} {
 		t.Run(tc.opt, func(t *testing.T) {

@@ -470,6 +470,10 @@ func (m *Module) lightMessage(ctx context.Context, ev *hooks.LightMessage) bool 
 	}
 	room := remoteKey(ev.Room)
 	sender := ev.Sender.Bare()
+	if m.async == nil {
+		m.lightMessageSync(ctx, ev, room, sender)
+		return false
+	}
 	for _, u := range ev.Members {
 		u = u.Bare()
 		key := taskKey{owner(u), room}
@@ -486,6 +490,63 @@ func (m *Module) lightMessage(ctx context.Context, ev *hooks.LightMessage) bool 
 		m.writeKey(ctx, key, known, u, u, ev.Stanza, u, m.timestamp(), count, incr)
 	}
 	return false
+}
+
+// lightMessageSync is lightMessage with the synchronous backend: every
+// member's entry is written before the message is routed, with one
+// multi-row statement per kind of write (the sender's absolute write, the
+// others' increments) instead of one statement per member. Each member's
+// write has its own timestamp, as with single writes.
+func (m *Module) lightMessageSync(ctx context.Context, ev *hooks.LightMessage, room string, sender jid.JID) {
+	epoch := m.notArchived.epoch.Load()
+	type member struct {
+		u     jid.JID
+		known bool
+		prev  Props
+		perr  error
+		incr  bool
+	}
+	members := make([]member, 0, len(ev.Members))
+	rows := make([]OwnedUpsert, 0, len(ev.Members))
+	id := ev.Stanza.Attr("id")
+	for _, u := range ev.Members {
+		u = u.Bare()
+		o := owner(u)
+		mb := member{u: u, known: m.notArchived.known(taskKey{o, room}), incr: u != sender}
+		if !mb.known && !m.exists(ctx, u) {
+			continue
+		}
+		if !mb.known {
+			mb.prev, mb.perr = m.store.Props(ctx, o, room)
+		}
+		count := 0
+		if mb.incr {
+			count = 1
+		}
+		members = append(members, mb)
+		rows = append(rows, OwnedUpsert{o, Upsert{Remote: room, MsgID: id, Content: withTo(ev.Stanza, u.String()).String(),
+			Timestamp: m.timestamp(), Count: count, Incr: mb.incr, Box: "inbox"}})
+	}
+	if len(rows) == 0 {
+		return
+	}
+	if err := m.store.UpsertMany(ctx, rows); err != nil {
+		m.log.Error("inbox: write", "room", room, "err", err)
+		return
+	}
+	for _, mb := range members {
+		if mb.known {
+			continue
+		}
+		m.notArchived.remember(taskKey{owner(mb.u), room}, epoch)
+		if mb.perr == nil && mb.prev.Box == "archive" {
+			unread := 0
+			if mb.incr {
+				unread = mb.prev.UnreadCount + 1
+			}
+			m.unarchived(ctx, mb.u, mb.u, room, mb.prev, unread)
+		}
+	}
 }
 
 // lightMessageAsync is lightMessage with rdbms_async: the message is
