@@ -161,37 +161,20 @@ func newAsyncWriter(store Store, opts batch.Options) *asyncWriter {
 
 // entries turns a batch into one write per entry, in order: room logs are
 // expanded into their members' writes.
-func (a *asyncWriter) entries(items []batch.Item[taskKey, task]) ([]taskKey, map[taskKey]task) {
-	keys := make([]taskKey, 0, len(items))
-	writes := make(map[taskKey]task, len(items))
-	add := func(k taskKey, t task) {
-		old, ok := writes[k]
-		if !ok {
-			keys = append(keys, k)
-			writes[k] = t
-			return
-		}
-		nt, err := aggregate(old, t)
-		if err != nil {
-			a.log.Error("inbox: flush: writes not merged, newer one dropped", "err", err)
-			return
-		}
-		writes[k] = nt
-	}
+func (a *asyncWriter) entries(items []batch.Item[taskKey, task]) *entryWrites {
+	w := newEntryWrites(len(items))
+	var errs []error
 	for _, it := range items {
-		if it.Value.log == nil {
-			add(it.Key, it.Value)
-			continue
-		}
-		order, ts, errs := it.Value.log.expand(it.Key.Remote)
-		for _, err := range errs {
-			a.log.Error("inbox: flush: writes not merged, newer one dropped", "err", err)
-		}
-		for _, k := range order {
-			add(k, ts[k])
+		if it.Value.log != nil {
+			errs = append(errs, it.Value.log.expand(it.Key.Remote, w)...)
+		} else if err := w.add(it.Key, it.Value); err != nil {
+			errs = append(errs, err)
 		}
 	}
-	return keys, writes
+	for _, err := range errs {
+		a.log.Error("inbox: flush: writes not merged, newer one dropped", "err", err)
+	}
+	return w
 }
 
 // flush applies a batch with a few multi-row statements: one upsert per
@@ -203,9 +186,9 @@ func (a *asyncWriter) flush(ctx context.Context, items []batch.Item[taskKey, tas
 	var ups []OwnedUpsert
 	var resets []OwnedReset
 	var bins []EntryKey
-	keys, writes := a.entries(items)
-	for _, k := range keys {
-		t := writes[k]
+	w := a.entries(items)
+	for _, k := range w.order {
+		t := w.byKey[k]
 		switch t.kind {
 		case kSet, kInc:
 			ups = append(ups, OwnedUpsert{k.Owner, Upsert{Remote: k.Remote, MsgID: t.msgID, Content: t.content(),

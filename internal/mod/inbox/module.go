@@ -83,7 +83,8 @@ type Deps struct {
 	Async *batch.Options
 	// LightService reports whether a domain is a MUC Light service; with
 	// rdbms_async the writes of such rooms' entries are queued per room
-	// (roomlog.go). Nil means none.
+	// (roomlog.go), and without it MUC Light messages do not update the
+	// inbox (the server sets it whenever mod_muc_light runs).
 	LightService func(domain string) bool
 }
 
@@ -144,10 +145,11 @@ func New(d Deps, opts config.ModInbox, policy iq.Policy) (*Module, error) {
 	h.UserRemoved.Add(50, "mod_inbox", m.userRemoved)
 	if opts.HasGroupchat("muclight") {
 		h.GroupchatDelivered.Add(50, "mod_inbox", m.groupchatDelivered)
-		if m.async != nil && m.light != nil {
-			h.LightMessageSent.Add(50, "mod_inbox", m.lightMessageAsync)
-		} else {
+		switch {
+		case m.async == nil:
 			h.LightMessageSent.Add(50, "mod_inbox", m.lightMessage)
+		case m.light != nil:
+			h.LightMessageSent.Add(50, "mod_inbox", m.lightMessageAsync)
 		}
 		h.RoomDestroyed.Add(50, "mod_inbox", m.roomDestroyed)
 	}
@@ -459,101 +461,11 @@ func (m *Module) unarchived(ctx context.Context, notifyFrom, ownerJID jid.JID, r
 	m.r.Route(ctx, notifyFrom, ownerJID, msg)
 }
 
-// lightMessage is the MUC Light incoming path for user messages (§8.4),
-// once per message for all its members: the sender's entry gets the
-// message with count 0, every other member's an increment of 1, each
-// write with its own timestamp.
-func (m *Module) lightMessage(ctx context.Context, ev *hooks.LightMessage) bool {
-	ok, marker := classify(ev.Stanza)
-	if !ok || marker {
-		return false
-	}
-	room := remoteKey(ev.Room)
-	sender := ev.Sender.Bare()
-	if m.async == nil {
-		m.lightMessageSync(ctx, ev, room, sender)
-		return false
-	}
-	for _, u := range ev.Members {
-		u = u.Bare()
-		key := taskKey{owner(u), room}
-		// A key known not archived was written for an existing account
-		// (account removal forgets the owner's keys first).
-		known := m.notArchived.known(key)
-		if !known && !m.exists(ctx, u) {
-			continue
-		}
-		count, incr := 1, true
-		if u == sender {
-			count, incr = 0, false
-		}
-		m.writeKey(ctx, key, known, u, u, ev.Stanza, u, m.timestamp(), count, incr)
-	}
-	return false
-}
-
-// lightMessageSync is lightMessage with the synchronous backend: every
-// member's entry is written before the message is routed, with one
-// multi-row statement per kind of write (the sender's absolute write, the
-// others' increments) instead of one statement per member. Each member's
-// write has its own timestamp, as with single writes.
-func (m *Module) lightMessageSync(ctx context.Context, ev *hooks.LightMessage, room string, sender jid.JID) {
-	epoch := m.notArchived.epoch.Load()
-	type member struct {
-		u     jid.JID
-		known bool
-		prev  Props
-		perr  error
-		incr  bool
-	}
-	members := make([]member, 0, len(ev.Members))
-	rows := make([]OwnedUpsert, 0, len(ev.Members))
-	id := ev.Stanza.Attr("id")
-	for _, u := range ev.Members {
-		u = u.Bare()
-		o := owner(u)
-		mb := member{u: u, known: m.notArchived.known(taskKey{o, room}), incr: u != sender}
-		if !mb.known && !m.exists(ctx, u) {
-			continue
-		}
-		if !mb.known {
-			mb.prev, mb.perr = m.store.Props(ctx, o, room)
-		}
-		count := 0
-		if mb.incr {
-			count = 1
-		}
-		members = append(members, mb)
-		rows = append(rows, OwnedUpsert{o, Upsert{Remote: room, MsgID: id, Content: withTo(ev.Stanza, u.String()).String(),
-			Timestamp: m.timestamp(), Count: count, Incr: mb.incr, Box: "inbox"}})
-	}
-	if len(rows) == 0 {
-		return
-	}
-	if err := m.store.UpsertMany(ctx, rows); err != nil {
-		m.log.Error("inbox: write", "room", room, "err", err)
-		return
-	}
-	for _, mb := range members {
-		if mb.known {
-			continue
-		}
-		m.notArchived.remember(taskKey{owner(mb.u), room}, epoch)
-		if mb.perr == nil && mb.prev.Box == "archive" {
-			unread := 0
-			if mb.incr {
-				unread = mb.prev.UnreadCount + 1
-			}
-			m.unarchived(ctx, mb.u, mb.u, room, mb.prev, unread)
-		}
-	}
-}
-
 // lightMessageAsync is lightMessage with rdbms_async: the message is
 // queued once on the room's log. When the room is listed as known (cache.go)
-// at the message's version, that is all; otherwise lightMembers checks each
+// at the message's version, that is all; otherwise lightQueue checks each
 // member first. This runs deep in the sending session's stack: it is kept
-// small, the rare work being in lightMembers.
+// small, the rare work being in lightQueue.
 func (m *Module) lightMessageAsync(ctx context.Context, ev *hooks.LightMessage) bool {
 	ok, marker := classify(ev.Stanza)
 	if !ok || marker {
@@ -562,7 +474,7 @@ func (m *Module) lightMessageAsync(ctx context.Context, ev *hooks.LightMessage) 
 	room := remoteKey(ev.Room)
 	members, ok := m.notArchived.room(room, ev.Version)
 	if !ok {
-		m.lightMembers(ctx, ev, room)
+		m.lightQueue(ctx, ev, room)
 		return false
 	}
 	if err := m.async.w.Put(ctx, lightKey(room), newRun(members, ev.Stanza, ev.Sender.Bare(), m.timestamp())); err != nil {
@@ -571,47 +483,108 @@ func (m *Module) lightMessageAsync(ctx context.Context, ev *hooks.LightMessage) 
 	return false
 }
 
-// lightMembers queues a message of a room not listed as known: each member
-// is checked (account, previous box for the auto-unarchive notification)
-// as write does, and the room is listed for the next messages.
-func (m *Module) lightMembers(ctx context.Context, ev *hooks.LightMessage, room string) {
-	sender := ev.Sender.Bare()
-	epoch := m.notArchived.epoch.Load()
-	type unknown struct {
-		u    jid.JID
-		prev Props
-		perr error
-	}
-	var fresh []unknown
-	members := make([]jid.JID, 0, len(ev.Members))
+// lightMember is one member a MUC Light message is written for: a local
+// account, with its entry's previous properties when the entry was not
+// known to be out of the archive (cache.go).
+type lightMember struct {
+	u     jid.JID
+	known bool
+	prev  Props
+	perr  error
+}
+
+// lightMembers returns the members of a room message whose entries are
+// written: existing local accounts. For entries not known to be out of the
+// archive it reads the previous properties, for the auto-unarchive
+// notification (§8.7) that lightWritten sends.
+func (m *Module) lightMembers(ctx context.Context, ev *hooks.LightMessage, room string) []lightMember {
+	out := make([]lightMember, 0, len(ev.Members))
 	for _, u := range ev.Members {
 		u = u.Bare()
-		key := taskKey{owner(u), room}
-		known := m.notArchived.known(key)
-		if !known && !m.exists(ctx, u) {
+		k := taskKey{owner(u), room}
+		mb := lightMember{u: u, known: m.notArchived.known(k)}
+		if !mb.known && !m.exists(ctx, u) {
 			continue
 		}
-		members = append(members, u)
-		if !known {
-			prev, perr := m.store.Props(ctx, key.Owner, room)
-			fresh = append(fresh, unknown{u, prev, perr})
+		if !mb.known {
+			mb.prev, mb.perr = m.store.Props(ctx, k.Owner, room)
+		}
+		out = append(out, mb)
+	}
+	return out
+}
+
+// lightWritten follows the write of a room message for members: entries
+// not known before are remembered (unless a property set ran since epoch)
+// and those that left the archive are notified.
+func (m *Module) lightWritten(ctx context.Context, room string, sender jid.JID, members []lightMember, epoch uint64) {
+	for _, mb := range members {
+		if mb.known {
+			continue
+		}
+		m.notArchived.remember(taskKey{owner(mb.u), room}, epoch)
+		if mb.perr == nil && mb.prev.Box == "archive" {
+			unread := 0
+			if mb.u != sender {
+				unread = mb.prev.UnreadCount + 1
+			}
+			m.unarchived(ctx, mb.u, mb.u, room, mb.prev, unread)
 		}
 	}
-	if err := m.async.w.Put(ctx, lightKey(room), newRun(members, ev.Stanza, sender, m.timestamp())); err != nil {
+}
+
+// lightMessage is the MUC Light incoming path for user messages (§8.4)
+// with the synchronous backend, once per message for all its members: the
+// sender's entry gets the message with count 0, every other member's an
+// increment of 1, each write with its own timestamp. The entries are
+// written before the message is routed, with one multi-row statement per
+// kind of write (the sender's absolute write, the others' increments)
+// instead of one statement per member.
+func (m *Module) lightMessage(ctx context.Context, ev *hooks.LightMessage) bool {
+	ok, marker := classify(ev.Stanza)
+	if !ok || marker {
+		return false
+	}
+	room, sender := remoteKey(ev.Room), ev.Sender.Bare()
+	epoch := m.notArchived.epoch.Load()
+	members := m.lightMembers(ctx, ev, room)
+	if len(members) == 0 {
+		return false
+	}
+	rows := make([]OwnedUpsert, 0, len(members))
+	for _, mb := range members {
+		count := 1
+		if mb.u == sender {
+			count = 0
+		}
+		rows = append(rows, OwnedUpsert{owner(mb.u), Upsert{Remote: room, MsgID: ev.Stanza.Attr("id"),
+			Content: withTo(ev.Stanza, mb.u.String()).String(), Timestamp: m.timestamp(), Count: count, Incr: count == 1, Box: "inbox"}})
+	}
+	if err := m.store.UpsertMany(ctx, rows); err != nil {
+		m.log.Error("inbox: write", "room", room, "err", err)
+		return false
+	}
+	m.lightWritten(ctx, room, sender, members, epoch)
+	return false
+}
+
+// lightQueue queues a message of a room not listed as known (rdbms_async):
+// each member is checked as lightMembers does, and the room is listed for
+// the next messages.
+func (m *Module) lightQueue(ctx context.Context, ev *hooks.LightMessage, room string) {
+	sender := ev.Sender.Bare()
+	epoch := m.notArchived.epoch.Load()
+	members := m.lightMembers(ctx, ev, room)
+	jids := make([]jid.JID, len(members))
+	for i, mb := range members {
+		jids[i] = mb.u
+	}
+	if err := m.async.w.Put(ctx, lightKey(room), newRun(jids, ev.Stanza, sender, m.timestamp())); err != nil {
 		m.log.Error("inbox: write", "room", room, "err", err)
 		return
 	}
-	for _, f := range fresh {
-		m.notArchived.remember(taskKey{owner(f.u), room}, epoch)
-		if f.perr == nil && f.prev.Box == "archive" {
-			unread := 0
-			if f.u != sender {
-				unread = f.prev.UnreadCount + 1
-			}
-			m.unarchived(ctx, f.u, f.u, room, f.prev, unread)
-		}
-	}
-	m.notArchived.rememberRoom(room, ev.Version, members, epoch)
+	m.lightWritten(ctx, room, sender, members, epoch)
+	m.notArchived.rememberRoom(room, ev.Version, jids, epoch)
 }
 
 // groupchatDelivered is the MUC Light incoming path (§8.4) for the room's

@@ -140,36 +140,53 @@ func (s *roomSeg) derive(u jid.JID) task {
 	return t
 }
 
-// expand works out the per-entry writes of a room's log, in the order the
-// entries first appear in it. A merge error keeps the older write, as the
-// writer does (§10.3); the errors are returned for logging.
-func (l *roomLog) expand(room string) ([]taskKey, map[taskKey]task, []error) {
-	var order []taskKey
-	out := map[taskKey]task{}
+// entryWrites is one pending write per entry, in the order the entries
+// were first written; a later write of an entry is merged into its pending
+// one with aggregate.
+type entryWrites struct {
+	order []taskKey
+	byKey map[taskKey]task
+}
+
+func newEntryWrites(n int) *entryWrites {
+	return &entryWrites{order: make([]taskKey, 0, n), byKey: make(map[taskKey]task, n)}
+}
+
+// add merges t into k's pending write. A merge error keeps the older write,
+// as the writer does (§10.3).
+func (w *entryWrites) add(k taskKey, t task) error {
+	old, ok := w.byKey[k]
+	if !ok {
+		w.order = append(w.order, k)
+		w.byKey[k] = t
+		return nil
+	}
+	nt, err := aggregate(old, t)
+	if err != nil {
+		return fmt.Errorf("inbox: %s@%s, %s: %w", k.Owner.LUser, k.Owner.LServer, k.Remote, err)
+	}
+	w.byKey[k] = nt
+	return nil
+}
+
+// expand adds the per-entry writes of a room's log to w, in order, and
+// returns the merge errors (for logging).
+func (l *roomLog) expand(room string, w *entryWrites) []error {
 	var errs []error
-	apply := func(k taskKey, t task) {
-		old, ok := out[k]
-		if !ok {
-			order = append(order, k)
-			out[k] = t
-			return
+	add := func(k taskKey, t task) {
+		if err := w.add(k, t); err != nil {
+			errs = append(errs, err)
 		}
-		nt, err := aggregate(old, t)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("inbox: room %s, %s@%s: %w", room, k.Owner.LUser, k.Owner.LServer, err))
-			return
-		}
-		out[k] = nt
 	}
 	for i := range l.segs {
 		s := &l.segs[i]
 		if !s.isRun() {
-			apply(taskKey{s.owner, room}, s.t)
+			add(taskKey{s.owner, room}, s.t)
 			continue
 		}
 		for _, u := range s.members {
-			apply(taskKey{owner(u), room}, s.derive(u))
+			add(taskKey{owner(u), room}, s.derive(u))
 		}
 	}
-	return order, out, errs
+	return errs
 }

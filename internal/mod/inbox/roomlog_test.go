@@ -90,8 +90,9 @@ func TestRoomLogMatchesPerEntryWrites(t *testing.T) {
 		if log.log == nil {
 			continue
 		}
-		gotOrder, got, errs := log.log.expand(room)
-		require.Empty(t, errs)
+		w := newEntryWrites(0)
+		require.Empty(t, log.log.expand(room, w))
+		gotOrder, got := w.order, w.byKey
 		require.Equal(t, order, gotOrder, "iteration %d: entries in order of first write", iter)
 		require.Len(t, got, len(per))
 		for _, k := range order {
@@ -120,8 +121,9 @@ func TestRoomLogRuns(t *testing.T) {
 	log, _ = aggregate(log, newRun([]jid.JID{a}, msg("103"), a, 103))
 	require.Len(t, log.log.segs, 4)
 
-	_, got, errs := log.log.expand("r@muclight.localhost")
-	require.Empty(t, errs)
+	w := newEntryWrites(0)
+	require.Empty(t, log.log.expand("r@muclight.localhost", w))
+	got := w.byKey
 	ka, kb := taskKey{owner(a), "r@muclight.localhost"}, taskKey{owner(b), "r@muclight.localhost"}
 	require.Equal(t, kSet, got[ka].kind)
 	require.Equal(t, 0, got[ka].count, "a's own newest message")
