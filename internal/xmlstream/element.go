@@ -165,6 +165,15 @@ func (e *Element) ChildText(space, local string) string {
 	return ""
 }
 
+// WithAttr returns a shallow copy of e with attribute local set to value:
+// the attributes are copied, the children shared (a routed stanza is not
+// modified, so its copies may share them; appending to the copy does not
+// touch e's children).
+func (e *Element) WithAttr(local, value string) *Element {
+	c := &Element{Space: e.Space, Local: e.Local, Attrs: append([]Attr(nil), e.Attrs...), Children: e.Children[:len(e.Children):len(e.Children)]}
+	return c.SetAttr(local, value)
+}
+
 // Clone returns a deep copy of e.
 func (e *Element) Clone() *Element {
 	if e == nil {

@@ -71,8 +71,4 @@ func (m *Module) mucBroadcast(ctx context.Context, ev *hooks.MucGroupchatBroadca
 
 // withTo returns a shallow copy of el with to set (the stored copy of
 // §8.5: from room/nick, to the affiliated user's bare JID).
-func withTo(el *xmlstream.Element, to string) *xmlstream.Element {
-	c := &xmlstream.Element{Space: el.Space, Local: el.Local, Attrs: append([]xmlstream.Attr(nil), el.Attrs...), Children: el.Children}
-	c.SetAttr("to", to)
-	return c
-}
+func withTo(el *xmlstream.Element, to string) *xmlstream.Element { return el.WithAttr("to", to) }

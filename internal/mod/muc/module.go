@@ -270,20 +270,12 @@ func (r *Room) occupantPresence(o *occupant, aff, role string, toModerator bool,
 	return p.Append(x)
 }
 
-// withTo returns a shallow copy of el addressed to to; children are shared
-// (routed stanzas are not modified).
-func withTo(el *xmlstream.Element, to jid.JID) *xmlstream.Element {
-	c := &xmlstream.Element{Space: el.Space, Local: el.Local, Attrs: append([]xmlstream.Attr(nil), el.Attrs...), Children: el.Children}
-	c.SetAttr("to", to.String())
-	return c
-}
-
 // isModerator reports whether the occupant o has the moderator role.
 func (r *Room) isModerator(o *occupant) bool { return roleOf(r.affiliation(o.jid)) == "moderator" }
 
 // queue adds a stanza for to; callers hold r.mu.
 func (r *Room) queue(to jid.JID, el *xmlstream.Element) {
-	r.outq = append(r.outq, out{to: to, el: withTo(el, to)})
+	r.outq = append(r.outq, out{to: to, el: el.WithAttr("to", to.String())})
 }
 
 // flush routes the queued stanzas in order. Whoever holds sendMu drains

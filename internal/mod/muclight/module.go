@@ -274,7 +274,5 @@ func (m *Module) deliver(ctx context.Context, room, sender, to jid.JID, el *xmls
 // copyTo returns a shallow copy of el addressed to to; children are shared
 // (routed stanzas are immutable).
 func copyTo(el *xmlstream.Element, to jid.JID) *xmlstream.Element {
-	c := &xmlstream.Element{Space: el.Space, Local: el.Local, Attrs: append([]xmlstream.Attr(nil), el.Attrs...), Children: el.Children}
-	c.SetAttr("to", to.String())
-	return c
+	return el.WithAttr("to", to.String())
 }
