@@ -67,9 +67,6 @@ func (t task) resetFor(id string) bool {
 // pending move to the bin survives newer message writes (stickyBin).
 func aggregate(old, nw task) (task, error) {
 	switch {
-	case old.log != nil && nw.log != nil:
-		old.log.appendLog(nw.log)
-		return old, nil
 	case old.log != nil || nw.log != nil:
 		return old, fmt.Errorf("inbox: cannot aggregate a room log with an entry write")
 	case old.kind == kSet && nw.kind == kRemove, old.kind == kInc && nw.kind == kRemove: // 1, 2
@@ -131,12 +128,12 @@ func stickyBin(old, nw task) task {
 	return nw
 }
 
-// merge is the writer's merge function: aggregate, with a short path for
-// the common case of a room message appended to a room's log (kept small:
-// it runs on the sending session's goroutine, deep in its stack).
+// merge is the writer's merge function: a room's log takes the newer log's
+// segments, an entry write merges by aggregate. It runs on the sending
+// session's goroutine, deep in its stack: keep its frame small.
 func merge(old, nw task) (task, error) {
-	if old.log != nil && nw.log != nil && len(nw.log.segs) == 1 {
-		old.log.add(&nw.log.segs[0])
+	if old.log != nil && nw.log != nil {
+		old.log.appendLog(nw.log)
 		return old, nil
 	}
 	return aggregate(old, nw)

@@ -391,16 +391,10 @@ func (m *Module) localMessage(ctx context.Context, ev *hooks.StanzaEvent) bool {
 // auto-unarchive notification when the entry left the archive (§8.7).
 // notifyFrom is the owner as it appears in the routed stanza.
 func (m *Module) write(ctx context.Context, notifyFrom, ownerJID jid.JID, remote string, el *xmlstream.Element, ts int64, count int, incr bool) {
-	key := taskKey{owner(ownerJID), remote}
-	m.writeKey(ctx, key, m.notArchived.known(key), notifyFrom, ownerJID, el, jid.JID{}, ts, count, incr)
-}
-
-// writeKey is write for key, with known telling whether the key is known
-// not to be archived (notArchived). When to is set, the stored copy is el
-// with its to attribute set to it (made when the write is stored).
-func (m *Module) writeKey(ctx context.Context, key taskKey, known bool, notifyFrom, ownerJID jid.JID, el *xmlstream.Element, to jid.JID, ts int64, count int, incr bool) {
-	o, remote := key.Owner, key.Remote
+	o := owner(ownerJID)
+	key := taskKey{o, remote}
 	epoch := m.notArchived.epoch.Load()
+	known := m.notArchived.known(key)
 	var prev Props
 	var perr error
 	if !known {
@@ -413,19 +407,10 @@ func (m *Module) writeKey(ctx context.Context, key taskKey, known bool, notifyFr
 		if incr {
 			kind = kInc
 		}
-		msg := el
-		if !to.IsZero() {
-			msg = withTo(el, to.String())
-		}
-		err = m.put(ctx, key, task{kind: kind, count: count, msgID: el.Attr("id"),
-			msg: msg, ts: ts, box: "inbox"})
+		err = m.put(ctx, key, task{kind: kind, count: count, msgID: el.Attr("id"), msg: el, ts: ts, box: "inbox"})
 		changed = true // the previous box read decides the notification (§10.5)
 	} else {
-		stored := el
-		if !to.IsZero() {
-			stored = withTo(el, to.String())
-		}
-		changed, err = m.store.Upsert(ctx, o, Upsert{Remote: remote, MsgID: el.Attr("id"), Content: stored.String(),
+		changed, err = m.store.Upsert(ctx, o, Upsert{Remote: remote, MsgID: el.Attr("id"), Content: el.String(),
 			Timestamp: ts, Count: count, Incr: incr, Box: "inbox"})
 	}
 	if err != nil {

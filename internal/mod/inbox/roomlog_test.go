@@ -46,7 +46,7 @@ func TestRoomLogMatchesPerEntryWrites(t *testing.T) {
 				return
 			}
 			var err error
-			log, err = aggregate(log, w)
+			log, err = merge(log, w)
 			require.NoError(t, err)
 		}
 		members := users[:2+rng.IntN(3)]
@@ -111,14 +111,14 @@ func TestRoomLogRuns(t *testing.T) {
 	log := newRun(members, msg("1"), a, 1)
 	for i := 2; i <= 100; i++ {
 		var err error
-		log, err = aggregate(log, newRun(members, msg(fmt.Sprint(i)), b, int64(i)))
+		log, err = merge(log, newRun(members, msg(fmt.Sprint(i)), b, int64(i)))
 		require.NoError(t, err)
 	}
 	require.Len(t, log.log.segs, 1)
 	require.Equal(t, 100, log.log.segs[0].n)
-	log, _ = aggregate(log, newMemberSeg(owner(a), task{kind: kReset, ts: 101}))
-	log, _ = aggregate(log, newRun(members, msg("102"), a, 102))
-	log, _ = aggregate(log, newRun([]jid.JID{a}, msg("103"), a, 103))
+	log, _ = merge(log, newMemberSeg(owner(a), task{kind: kReset, ts: 101}))
+	log, _ = merge(log, newRun(members, msg("102"), a, 102))
+	log, _ = merge(log, newRun([]jid.JID{a}, msg("103"), a, 103))
 	require.Len(t, log.log.segs, 4)
 
 	w := newEntryWrites(0)
@@ -133,7 +133,7 @@ func TestRoomLogRuns(t *testing.T) {
 	require.Equal(t, 1, got[kb].count)
 	require.Equal(t, "102", got[kb].msgID, "b was not a member for 103")
 
-	_, err := aggregate(log, set(0, "x", 1))
+	_, err := merge(log, set(0, "x", 1))
 	require.Error(t, err, "a room log and an entry write do not merge")
 }
 
