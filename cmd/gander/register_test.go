@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
-	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -19,7 +18,7 @@ import (
 	"github.com/gander-xmpp/gander/internal/config"
 	"github.com/gander-xmpp/gander/internal/db"
 	"github.com/gander-xmpp/gander/internal/db/dbtest"
-	"github.com/gander-xmpp/gander/internal/server"
+	"github.com/gander-xmpp/gander/internal/server/servertest"
 )
 
 // loginAs logs user@localhost in over c2s with SCRAM-SHA-1 through an
@@ -45,19 +44,8 @@ func loginAs(t *testing.T, addr, user, password string) error {
 // of them in over XMPP.
 func TestRegisterBulk(t *testing.T) {
 	dbtest.ForEach(t, func(t *testing.T, d *db.DB) {
-		cfg := config.Default()
-		cfg.Listen.C2S[0].Port = 0
-		cfg.Listen.HTTP = nil
-		cfg.Auth.Password.ScramIterations = 4096
+		srv := servertest.StartDB(t, config.Default(), d)
 		ctx := context.Background()
-		srv, err := server.New(ctx, cfg, server.Options{DataDir: t.TempDir(), Log: slog.New(slog.DiscardHandler), DB: d})
-		require.NoError(t, err)
-		require.NoError(t, srv.Start(ctx))
-		t.Cleanup(func() {
-			sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			srv.Stop(sctx)
-		})
 
 		var out, errb bytes.Buffer
 		code := registerMany(ctx, srv.Accounts(), "localhost", "bench", 1, 30, "benchpass", 3, &out, &errb)
