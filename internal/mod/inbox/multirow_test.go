@@ -3,6 +3,7 @@ package inbox
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -139,4 +140,35 @@ func TestMultiRowFlushChunks(t *testing.T) {
 		require.Equal(t, n-len(resets), unread, "the repeated upsert was ignored; resets cleared theirs")
 		require.Equal(t, len(bins), bin)
 	})
+}
+
+// TestRewritesKeepTableSize (PostgreSQL): a busy conversation rewrites its
+// entries over and over; the table and its indexes must not grow with every
+// rewrite (they did while an index covered ts: every update was a new row
+// version plus an entry in each index, left for VACUUM, which the server
+// cannot count on). 40 entries rewritten 300 times stay within a few pages.
+func TestRewritesKeepTableSize(t *testing.T) {
+	d := dbtest.Open(t, db.PostgreSQL)
+	ctx := context.Background()
+	s := NewSQLStore(d)
+	o := Owner{"localhost", "busy"}
+	rows := make([]OwnedUpsert, 40)
+	content := `<message xmlns='jabber:client' type='groupchat' from='room@muclight.localhost/alice' id='m'><body>` +
+		strings.Repeat("x", 200) + `</body></message>`
+	for round := range 300 {
+		for i := range rows {
+			rows[i] = OwnedUpsert{o, Upsert{Remote: fmt.Sprintf("room%d@muclight.localhost", i), MsgID: fmt.Sprint(round),
+				Content: content, Timestamp: int64(1000 + round), Count: 1, Incr: true}}
+		}
+		require.NoError(t, s.UpsertMany(ctx, rows))
+	}
+	got, err := s.Get(ctx, o, "room7@muclight.localhost")
+	require.NoError(t, err)
+	require.Equal(t, 300, got.UnreadCount)
+	var table, indexes int64
+	require.NoError(t, d.QueryRowContext(ctx, `SELECT pg_relation_size('inbox'), pg_indexes_size('inbox')`).Scan(&table, &indexes))
+	// One version of the 40 rows is about 2 pages at fillfactor 50; 12,000
+	// row versions kept until VACUUM would be about 500.
+	require.LessOrEqual(t, table, int64(16*8192), "table size after 12,000 rewrites of 40 entries")
+	require.LessOrEqual(t, indexes, int64(16*8192), "index size after 12,000 rewrites of 40 entries")
 }
