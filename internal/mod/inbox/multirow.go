@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/gander-xmpp/gander/internal/db"
 )
 
 // BatchStore is the multi-row write path of the asynchronous writer: a
@@ -47,10 +49,6 @@ const maxRows = 500
 // absolute count, or an increment with incr. A row whose stored
 // timestamp is not older is left alone; the box rule is applied per row.
 func upsertSQL(n int, incr bool) string {
-	count := "excluded.unread_count"
-	if incr {
-		count = "inbox.unread_count + excluded.unread_count"
-	}
 	var b strings.Builder
 	b.WriteString(`INSERT INTO inbox (lserver, luser, remote_bare_jid, msg_id, box, content, ts, muted_until, unread_count) VALUES `)
 	for i := range n {
@@ -59,13 +57,50 @@ func upsertSQL(n int, incr bool) string {
 		}
 		b.WriteString("(?, ?, ?, ?, ?, ?, ?, 0, ?)")
 	}
-	b.WriteString(`
+	b.WriteString(upsertConflict(incr))
+	return b.String()
+}
+
+// upsertConflict is the guarded update of an upsert whose new row is
+// "excluded".
+func upsertConflict(incr bool) string {
+	count := "excluded.unread_count"
+	if incr {
+		count = "inbox.unread_count + excluded.unread_count"
+	}
+	return `
 ON CONFLICT (lserver, luser, remote_bare_jid) DO UPDATE SET
   msg_id = excluded.msg_id, content = excluded.content, ts = excluded.ts,
   unread_count = ` + count + `,
   box = CASE WHEN excluded.box = 'bin' THEN 'bin' WHEN inbox.box = 'archive' THEN 'inbox' ELSE inbox.box END
-WHERE inbox.ts < excluded.ts`)
-	return b.String()
+WHERE inbox.ts < excluded.ts`
+}
+
+// pgUpsertSQL is upsertSQL for PostgreSQL with the rows as one array per
+// column: the same text whatever the number of rows, so the statement is
+// prepared and planned once per connection instead of once per batch size,
+// and a batch is 8 parameters instead of 8 per row.
+func pgUpsertSQL(incr bool) string {
+	return `INSERT INTO inbox (lserver, luser, remote_bare_jid, msg_id, box, content, ts, muted_until, unread_count)
+SELECT l, u, r, m, b, c, t, 0, n
+FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::int[]) AS v(l, u, r, m, b, c, t, n)` +
+		upsertConflict(incr)
+}
+
+// pgUpsertArgs are pgUpsertSQL's column arrays for rows.
+func pgUpsertArgs(rows []OwnedUpsert) []any {
+	n := len(rows)
+	ls, us, rs, ms, bs, cs := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	ts, counts := make([]int64, n), make([]int32, n)
+	for i, r := range rows {
+		box := r.Box
+		if box == "" {
+			box = "inbox"
+		}
+		ls[i], us[i], rs[i], ms[i], bs[i], cs[i] = r.Owner.LServer, r.Owner.LUser, r.Remote, r.MsgID, box, r.Content
+		ts[i], counts[i] = r.Timestamp, int32(r.Count)
+	}
+	return []any{ls, us, rs, ms, bs, cs, ts, counts}
 }
 
 func upsertArgs(args []any, o Owner, u Upsert) []any {
@@ -102,6 +137,10 @@ func (s *SQLStore) UpsertMany(ctx context.Context, rows []OwnedUpsert) error {
 	}
 	for _, group := range [][]OwnedUpsert{set, inc} {
 		err := chunks(group, func(rs []OwnedUpsert) error {
+			if s.db.Dialect == db.PostgreSQL {
+				_, err := s.db.ExecContext(ctx, pgUpsertSQL(rs[0].Incr), pgUpsertArgs(rs)...)
+				return err
+			}
 			args := make([]any, 0, 8*len(rs))
 			for _, r := range rs {
 				args = upsertArgs(args, r.Owner, r.Upsert)
