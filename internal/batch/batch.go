@@ -13,11 +13,14 @@
 //     slower the database, the bigger the batches and the more writes of one
 //     key are merged; with an idle database and no FlushInterval a write
 //     is flushed at once.
-//   - With a FlushInterval, a shard waits until its oldest pending key has
-//     waited that long, or until MaxBatch keys are pending, before it
-//     flushes. Writes of one key made meanwhile are merged, so the storage
-//     load is bounded by the number of distinct keys per interval rather
-//     than by the write rate. Sync and Stop do not wait for the interval.
+//   - With a FlushInterval, each shard flushes on its own fixed schedule,
+//     once per interval, the shards' schedules spread evenly over the
+//     interval (shard i of n at i/n of it); it flushes earlier only when
+//     MaxBatch keys are pending. A write waits at most one interval, writes
+//     of one key made meanwhile are merged, so the storage load is bounded
+//     by the number of distinct keys per interval rather than by the write
+//     rate, and the shards' flushes do not all hit the database at the same
+//     moment. Sync and Stop do not wait for the schedule.
 //   - A write for a key that is in flight is not merged into the in-flight
 //     batch; it waits in pending, so per-key order is kept.
 //   - A failed flush is retried (the same batch) up to Retries times, then
@@ -90,9 +93,10 @@ type Options struct {
 	RetryDelay time.Duration
 	// FlushTimeout bounds one flush call (default 30s).
 	FlushTimeout time.Duration
-	// FlushInterval is how long a pending key may wait for more writes to
-	// merge before its shard flushes (0, the default: flush as soon as no
-	// flush is in flight). A full batch (MaxBatch keys) does not wait.
+	// FlushInterval is the period of each shard's flush schedule: a
+	// pending key waits at most that long for more writes to merge (0, the
+	// default: flush as soon as no flush is in flight). A full batch
+	// (MaxBatch keys) does not wait.
 	FlushInterval time.Duration
 	// Metrics receives the writer's metrics; nil means none.
 	Metrics *metrics.Registry
@@ -142,6 +146,10 @@ type Writer[K comparable, V any] struct {
 }
 
 type shard[K comparable, V any] struct {
+	// base is a past instant of the shard's flush schedule (only with a
+	// FlushInterval): it flushes at base + k*FlushInterval.
+	base time.Time
+
 	mu sync.Mutex
 	// queue holds the pending writes, one per key, in the order their keys
 	// first became pending; pending maps a key to its position, counted
@@ -170,8 +178,10 @@ func New[K comparable, V any](opts Options, flush FlushFunc[K, V], merge MergeFu
 	opts.defaults()
 	w := &Writer[K, V]{opts: opts, flush: flush, merge: merge, seed: maphash.MakeSeed(), stopping: make(chan struct{})}
 	w.m = newWriterMetrics(opts)
-	for range opts.Workers {
-		s := &shard[K, V]{pending: map[K]int64{}, inflight: map[K]V{}, kick: make(chan struct{}, 1), changed: make(chan struct{})}
+	start := time.Now()
+	for i := range opts.Workers {
+		s := &shard[K, V]{base: scheduleBase(start, i, opts.Workers, opts.FlushInterval),
+			pending: map[K]int64{}, inflight: map[K]V{}, kick: make(chan struct{}, 1), changed: make(chan struct{})}
 		w.shards = append(w.shards, s)
 		w.wg.Add(1)
 		go w.run(s)
@@ -387,9 +397,9 @@ func (w *Writer[K, V]) run(s *shard[K, V]) {
 }
 
 // take moves up to MaxBatch pending keys, oldest first, into flight, if
-// they are due: at once without a FlushInterval, else when the oldest key
-// has waited the interval, a batch is full, Sync asked for them or the
-// writer is stopping. When nothing is due it returns how long until the
+// they are due: at once without a FlushInterval, else when the shard's
+// schedule reaches the oldest key, a batch is full, Sync asked for them or
+// the writer is stopping. When nothing is due it returns how long until the
 // oldest key is (0: nothing pending).
 func (w *Writer[K, V]) take(s *shard[K, V], batch []Item[K, V]) ([]Item[K, V], time.Duration) {
 	s.mu.Lock()
@@ -398,7 +408,7 @@ func (w *Writer[K, V]) take(s *shard[K, V], batch []Item[K, V]) ([]Item[K, V], t
 		return batch, 0
 	}
 	if iv := w.opts.FlushInterval; iv > 0 && len(s.queue) < w.opts.MaxBatch && s.urgent <= s.taken && !w.isStopping() {
-		if d := iv - time.Since(s.queue[0].since); d > 0 {
+		if d := time.Until(due(s.base, iv, s.queue[0].since)); d > 0 {
 			return batch, d
 		}
 	}
@@ -417,6 +427,21 @@ func (w *Writer[K, V]) take(s *shard[K, V], batch []Item[K, V]) ([]Item[K, V], t
 	close(s.changed)
 	s.changed = make(chan struct{})
 	return batch, 0
+}
+
+// scheduleBase is the base of shard i of n's flush schedule for a writer
+// started at start: the shards' schedules are spread evenly over the
+// interval iv, and the base is at most start.
+func scheduleBase(start time.Time, i, n int, iv time.Duration) time.Time {
+	return start.Add(time.Duration(i)*(iv/time.Duration(n)) - iv)
+}
+
+// due is when a key pending since since is flushed on the schedule base +
+// k*iv: the first instant of it after since, at most iv later. since must
+// not be before base.
+func due(base time.Time, iv time.Duration, since time.Time) time.Time {
+	k := since.Sub(base)/iv + 1
+	return base.Add(k * iv)
 }
 
 func (w *Writer[K, V]) isStopping() bool {

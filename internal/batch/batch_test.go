@@ -282,3 +282,33 @@ func TestFlushIntervalFullBatchAndStop(t *testing.T) {
 	stop(t, w)
 	require.Len(t, r.written(), 7, "Stop drains the rest")
 }
+
+// TestFlushSchedule: each shard flushes once per interval on its own
+// schedule, the shards spread evenly over the interval, so a write waits
+// more than nothing and at most one interval, and two shards' flushes are
+// an n-th of the interval apart.
+func TestFlushSchedule(t *testing.T) {
+	start := time.Now()
+	const iv = time.Second
+	const n = 4
+	var firsts []time.Time
+	for i := range n {
+		base := scheduleBase(start, i, n, iv)
+		require.False(t, base.After(start), "shard %d: the base is not after the start", i)
+		for _, after := range []time.Duration{0, 1, 250 * time.Millisecond, iv - 1, iv, iv + 1, 7*iv + 123*time.Millisecond} {
+			since := start.Add(after)
+			d := due(base, iv, since)
+			require.True(t, d.After(since), "shard %d, key pending at +%v: due %v is after it", i, after, d.Sub(start))
+			require.LessOrEqual(t, d.Sub(since), iv, "shard %d, key pending at +%v: waits at most the interval", i, after)
+			require.Zero(t, d.Sub(base)%iv, "shard %d: due on the schedule", i)
+			// A key that becomes pending right after a flush waits for the
+			// next one: one flush per interval per shard.
+			require.Equal(t, d.Add(iv), due(base, iv, d), "shard %d: next flush", i)
+		}
+		firsts = append(firsts, due(base, iv, start))
+	}
+	for i := 1; i < n; i++ {
+		phase := (firsts[i].Sub(firsts[0])%iv + iv) % iv
+		require.Equal(t, time.Duration(i)*iv/n, phase, "shard %d flushes %d n-ths of the interval after shard 0", i, i)
+	}
+}
