@@ -79,7 +79,7 @@ for c in $CONFIGS; do
   log "$CURRENT: muclight, $N users in rooms of 10, rates $RATES"
   run "$BENCH" muclight --server "$ADDR" --users "$N" --user-prefix "$PREFIX" --password "$PASSWORD" \
     --room-size 10 --rates "$RATES" --step-duration "$STEP" --warmup "$WARMUP" "${query[@]}" \
-    --pid "$SERVER_PID" --label "$CURRENT" --scram-cache "$WORK/scram-$CURRENT.cache" --quiet \
+    --pid "$SERVER_PID" --db-proc postgres --label "$CURRENT" --scram-cache "$WORK/scram-$CURRENT.cache" --quiet \
     --json "$RESULTS/muclight-$CURRENT.json" >&2 || log "$CURRENT: muclight failed"
   stop_server
 done

@@ -72,6 +72,15 @@ func (b *bench) addErr(err error) {
 	b.errs[k]++
 }
 
+// dbCPU returns the CPU seconds so far of the processes named --db-proc
+// (0 without it).
+func (b *bench) dbCPU() float64 {
+	if b.cfg.dbProc == "" {
+		return 0
+	}
+	return procsCPU(b.cfg.dbProc)
+}
+
 // cpu returns the server's and the generator's CPU seconds so far.
 func (b *bench) cpu() (srv, self float64) {
 	if b.cfg.pid != 0 {

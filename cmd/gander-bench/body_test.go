@@ -4,7 +4,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"os"
+	"strings"
 	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
 )
 
 func TestBodyRoundTrip(t *testing.T) {
@@ -61,4 +66,21 @@ func TestMaxSustainedJSON(t *testing.T) {
 	if bytes.Contains(b, []byte("max_sustained")) {
 		t.Errorf("login: %s", b)
 	}
+}
+
+// TestProcsCPU: the CPU of the processes with a command name includes this
+// one's, and a name no process has gives 0.
+func TestProcsCPU(t *testing.T) {
+	comm, err := os.ReadFile("/proc/self/comm")
+	require.NoError(t, err)
+	// Burn some CPU so that this process has a measurable share.
+	deadline := time.Now().Add(10 * time.Second)
+	self, err := procCPU(os.Getpid())
+	for x := 0; err == nil && self < 0.05 && time.Now().Before(deadline); x++ {
+		self, err = procCPU(os.Getpid())
+	}
+	require.NoError(t, err)
+	require.Greater(t, self, 0.0)
+	require.GreaterOrEqual(t, procsCPU(strings.TrimSpace(string(comm))), self)
+	require.Zero(t, procsCPU("no-such-proc-x"))
 }

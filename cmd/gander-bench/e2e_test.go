@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -111,9 +112,14 @@ func TestMucLightAgainstGander(t *testing.T) {
 	srv := benchServer(t, 12, "\n[modules.mod_muc_light]\n[modules.mod_inbox]\n  groupchat = [\"muclight\"]\n")
 	addr := srv.C2SAddrs()[0].String()
 	// 12 users in rooms of 5: rooms of 5, 5 and 2.
+	// The server runs in this process: --db-proc with its name measures it.
+	comm, err := os.ReadFile("/proc/self/comm")
+	require.NoError(t, err)
 	m := runJSON(t, "muclight", "--server", addr, "--users", "12", "--room-size", "5", "--rates", "30",
-		"--step-duration", "2s", "--warmup", "500ms", "--inbox-query-every", "1s")
+		"--step-duration", "2s", "--warmup", "500ms", "--inbox-query-every", "1s", "--db-proc", strings.TrimSpace(string(comm)))
 	s := m["steps"].([]any)[0].(map[string]any)
+	require.Greater(t, s["db_cpu_s"].(float64), 0.0, "CPU of the --db-proc processes during the step")
+	require.Greater(t, s["db_cpu_s_per_1000"].(float64), 0.0)
 	require.Greater(t, s["sent"].(float64), 0.0)
 	require.Greater(t, s["expected"].(float64), s["sent"].(float64))
 	require.Equal(t, s["expected"], s["delivered"])

@@ -60,6 +60,7 @@ type options struct {
 	srcs       []net.IP
 	loginConc  int
 	pid        int
+	dbProc     string
 	label      string
 	jsonPath   string
 	svgPath    string
@@ -157,6 +158,7 @@ func parseFlags(scenario string, args []string, stderr io.Writer) (*options, err
 	srcs := fs.String("source-addrs", "127.0.0.1", "comma-separated local `addresses` to spread connections over")
 	fs.IntVar(&c.loginConc, "login-concurrency", 100, "parallel logins")
 	fs.IntVar(&c.pid, "pid", 0, "server `pid` to sample in /proc (0: no server figures)")
+	fs.StringVar(&c.dbProc, "db-proc", "", "chat/muclight: also report per step the CPU of every process with this command `name` (e.g. postgres, a database on this machine)")
 	fs.StringVar(&c.label, "label", "", "`label` copied into the JSON (e.g. gander-sqlite)")
 	fs.StringVar(&c.jsonPath, "json", "", "write the result as JSON to `file`")
 	fs.StringVar(&c.svgPath, "svg", "", "write an SVG chart to `file`")

@@ -46,6 +46,32 @@ func procCPU(pid int) (float64, error) {
 	return float64(u+s) / clockTicks, nil
 }
 
+// procsCPU returns the user+system CPU seconds of every process whose
+// command name (/proc/PID/comm, at most 15 bytes) is name. Processes that
+// ended are not counted: sample long-lived ones (a database's backends
+// for a server's pooled connections).
+func procsCPU(name string) float64 {
+	dirs, err := os.ReadDir("/proc")
+	if err != nil {
+		return 0
+	}
+	var sum float64
+	for _, d := range dirs {
+		pid, err := strconv.Atoi(d.Name())
+		if err != nil {
+			continue
+		}
+		comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
+		if err != nil || strings.TrimSpace(string(comm)) != name {
+			continue
+		}
+		if c, err := procCPU(pid); err == nil {
+			sum += c
+		}
+	}
+	return sum
+}
+
 func tv(t syscall.Timeval) float64 { return float64(t.Sec) + float64(t.Usec)/1e6 }
 
 // procMem returns VmRSS and VmHWM (peak RSS) of pid (0: self) in KiB.

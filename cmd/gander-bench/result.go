@@ -77,7 +77,11 @@ type Step struct {
 	ServerCPUPer1000 float64 `json:"server_cpu_s_per_1000,omitempty"`
 	BenchCPU         float64 `json:"bench_cpu_s"`
 	BenchCPUPer1000  float64 `json:"bench_cpu_s_per_1000"`
-	Note             string  `json:"note,omitempty"`
+	// DBCPU is the CPU of the --db-proc processes during the step (nil
+	// without --db-proc).
+	DBCPU        *float64 `json:"db_cpu_s,omitempty"`
+	DBCPUPer1000 *float64 `json:"db_cpu_s_per_1000,omitempty"`
+	Note         string   `json:"note,omitempty"`
 }
 
 // Idle is the idle scenario's memory figure.
@@ -174,6 +178,11 @@ func writeTable(w io.Writer, r *Result) {
 				s.ServerCPU, s.ServerCPUPer1000, s.BenchCPU, s.BenchCPUPer1000, sustainedText(s))
 		}
 		tw.Flush()
+		for _, s := range r.Steps {
+			if s.DBCPU != nil && s.DBCPUPer1000 != nil {
+				fmt.Fprintf(w, "db CPU at %.0f/s: %.2f s, %.3f s/1k\n", s.TargetRate, *s.DBCPU, *s.DBCPUPer1000)
+			}
+		}
 		if m := r.MaxSustained; m != nil {
 			fmt.Fprintf(w, "max sustained: %.0f msgs/s target, %.1f delivered/s, p99 %.2f ms\n", m.TargetRate, m.Throughput, m.P99)
 		} else {

@@ -206,8 +206,10 @@ func (b *bench) runStep(ctx context.Context, idx int, rate float64, st *stepStat
 	}
 	sleep(ctx, b.cfg.warmup)
 	srv0, self0 := b.cpu()
+	db0 := b.dbCPU()
 	wg.Wait()
 	srv1, self1 := b.cpu()
+	db1 := b.dbCPU()
 	deadline := time.Now().Add(drainWait)
 	for st.delivered.Load() < st.expected.Load() && time.Now().Before(deadline) && sleep(ctx, 20*time.Millisecond) {
 	}
@@ -228,6 +230,14 @@ func (b *bench) runStep(ctx context.Context, idx int, rate float64, st *stepStat
 	}
 	if s.Delivered > 0 {
 		s.BenchCPUPer1000 = round3(1000 * s.BenchCPU / float64(s.Delivered))
+	}
+	if b.cfg.dbProc != "" {
+		d := round3(db1 - db0)
+		per := 0.0
+		if s.Delivered > 0 {
+			per = round3(1000 * d / float64(s.Delivered))
+		}
+		s.DBCPU, s.DBCPUPer1000 = &d, &per
 	}
 	exp := st.expected.Load()
 	s.Sustained = exp > 0 && float64(s.Delivered) >= 0.995*float64(exp) && q[2] < 100*time.Millisecond

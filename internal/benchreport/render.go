@@ -434,9 +434,9 @@ func renderMUCLight(b *strings.Builder, muc map[key]*Result) {
 		return
 	}
 	b.WriteString("\n### MUC Light + inbox\n\n")
-	b.WriteString("Gander on PostgreSQL, MUC Light rooms of 10, every member sending groupchat messages; stanzas/s counts the delivered copies. Highest sustained step (p99 < 100 ms).\n\n")
-	b.WriteString("| configuration | users | sustained stanzas/s | at target msgs/s | p99 ms | server CPU s / 1,000 stanzas | server CPU s (run) | server peak RSS MiB | inbox query p99 ms | throughput vs inbox off |\n")
-	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	b.WriteString("Gander on PostgreSQL, MUC Light rooms of 10, every member sending groupchat messages; stanzas/s counts the delivered copies. Highest sustained step (p99 < 100 ms). PostgreSQL CPU: all `postgres` processes on the same machine during that step.\n\n")
+	b.WriteString("| configuration | users | sustained stanzas/s | at target msgs/s | p99 ms | server CPU s / 1,000 stanzas | PostgreSQL CPU s / 1,000 stanzas | server CPU s (run) | server peak RSS MiB | inbox query p99 ms | throughput vs inbox off |\n")
+	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	off := map[int]*Result{}
 	for k, r := range muc {
 		if strings.HasSuffix(k.label, "inbox-off") {
@@ -456,7 +456,7 @@ func renderMUCLight(b *strings.Builder, muc map[key]*Result) {
 			}
 			m := r.MaxSustained
 			if m == nil {
-				fmt.Fprintf(b, "| %s | %s | none | — | — | — | %s | %s | %s | — |\n", l, thousands(float64(n)), runCPU, peakRSS(r), inbox)
+				fmt.Fprintf(b, "| %s | %s | none | — | — | — | — | %s | %s | %s | — |\n", l, thousands(float64(n)), runCPU, peakRSS(r), inbox)
 				continue
 			}
 			rel := "—"
@@ -464,8 +464,12 @@ func renderMUCLight(b *strings.Builder, muc map[key]*Result) {
 				d := (o.MaxSustained.Throughput - m.Throughput) / o.MaxSustained.Throughput * 100
 				rel = fmt.Sprintf("%.1f %% (cost %.1f %%)", m.Throughput/o.MaxSustained.Throughput*100, d)
 			}
-			fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", l, thousands(float64(n)), thousands(m.Throughput),
-				thousands(m.TargetRate), ms(m.P99), cpu(m.ServerCPUPer1000), runCPU, peakRSS(r), inbox, rel)
+			dbCPU := "—"
+			if m.DBCPUPer1000 != nil {
+				dbCPU = cpu(*m.DBCPUPer1000)
+			}
+			fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", l, thousands(float64(n)), thousands(m.Throughput),
+				thousands(m.TargetRate), ms(m.P99), cpu(m.ServerCPUPer1000), dbCPU, runCPU, peakRSS(r), inbox, rel)
 		}
 	}
 }

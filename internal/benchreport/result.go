@@ -68,8 +68,11 @@ type Step struct {
 	Sustained        bool    `json:"sustained"`
 	ServerCPU        float64 `json:"server_cpu_s"`
 	ServerCPUPer1000 float64 `json:"server_cpu_s_per_1000"`
-	BenchCPU         float64 `json:"bench_cpu_s"`
-	BenchCPUPer1000  float64 `json:"bench_cpu_s_per_1000"`
+	// DBCPUPer1000 is the database's CPU per 1,000 delivered stanzas when
+	// the database ran on the same machine (gander-bench --db-proc).
+	DBCPUPer1000    *float64 `json:"db_cpu_s_per_1000,omitempty"`
+	BenchCPU        float64  `json:"bench_cpu_s"`
+	BenchCPUPer1000 float64  `json:"bench_cpu_s_per_1000"`
 }
 
 // Idle is the idle scenario's memory figure.
