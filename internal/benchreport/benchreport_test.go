@@ -176,7 +176,7 @@ func TestRenderRatioAndMUCLightTables(t *testing.T) {
 		"| gander-sqlite | prosody | KiB per idle connection | 10,000 idle | 8.0 | 22.0 | 0.36 | ≤ 1/2 | **met** |",
 		"| gander-sqlite | ejabberd | KiB per idle connection | 10,000 idle | 8.0 | 47.5 | 0.17 | — | n/a |",
 		"### MUC Light + inbox",
-		"| gander-pg-inbox-off | 1,000 | 10,000 | 1,000 | 20 | 0.020 | — | 40.0 | 150 | — | — |",
+		"| gander-pg-inbox-off | 1,000 | 10,000 | 1,000 | 20 | 0.020 | 0.000 | 40.0 | 150 | — | — |",
 		"| gander-pg-inbox-rdbms | 1,000 | 8,000 | 1,000 | 20 | 0.020 | — | 40.0 | 150 | 12 | 80.0 % (cost 20.0 %) |",
 		"| gander-pg-inbox-rdbms_async | 1,000 | 9,500 | 1,000 | 20 | 0.020 | 0.005 | 40.0 | 150 | 9.0 | 95.0 % (cost 5.0 %) |",
 	} {

@@ -466,7 +466,7 @@ func renderMUCLight(b *strings.Builder, muc map[key]*Result) {
 			}
 			dbCPU := "—"
 			if m.DBCPUPer1000 != nil {
-				dbCPU = cpu(*m.DBCPUPer1000)
+				dbCPU = fmt.Sprintf("%.3f", *m.DBCPUPer1000) // measured: 0 is a figure
 			}
 			fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", l, thousands(float64(n)), thousands(m.Throughput),
 				thousands(m.TargetRate), ms(m.P99), cpu(m.ServerCPUPer1000), dbCPU, runCPU, peakRSS(r), inbox, rel)
