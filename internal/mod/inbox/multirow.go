@@ -125,7 +125,11 @@ func chunks[T any](rows []T, fn func([]T) error) error {
 
 // UpsertMany writes rows with at most two multi-row statements per
 // maxRows rows: one for absolute counts, one for increments. Each owner
-// and remote must appear at most once.
+// and remote must appear at most once. The statements are not wrapped in
+// one transaction: with rdbms, concurrent messages of one room would then
+// hold their members' row locks across statements and take them in
+// different orders (each sender's own row first), and deadlock; tried on
+// 2026-12-02, delivery p50 went to 1.3 s at 200 room messages/s.
 func (s *SQLStore) UpsertMany(ctx context.Context, rows []OwnedUpsert) error {
 	var set, inc []OwnedUpsert
 	for _, r := range rows {
