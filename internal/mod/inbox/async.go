@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 
 	"github.com/gander-xmpp/gander/internal/batch"
 	"github.com/gander-xmpp/gander/internal/xmlstream"
@@ -29,6 +30,9 @@ type task struct {
 	// routed stanza is immutable (internal/xmlstream), so keeping it is
 	// safe.
 	msg *xmlstream.Element
+	// to, when set, is the stored copy's to attribute, set on msg when it
+	// is serialised (MUC Light: one room message, one copy per member).
+	to  string
 	ts  int64
 	box string
 	// resetMsg is the marker id of a conditional reset; nil for an
@@ -47,10 +51,44 @@ type taskKey struct {
 
 // content is the stored copy's serialisation ("" for none).
 func (t task) content() string {
-	if t.msg == nil {
+	switch {
+	case t.msg == nil:
 		return ""
+	case t.to != "":
+		return t.msg.WithAttr("to", t.to).String()
 	}
 	return t.msg.String()
+}
+
+// toPlaceholder stands for the to attribute in a copy template: plain
+// ASCII that escaping leaves as it is.
+const toPlaceholder = "gander-inbox-to-7d1c0e"
+
+// storedCopies serialises the stored copies of one flush: the copies of one
+// room message differ only in their to attribute, so the message is
+// serialised once with a placeholder there and each copy is spliced from
+// the two halves around it.
+type storedCopies map[*xmlstream.Element][2]string
+
+// content is t.content(), from the template of t.msg when t has a to.
+func (c storedCopies) content(t task) string {
+	if t.msg == nil || t.to == "" {
+		return t.content()
+	}
+	halves, ok := c[t.msg]
+	if !ok {
+		full := t.msg.WithAttr("to", toPlaceholder).String()
+		// The placeholder must be there exactly once (a body quoting it
+		// falls back to serialising every copy).
+		if i := strings.Index(full, toPlaceholder); i >= 0 && strings.Count(full, toPlaceholder) == 1 {
+			halves = [2]string{full[:i], full[i+len(toPlaceholder):]}
+		}
+		c[t.msg] = halves
+	}
+	if halves[0] == "" {
+		return t.content()
+	}
+	return halves[0] + xmlstream.EscapeAttr(t.to) + halves[1]
 }
 
 func (t task) explicitReset() bool { return t.kind == kReset && t.resetMsg == nil }
@@ -183,12 +221,13 @@ func (a *asyncWriter) flush(ctx context.Context, items []batch.Item[taskKey, tas
 	var ups []OwnedUpsert
 	var resets []OwnedReset
 	var bins []EntryKey
+	copies := storedCopies{}
 	w := a.entries(items)
 	for _, k := range w.order {
 		t := w.byKey[k]
 		switch t.kind {
 		case kSet, kInc:
-			ups = append(ups, OwnedUpsert{k.Owner, Upsert{Remote: k.Remote, MsgID: t.msgID, Content: t.content(),
+			ups = append(ups, OwnedUpsert{k.Owner, Upsert{Remote: k.Remote, MsgID: t.msgID, Content: copies.content(t),
 				Timestamp: t.ts, Count: t.count, Incr: t.kind == kInc, Box: t.box}})
 		case kReset:
 			resets = append(resets, OwnedReset{EntryKey(k), t.resetMsg, t.ts})

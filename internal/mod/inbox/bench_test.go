@@ -8,6 +8,8 @@ import (
 	"github.com/gander-xmpp/gander/internal/batch"
 	"github.com/gander-xmpp/gander/internal/db"
 	"github.com/gander-xmpp/gander/internal/db/dbtest"
+	"github.com/gander-xmpp/gander/internal/stanza"
+	"github.com/gander-xmpp/gander/internal/xmlstream"
 )
 
 // benchTask is the i-th write of a mixed stream: mostly incoming
@@ -160,4 +162,33 @@ func benchFlush(b *testing.B, d *db.DB, rows int, multi bool) {
 		}
 	}
 	b.ReportMetric(float64(rows)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+}
+
+// BenchmarkStoredCopies: the stored copies of one room message for its 10
+// members, serialised one by one or spliced from one template per message
+// (what a flush does).
+func BenchmarkStoredCopies(b *testing.B) {
+	body := xmlstream.New(stanza.NSClient, "body")
+	body.Children = append(body.Children, xmlstream.Text("Hello, this is a message of about a hundred bytes sent to the room by one of its members."))
+	el := xmlstream.New(stanza.NSClient, "message", "id", "c2d9f1e0-1", "type", "groupchat", "from", "room42@muclight.localhost/bench17@localhost")
+	el.Children = append(el.Children, body)
+	tos := make([]string, 10)
+	for i := range tos {
+		tos[i] = fmt.Sprintf("bench%d@localhost", i+1)
+	}
+	b.Run("per-copy", func(b *testing.B) {
+		for b.Loop() {
+			for _, to := range tos {
+				_ = task{msg: el, to: to}.content()
+			}
+		}
+	})
+	b.Run("template", func(b *testing.B) {
+		for b.Loop() {
+			c := storedCopies{}
+			for _, to := range tos {
+				_ = c.content(task{msg: el, to: to})
+			}
+		}
+	})
 }

@@ -128,7 +128,7 @@ func TestRoomLogRuns(t *testing.T) {
 	require.Equal(t, kSet, got[ka].kind)
 	require.Equal(t, 0, got[ka].count, "a's own newest message")
 	require.Equal(t, "103", got[ka].msgID)
-	require.Equal(t, "a@localhost", got[ka].msg.Attr("to"), "the stored copy is a's")
+	require.Contains(t, got[ka].content(), `to="a@localhost"`, "the stored copy is a's")
 	require.Equal(t, kSet, got[kb].kind, "b's own message 100, then a's 102")
 	require.Equal(t, 1, got[kb].count)
 	require.Equal(t, "102", got[kb].msgID, "b was not a member for 103")
@@ -145,6 +145,31 @@ type storedTask struct {
 
 func stored(t task) storedTask {
 	c := t.content()
-	t.msg = nil
+	t.msg, t.to = nil, ""
 	return storedTask{t, c}
+}
+
+// TestStoredCopies: a copy spliced from the room message's template is
+// byte for byte the serialisation of the message with that to, including
+// addresses that need escaping; a message that quotes the placeholder is
+// serialised copy by copy.
+func TestStoredCopies(t *testing.T) {
+	body := xmlstream.New(stanza.NSClient, "body")
+	body.Children = append(body.Children, xmlstream.Text(`fish & "chips" <now>`))
+	el := xmlstream.New(stanza.NSClient, "message", "id", "m1", "type", "groupchat", "from", "room@muclight.localhost/alice")
+	el.Children = append(el.Children, body)
+	quoting := xmlstream.New(stanza.NSClient, "message", "id", "m2", "type", "groupchat")
+	qb := xmlstream.New(stanza.NSClient, "body")
+	qb.Children = append(qb.Children, xmlstream.Text("see "+toPlaceholder))
+	quoting.Children = append(quoting.Children, qb)
+	c := storedCopies{}
+	for _, m := range []*xmlstream.Element{el, quoting} {
+		for _, to := range []string{"bob@localhost", `o'brien&co@localhost`, `"quoted"@localhost`} {
+			tk := task{kind: kInc, count: 1, msg: m, to: to}
+			require.Equal(t, m.WithAttr("to", to).String(), c.content(tk), "copy of %s for %s", m.Attr("id"), to)
+		}
+	}
+	require.NotEmpty(t, c[el][0], "the plain message was templated")
+	require.Empty(t, c[quoting][0], "the quoting one was not")
+	require.Equal(t, el.String(), c.content(task{kind: kInc, msg: el}), "a task without to stores its message as it is")
 }
