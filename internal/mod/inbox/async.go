@@ -64,31 +64,43 @@ func (t task) content() string {
 // ASCII that escaping leaves as it is.
 const toPlaceholder = "gander-inbox-to-7d1c0e"
 
-// storedCopies serialises the stored copies of one flush: the copies of one
-// room message differ only in their to attribute, so the message is
-// serialised once with a placeholder there and each copy is spliced from
-// the two halves around it.
-type storedCopies map[*xmlstream.Element][2]string
+// storedCopies serialises the stored copies of a room message (a flush's,
+// or one message's with rdbms): the copies of one message differ only in
+// their to attribute, so the message is serialised once with a placeholder
+// there and each copy is spliced from the two halves around it.
+type storedCopies map[*xmlstream.Element]copyTemplate
 
-// content is t.content(), from the template of t.msg when t has a to.
+// copyTemplate is a message serialised around its to attribute; ok is
+// false when the placeholder could not be found exactly once.
+type copyTemplate struct {
+	before, after string
+	ok            bool
+}
+
+// copyTo is the serialisation of msg with its to attribute set to to.
+func (c storedCopies) copyTo(msg *xmlstream.Element, to string) string {
+	tpl, seen := c[msg]
+	if !seen {
+		full := msg.WithAttr("to", toPlaceholder).String()
+		// The placeholder must be there exactly once (a body quoting it
+		// falls back to serialising every copy).
+		if i := strings.Index(full, toPlaceholder); i >= 0 && strings.Count(full, toPlaceholder) == 1 {
+			tpl = copyTemplate{full[:i], full[i+len(toPlaceholder):], true}
+		}
+		c[msg] = tpl
+	}
+	if !tpl.ok {
+		return msg.WithAttr("to", to).String()
+	}
+	return tpl.before + xmlstream.EscapeAttr(to) + tpl.after
+}
+
+// content is t.content(), spliced from t.msg's template when t has a to.
 func (c storedCopies) content(t task) string {
 	if t.msg == nil || t.to == "" {
 		return t.content()
 	}
-	halves, ok := c[t.msg]
-	if !ok {
-		full := t.msg.WithAttr("to", toPlaceholder).String()
-		// The placeholder must be there exactly once (a body quoting it
-		// falls back to serialising every copy).
-		if i := strings.Index(full, toPlaceholder); i >= 0 && strings.Count(full, toPlaceholder) == 1 {
-			halves = [2]string{full[:i], full[i+len(toPlaceholder):]}
-		}
-		c[t.msg] = halves
-	}
-	if halves[0] == "" {
-		return t.content()
-	}
-	return halves[0] + xmlstream.EscapeAttr(t.to) + halves[1]
+	return c.copyTo(t.msg, t.to)
 }
 
 func (t task) explicitReset() bool { return t.kind == kReset && t.resetMsg == nil }

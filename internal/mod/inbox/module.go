@@ -537,13 +537,14 @@ func (m *Module) lightMessage(ctx context.Context, ev *hooks.LightMessage) bool 
 		return false
 	}
 	rows := make([]OwnedUpsert, 0, len(members))
+	copies := storedCopies{}
 	for _, mb := range members {
 		count := 1
 		if mb.u == sender {
 			count = 0
 		}
 		rows = append(rows, OwnedUpsert{owner(mb.u), Upsert{Remote: room, MsgID: ev.Stanza.Attr("id"),
-			Content: withTo(ev.Stanza, mb.u.String()).String(), Timestamp: m.timestamp(), Count: count, Incr: count == 1, Box: "inbox"}})
+			Content: copies.copyTo(ev.Stanza, mb.u.String()), Timestamp: m.timestamp(), Count: count, Incr: count == 1, Box: "inbox"}})
 	}
 	if err := m.store.UpsertMany(ctx, rows); err != nil {
 		m.log.Error("inbox: write", "room", room, "err", err)

@@ -169,7 +169,7 @@ func TestStoredCopies(t *testing.T) {
 			require.Equal(t, m.WithAttr("to", to).String(), c.content(tk), "copy of %s for %s", m.Attr("id"), to)
 		}
 	}
-	require.NotEmpty(t, c[el][0], "the plain message was templated")
-	require.Empty(t, c[quoting][0], "the quoting one was not")
+	require.True(t, c[el].ok, "the plain message was templated")
+	require.False(t, c[quoting].ok, "the quoting one was not")
 	require.Equal(t, el.String(), c.content(task{kind: kInc, msg: el}), "a task without to stores its message as it is")
 }
