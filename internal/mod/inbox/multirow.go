@@ -93,22 +93,14 @@ func pgUpsertArgs(rows []OwnedUpsert) []any {
 	ls, us, rs, ms, bs, cs := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	ts, counts := make([]int64, n), make([]int32, n)
 	for i, r := range rows {
-		box := r.Box
-		if box == "" {
-			box = "inbox"
-		}
-		ls[i], us[i], rs[i], ms[i], bs[i], cs[i] = r.Owner.LServer, r.Owner.LUser, r.Remote, r.MsgID, box, r.Content
+		ls[i], us[i], rs[i], ms[i], bs[i], cs[i] = r.Owner.LServer, r.Owner.LUser, r.Remote, r.MsgID, r.box(), r.Content
 		ts[i], counts[i] = r.Timestamp, int32(r.Count)
 	}
 	return []any{ls, us, rs, ms, bs, cs, ts, counts}
 }
 
 func upsertArgs(args []any, o Owner, u Upsert) []any {
-	box := u.Box
-	if box == "" {
-		box = "inbox"
-	}
-	return append(args, o.LServer, o.LUser, u.Remote, u.MsgID, box, u.Content, u.Timestamp, u.Count)
+	return append(args, o.LServer, o.LUser, u.Remote, u.MsgID, u.box(), u.Content, u.Timestamp, u.Count)
 }
 
 // chunks calls fn for consecutive slices of at most maxRows elements.

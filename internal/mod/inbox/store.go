@@ -45,6 +45,14 @@ type Upsert struct {
 	Box string
 }
 
+// box is the box hint written: Box, "inbox" when unset.
+func (u Upsert) box() string {
+	if u.Box == "" {
+		return "inbox"
+	}
+	return u.Box
+}
+
 // Params are the filters of an inbox lookup (§5.4).
 type Params struct {
 	Start, End *int64
