@@ -61,18 +61,13 @@ for c in $CONFIGS; do
   note ""; note "# $CURRENT: bench/gander-pg.toml plus MUC Light (cache_affs)$([ "$c" = off ] || echo " and [modules.mod_inbox] backend = \"$c\" ${BENCH_INBOX_OPTS:-}")"
   cfg=$CURRENT.toml
   render gander-pg.toml "$cfg"
-  # cache_affs: the occupant-list cache a production MUC Light deployment
-  # runs with (the same in all three configurations).
-  printf '\n[modules.mod_muc_light]\n  backend = "rdbms"\n  [modules.mod_muc_light.cache_affs]\n' >>"$WORK/$cfg"
   query=()
   case $c in
     off) ;;
-    rdbms|rdbms_async)
-      printf '\n[modules.mod_inbox]\n  backend = "%s"\n' "$c" >>"$WORK/$cfg"
-      [ -z "${BENCH_INBOX_OPTS:-}" ] || printf '  %s\n' "$BENCH_INBOX_OPTS" >>"$WORK/$cfg"
-      query=(--inbox-query-every "$QUERY_EVERY") ;;
+    rdbms|rdbms_async) query=(--inbox-query-every "$QUERY_EVERY") ;;
     *) log "unknown configuration $c (off, rdbms, rdbms_async)"; exit 2 ;;
   esac
+  inbox_modules "$WORK/$cfg" "$c"
   fresh_pg_database
   start_gander "$CURRENT" "$cfg"
   wait_port "$PORT"

@@ -1,4 +1,5 @@
-# Shared by bench/compare.sh and bench/inbox.sh (sourced, not run): the
+# Shared by bench/compare.sh, bench/inbox.sh and bench/inbox-paired.sh
+# (sourced, not run): the
 # temporary directory, the log of exact commands, building, server start /
 # stop bookkeeping with cleanup on exit, the PostgreSQL check, the
 # certificate and the report. The caller sets ROOT, RESULTS, OUT and NAME
@@ -102,9 +103,21 @@ need_postgres() {
   pg_up || { log "FATAL: PostgreSQL is not reachable at 127.0.0.1:5432"; exit 1; }
 }
 
+# fresh_pg_database [NAME]: an empty database NAME (default gander_bench).
 fresh_pg_database() {
-  run psql -h 127.0.0.1 -U postgres -d postgres -qc "DROP DATABASE IF EXISTS gander_bench WITH (FORCE)"
-  run psql -h 127.0.0.1 -U postgres -d postgres -qc "CREATE DATABASE gander_bench"
+  local db=${1:-gander_bench}
+  run psql -h 127.0.0.1 -U postgres -d postgres -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)"
+  run psql -h 127.0.0.1 -U postgres -d postgres -qc "CREATE DATABASE $db"
+}
+
+# inbox_modules FILE BACKEND: appends MUC Light with its occupant cache
+# (cache_affs, as a production deployment runs it) and, unless BACKEND is
+# "off", mod_inbox with that backend and the $BENCH_INBOX_OPTS line.
+inbox_modules() {
+  printf '\n[modules.mod_muc_light]\n  backend = "rdbms"\n  [modules.mod_muc_light.cache_affs]\n' >>"$1"
+  [ "$2" != off ] || return 0
+  printf '\n[modules.mod_inbox]\n  backend = "%s"\n' "$2" >>"$1"
+  [ -z "${BENCH_INBOX_OPTS:-}" ] || printf '  %s\n' "$BENCH_INBOX_OPTS" >>"$1"
 }
 
 make_cert() {
