@@ -15,6 +15,10 @@
 #   BENCH_INBOX_OPTS    one more [modules.mod_inbox] line for rdbms and rdbms_async,
 #                       e.g. "async_writer.flush_interval = 1000"
 #   BENCH_INBOX_QUERY_EVERY  how often each user queries its inbox (default 30s)
+#   BENCH_SERVER_CPUS, BENCH_LOAD_CPUS, BENCH_DB_CPUS  CPU lists (taskset -c) for
+#                       the server, gander-bench and PostgreSQL, e.g. 0, 1 and 1:
+#                       the server alone on a core is the bottleneck, as on a
+#                       machine of its own (unset: no pinning)
 #   BENCH_STEP, BENCH_RESULTS, BENCH_OUT, BENCH_KEEP as for bench/compare.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -53,6 +57,7 @@ for c in $CONFIGS; do rm -f "$RESULTS/muclight-gander-pg-inbox-$c.json"; done
 } >"$COMMANDS"
 build
 need_postgres
+pin_postgres
 make_cert
 
 for c in $CONFIGS; do
@@ -72,7 +77,8 @@ for c in $CONFIGS; do
   start_gander "$CURRENT" "$cfg"
   wait_port "$PORT"
   log "$CURRENT: muclight, $N users in rooms of 10, rates $RATES"
-  run "$BENCH" muclight --server "$ADDR" --users "$N" --user-prefix "$PREFIX" --password "$PASSWORD" \
+  # shellcheck disable=SC2046
+  run $(pin "${BENCH_LOAD_CPUS:-}") "$BENCH" muclight --server "$ADDR" --users "$N" --user-prefix "$PREFIX" --password "$PASSWORD" \
     --room-size 10 --rates "$RATES" --step-duration "$STEP" --warmup "$WARMUP" "${query[@]}" \
     --pid "$SERVER_PID" --db-proc postgres --label "$CURRENT" --scram-cache "$WORK/scram-$CURRENT.cache" --quiet \
     --json "$RESULTS/muclight-$CURRENT.json" >&2 || log "$CURRENT: muclight failed"

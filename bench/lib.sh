@@ -48,9 +48,35 @@ stop_server() {
   LAUNCH_PID="" SERVER_PID=""
 }
 
+# pin CPUS prints "taskset -c CPUS " when CPUS is set: the prefix that runs
+# a command on those CPUs only (BENCH_SERVER_CPUS, BENCH_LOAD_CPUS).
+pin() { [ -z "$1" ] || printf 'taskset -c %s ' "$1"; }
+
+# pin_postgres: with BENCH_DB_CPUS set, moves every PostgreSQL process (and
+# so the backends the postmaster forks later) to those CPUs until the script
+# exits. The server alone on its CPUs makes the throughput a measure of the
+# server, as when the database has a machine of its own.
+PG_PINNED=0
+pin_postgres() {
+  [ -n "${BENCH_DB_CPUS:-}" ] || return 0
+  local p
+  for p in $(pgrep -x postgres); do taskset -a -p -c "$BENCH_DB_CPUS" "$p" >/dev/null 2>&1 || true; done
+  PG_PINNED=1
+  note "for p in \$(pgrep -x postgres); do taskset -a -p -c $BENCH_DB_CPUS \$p; done"
+}
+
+unpin_postgres() {
+  [ "$PG_PINNED" = 1 ] || return 0
+  local p all
+  all="0-$(($(getconf _NPROCESSORS_CONF) - 1))"
+  for p in $(pgrep -x postgres); do taskset -a -p -c "$all" "$p" >/dev/null 2>&1 || true; done
+  PG_PINNED=0
+}
+
 cleanup() {
   local rc=$?
   stop_server
+  unpin_postgres
   if [ "$STARTED_EPMD" = 1 ]; then epmd -kill >/dev/null 2>&1 || true; fi
   if [ "${BENCH_KEEP:-0}" = 1 ] || [ $rc -ne 0 ]; then
     log "kept $WORK (server data and logs)"
@@ -139,9 +165,9 @@ start_gander() {
   log "$label: provisioning $N_ACCOUNTS accounts"
   run "$GANDER" register --config "$WORK/$cfg" --prefix "$PREFIX" --count "$N_ACCOUNTS" --password "$PASSWORD" >&2
   # BENCH_GANDER_FLAGS adds serve flags, e.g. "--cpuprofile /tmp/gander.prof".
-  note "setsid gander serve --config \$WORK/$cfg ${BENCH_GANDER_FLAGS:-}&"
+  note "$(pin "${BENCH_SERVER_CPUS:-}")setsid gander serve --config \$WORK/$cfg ${BENCH_GANDER_FLAGS:-}&"
   # shellcheck disable=SC2086
-  setsid "$GANDER" serve --config "$WORK/$cfg" ${BENCH_GANDER_FLAGS:-} >"$WORK/$label.log" 2>&1 &
+  $(pin "${BENCH_SERVER_CPUS:-}") setsid "$GANDER" serve --config "$WORK/$cfg" ${BENCH_GANDER_FLAGS:-} >"$WORK/$label.log" 2>&1 &
   LAUNCH_PID=$! SERVER_PID=$!
 }
 

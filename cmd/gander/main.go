@@ -120,6 +120,7 @@ func serve(args []string, stderr io.Writer) int {
 	var c common
 	c.flags(fs)
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile (go tool pprof) to this file until shutdown")
+	memprofile := fs.String("memprofile", "", "write a heap profile (go tool pprof; -sample_index=alloc_space for what was allocated since start) to this file at shutdown")
 	if err := fs.Parse(args); err != nil {
 		return flagExit(err)
 	}
@@ -140,6 +141,19 @@ func serve(args []string, stderr io.Writer) int {
 			return 1
 		}
 		defer pprof.StopCPUProfile()
+	}
+	if *memprofile != "" {
+		f, err := os.Create(*memprofile)
+		if err != nil {
+			fmt.Fprintf(stderr, "gander: --memprofile: %v\n", err)
+			return 1
+		}
+		defer func() {
+			if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+				fmt.Fprintf(stderr, "gander: --memprofile: %v\n", err)
+			}
+			_ = f.Close()
+		}()
 	}
 	level := c.level
 	if level == "" {

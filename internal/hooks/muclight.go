@@ -20,7 +20,8 @@ type GroupchatDelivery struct {
 // the copy every member receives except for its to attribute, which is
 // absent (each member's copy has to set to the member's bare JID);
 // handlers must not modify it. Members are the occupants it goes to, the
-// sender included.
+// sender included; the slice may be shared by every message of the room
+// with the same Version, and handlers must not modify it either.
 type LightMessage struct {
 	Room    jid.JID
 	Sender  jid.JID

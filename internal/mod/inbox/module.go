@@ -344,17 +344,25 @@ func (m *Module) resetMarkerID(el *xmlstream.Element) (string, bool) {
 func (m *Module) userSent(ctx context.Context, ev *hooks.StanzaEvent) bool {
 	el := ev.Stanza
 	ok, marker := classify(el)
-	if !ok || ev.To.IsZero() || !m.exists(ctx, ev.From) {
+	if !ok || ev.To.IsZero() {
+		return false
+	}
+	// A marker or a groupchat message (its entries are written by the room
+	// hooks) only matters here as a reset marker: every room message passes
+	// this hook, and returns before the account lookup.
+	id, reset := m.resetMarkerID(el)
+	write := !marker && el.Attr("type") != "groupchat"
+	if !reset && !write || !m.exists(ctx, ev.From) {
 		return false
 	}
 	o, remote := owner(ev.From), remoteKey(ev.To)
 	ts := m.timestamp()
-	if id, found := m.resetMarkerID(el); found {
+	if reset {
 		if err := m.resetUnread(ctx, o, remote, &id, ts); err != nil {
 			m.log.Error("inbox: marker reset", "owner", ev.From.Bare().String(), "err", err)
 		}
 	}
-	if marker || el.Attr("type") == "groupchat" {
+	if !write {
 		return false
 	}
 	m.write(ctx, ev.From, ev.From.Bare(), remote, el, ts, 0, false)

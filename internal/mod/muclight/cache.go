@@ -32,6 +32,10 @@ type affCache struct {
 
 type cacheEntry struct {
 	occupants []Occupant
+	// members are the occupants' JIDs, built once per cached list and
+	// shared, read-only, by every message sent while it is cached (the
+	// LightMessageSent hook's Members).
+	members []jid.JID
 	version   string
 	at        time.Time
 }
@@ -51,7 +55,7 @@ func (c *affCache) get(room jid.JID) (*Room, bool) {
 		delete(c.m, room)
 		return nil, false
 	}
-	return &Room{JID: room, Version: e.version, Occupants: slices.Clone(e.occupants)}, true
+	return &Room{JID: room, Version: e.version, Occupants: slices.Clone(e.occupants), members: e.members}, true
 }
 
 // generation returns the current update count, to pass to fill.
@@ -90,7 +94,7 @@ func (c *affCache) store(r *Room) {
 			}
 		}
 	}
-	c.m[r.JID] = cacheEntry{occupants: slices.Clone(r.Occupants), version: r.Version, at: now}
+	c.m[r.JID] = cacheEntry{occupants: slices.Clone(r.Occupants), members: r.memberJIDs(), version: r.Version, at: now}
 }
 
 func (c *affCache) drop(room jid.JID) {

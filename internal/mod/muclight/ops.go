@@ -627,11 +627,7 @@ func (m *Module) sendMessage(ctx context.Context, room, sender jid.JID, id strin
 	}
 	base.Append(xmlstream.New(NSStanzaID, "stanza-id", "by", r.JID.String(), "id", m.ids.next()))
 	if m.hooks.LightMessageSent.Len() > 0 {
-		members := make([]jid.JID, len(r.Occupants))
-		for i, o := range r.Occupants {
-			members[i] = o.User
-		}
-		m.hooks.LightMessageSent.Run(ctx, &hooks.LightMessage{Room: r.JID, Sender: sender, Stanza: base, Members: members, Version: r.Version})
+		m.hooks.LightMessageSent.Run(ctx, &hooks.LightMessage{Room: r.JID, Sender: sender, Stanza: base, Members: r.memberJIDs(), Version: r.Version})
 	}
 	for _, o := range r.Occupants {
 		m.deliver(ctx, r.JID, sender, o.User, copyTo(base, o.User))

@@ -92,6 +92,22 @@ type Room struct {
 	Version   string
 	Config    map[string]string
 	Occupants []Occupant
+	// members, when set (a list from the occupant cache), is memberJIDs'
+	// result, shared and read-only.
+	members []jid.JID
+}
+
+// memberJIDs returns the occupants' JIDs: the cached, shared list when r
+// came from the occupant cache, a new one otherwise.
+func (r *Room) memberJIDs() []jid.JID {
+	if r.members != nil {
+		return r.members
+	}
+	members := make([]jid.JID, len(r.Occupants))
+	for i, o := range r.Occupants {
+		members[i] = o.User
+	}
+	return members
 }
 
 // Aff returns the affiliation of user in the room.
