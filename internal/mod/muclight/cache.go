@@ -36,8 +36,8 @@ type cacheEntry struct {
 	// shared, read-only, by every message sent while it is cached (the
 	// LightMessageSent hook's Members).
 	members []jid.JID
-	version   string
-	at        time.Time
+	version string
+	at      time.Time
 }
 
 func newAffCache(ttl time.Duration, now func() time.Time) *affCache {
