@@ -14,7 +14,9 @@
 # BENCH_STEP (default 30s), BENCH_INBOX_QUERY_EVERY (default 30s; 0: never),
 # BENCH_INBOX_OPTS (one more [modules.mod_inbox] line), BENCH_GANDER_FLAGS
 # and BENCH_OFF_FLAGS (extra serve flags of the inbox server and of the other
-# one, e.g. --cpuprofile /tmp/async.prof), BENCH_KEEP as for bench/compare.sh.
+# one, e.g. --cpuprofile /tmp/async.prof), BENCH_KEEP as for bench/compare.sh,
+# BENCH_SERVER_CPUS, BENCH_LOAD_CPUS and BENCH_DB_CPUS as for bench/inbox.sh
+# (with BENCH_SERVER_CPUS both servers share those CPUs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -37,6 +39,7 @@ raise_fd_limit 3000
 echo "# $(date -u +%FT%TZ): BENCH_PAIRED_RATES=$RATES BENCH_STEP=$STEP bench/inbox-paired.sh" >"$COMMANDS"
 build
 need_postgres
+pin_postgres
 make_cert
 
 declare -A PORT=([off]=15322 [rdbms_async]=15323) HTTP=([off]=15651 [rdbms_async]=15652) PID=()
@@ -61,7 +64,8 @@ gens=()
 for c in off rdbms_async; do
   query=()
   [ "$c" = off ] || [ "$QUERY_EVERY" = 0 ] || query=(--inbox-query-every "$QUERY_EVERY")
-  run "$BENCH" muclight --server "127.0.0.1:${PORT[$c]}" --users "$N_ACCOUNTS" --user-prefix "$PREFIX" --password "$PASSWORD" \
+  # shellcheck disable=SC2046
+  run $(pin "${BENCH_LOAD_CPUS:-}") "$BENCH" muclight --server "127.0.0.1:${PORT[$c]}" --users "$N_ACCOUNTS" --user-prefix "$PREFIX" --password "$PASSWORD" \
     --room-size 10 --rates "$RATES" --step-duration "$STEP" --warmup 5s --all-steps "${query[@]}" \
     --pid "${PID[$c]}" --db-proc postgres --quiet --label "paired-$c" --json "$RESULTS/paired-$c.json" >"$WORK/$c.txt" 2>&1 &
   gens+=($!)
