@@ -94,7 +94,10 @@ func (c *affCache) store(r *Room) {
 			}
 		}
 	}
-	c.m[r.JID] = cacheEntry{occupants: slices.Clone(r.Occupants), members: r.memberJIDs(), version: r.Version, at: now}
+	// The member list is built from the occupants stored here, never
+	// taken from r, so the two cannot disagree.
+	occ := slices.Clone(r.Occupants)
+	c.m[r.JID] = cacheEntry{occupants: occ, members: occupantJIDs(occ), version: r.Version, at: now}
 }
 
 func (c *affCache) drop(room jid.JID) {

@@ -92,8 +92,8 @@ type Room struct {
 	Version   string
 	Config    map[string]string
 	Occupants []Occupant
-	// members, when set (a list from the occupant cache), is memberJIDs'
-	// result, shared and read-only.
+	// members, set on a Room read from the occupant cache, is the cached
+	// entry's occupantJIDs, shared and read-only.
 	members []jid.JID
 }
 
@@ -103,11 +103,16 @@ func (r *Room) memberJIDs() []jid.JID {
 	if r.members != nil {
 		return r.members
 	}
-	members := make([]jid.JID, len(r.Occupants))
-	for i, o := range r.Occupants {
-		members[i] = o.User
+	return occupantJIDs(r.Occupants)
+}
+
+// occupantJIDs returns the JIDs of occ, in order.
+func occupantJIDs(occ []Occupant) []jid.JID {
+	out := make([]jid.JID, len(occ))
+	for i, o := range occ {
+		out[i] = o.User
 	}
-	return members
+	return out
 }
 
 // Aff returns the affiliation of user in the room.
