@@ -48,6 +48,17 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
+// buildGander builds this command into the test's temporary directory and
+// returns the binary's path.
+func buildGander(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "gander")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
 // TestBroadcastSurvivesSIGKILLOfOwner runs two gander processes on one
 // PostgreSQL database with lease_time 10. Node a runs a job and is killed
 // with SIGKILL in the middle of it; node b takes the job over when a's
@@ -78,10 +89,7 @@ func TestBroadcastSurvivesSIGKILLOfOwner(t *testing.T) {
 		}
 	}
 
-	bin := filepath.Join(t.TempDir(), "gander")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildGander(t)
 
 	// Create the job under node a's name, then let the real node a run it
 	// (it resumes its own jobs at once; b could take the job only after the
