@@ -56,21 +56,21 @@ pin() { [ -z "$1" ] || printf 'taskset -c %s ' "$1"; }
 # so the backends the postmaster forks later) to those CPUs until the script
 # exits. The server alone on its CPUs makes the throughput a measure of the
 # server, as when the database has a machine of its own.
-PG_PINNED=0
+PG_CPUS_BEFORE=""
 pin_postgres() {
   [ -n "${BENCH_DB_CPUS:-}" ] || return 0
   local p
+  # The CPU list the postmaster had, restored on exit.
+  PG_CPUS_BEFORE=$(taskset -p -c "$(pgrep -x -o postgres)" | sed 's/.*: //')
   for p in $(pgrep -x postgres); do taskset -a -p -c "$BENCH_DB_CPUS" "$p" >/dev/null 2>&1 || true; done
-  PG_PINNED=1
   note "for p in \$(pgrep -x postgres); do taskset -a -p -c $BENCH_DB_CPUS \$p; done"
 }
 
 unpin_postgres() {
-  [ "$PG_PINNED" = 1 ] || return 0
-  local p all
-  all="0-$(($(getconf _NPROCESSORS_CONF) - 1))"
-  for p in $(pgrep -x postgres); do taskset -a -p -c "$all" "$p" >/dev/null 2>&1 || true; done
-  PG_PINNED=0
+  [ -n "$PG_CPUS_BEFORE" ] || return 0
+  local p
+  for p in $(pgrep -x postgres); do taskset -a -p -c "$PG_CPUS_BEFORE" "$p" >/dev/null 2>&1 || true; done
+  PG_CPUS_BEFORE=""
 }
 
 cleanup() {
