@@ -39,6 +39,9 @@ type bench struct {
 	sampled            chan struct{}
 	tsMu               sync.Mutex
 	stepRate           atomic.Int64 // target of the running step, for the progress line
+	// waiting is set while the generator waits for its turn (--turns): its
+	// side load (inbox queries) pauses too.
+	waiting atomic.Bool
 }
 
 func newBench(cfg *options, stderr io.Writer) *bench {
@@ -46,6 +49,7 @@ func newBench(cfg *options, stderr io.Writer) *bench {
 	b.res = &Result{Scenario: cfg.scenario, Label: cfg.label, Server: cfg.server, Users: cfg.users,
 		Started: b.start.UTC().Format(time.RFC3339), Machine: machine()}
 	b.sec.Store(new(hist))
+	b.waiting.Store(cfg.turns > 1)
 	b.benchCPU0, _ = procCPU(0)
 	if cfg.pid != 0 {
 		var err error

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -178,5 +180,55 @@ func eventually(t *testing.T, d time.Duration, fn func() error) {
 			t.Fatal(err)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestTurnsAgainstGander: two generators taking turns (--turns 2) load the
+// server one at a time, step by step, and the waiting one sends no inbox
+// queries.
+func TestTurnsAgainstGander(t *testing.T) {
+	// Two servers (as bench/inbox-paired.sh runs them), one per generator.
+	var addrs []string
+	for range 2 {
+		srv := benchServer(t, 12, "\n[modules.mod_muc_light]\n[modules.mod_inbox]\n  groupchat = [\"muclight\"]\n")
+		addrs = append(addrs, srv.C2SAddrs()[0].String())
+	}
+	start := time.Now().Add(4 * time.Second).Unix() // after the logins
+	const slot = 3500 * time.Millisecond
+	results := make([]map[string]any, 2)
+	var wg sync.WaitGroup
+	for k := range results {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[k] = runJSON(t, "muclight", "--server", addrs[k], "--users", "12", "--user-prefix", "bench", "--room-size", "6",
+				"--rates", "20,20", "--step-duration", "1500ms", "--warmup", "500ms", "--inbox-query-every", "200ms",
+				"--turns", "2", "--turn", strconv.Itoa(k), "--turn-start", strconv.FormatInt(start, 10), "--turn-length", slot.String(), "--quiet")
+		}()
+	}
+	wg.Wait()
+	// Slot j = i*2 + k holds step i of generator k; each step runs inside
+	// its slot, so the four steps come one after the other.
+	var prevEnd time.Time
+	for j := range 4 {
+		i, k := j/2, j%2
+		s := results[k]["steps"].([]any)[i].(map[string]any)
+		begin, err := time.Parse(time.RFC3339Nano, s["start"].(string))
+		require.NoError(t, err)
+		end, err := time.Parse(time.RFC3339Nano, s["end"].(string))
+		require.NoError(t, err)
+		slotStart := time.Unix(start, 0).Add(time.Duration(j) * slot)
+		require.False(t, begin.Before(slotStart), "slot %d: step began %s, slot at %s", j, begin, slotStart)
+		require.True(t, end.Before(slotStart.Add(slot)), "slot %d: step ended %s, after its slot", j, end)
+		require.True(t, begin.After(prevEnd), "slot %d: began before the previous step ended", j)
+		prevEnd = end
+		require.Equal(t, s["expected"], s["delivered"], "slot %d", j)
+	}
+	// Queries only in the generator's own two steps (3 s of 14): at most
+	// about 3 s × 12 users / 200 ms = 180, far fewer than in the run's 14 s.
+	for k, m := range results {
+		q := m["inbox"].(map[string]any)["queries"].(float64)
+		require.Greater(t, q, 0.0, "generator %d", k)
+		require.Less(t, q, 300.0, "generator %d queried while waiting", k)
 	}
 }

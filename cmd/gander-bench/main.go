@@ -70,6 +70,10 @@ type options struct {
 	stepDur    time.Duration
 	warmup     time.Duration
 	allSteps   bool
+	turns      int
+	turn       int
+	turnStart  time.Time
+	turnLen    time.Duration
 	settle     time.Duration
 	hold       time.Duration
 	roomSize   int
@@ -168,6 +172,10 @@ func parseFlags(scenario string, args []string, stderr io.Writer) (*options, err
 	fs.DurationVar(&c.stepDur, "step-duration", 20*time.Second, "chat/muclight: length of each step")
 	fs.DurationVar(&c.warmup, "warmup", 3*time.Second, "chat/muclight: start of each step not counted")
 	fs.BoolVar(&c.allSteps, "all-steps", false, "chat/muclight: run every step even after one is not sustained")
+	fs.IntVar(&c.turns, "turns", 1, "chat/muclight: `number` of generators taking turns, each loading its own server while the others wait (see --turn)")
+	fs.IntVar(&c.turn, "turn", 0, "chat/muclight: this generator's turn, 0 .. --turns-1: its step i runs in slot i*turns+turn, the slots being --turn-length long from --turn-start")
+	turnStart := fs.Int64("turn-start", 0, "chat/muclight: with --turns, the start of slot 0 in `unix seconds` (after every generator's logins)")
+	fs.DurationVar(&c.turnLen, "turn-length", 0, "chat/muclight: with --turns, the length of a slot (at least --step-duration plus 2s of draining)")
 	fs.DurationVar(&c.settle, "settle", 10*time.Second, "idle: wait before reading the server's memory")
 	fs.DurationVar(&c.hold, "hold", 5*time.Second, "idle: keep the connections this long after measuring")
 	fs.IntVar(&c.roomSize, "room-size", 10, "muclight: members per room")
@@ -219,6 +227,18 @@ func parseFlags(scenario string, args []string, stderr io.Writer) (*options, err
 	}
 	if c.warmup >= c.stepDur {
 		return nil, errors.New("--warmup must be shorter than --step-duration")
+	}
+	if c.turns < 1 || c.turn < 0 || c.turn >= c.turns {
+		return nil, errors.New("--turn must be between 0 and --turns-1")
+	}
+	if c.turns > 1 {
+		if *turnStart <= 0 {
+			return nil, errors.New("--turns needs --turn-start")
+		}
+		if c.turnLen < c.stepDur+drainWait {
+			return nil, fmt.Errorf("--turn-length must be at least --step-duration plus %s", drainWait)
+		}
+		c.turnStart = time.Unix(*turnStart, 0)
 	}
 	if c.roomSize < 2 {
 		return nil, errors.New("--room-size must be at least 2")

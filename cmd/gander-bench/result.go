@@ -61,7 +61,11 @@ type Register struct {
 
 // Step is one rate step of chat or muclight.
 type Step struct {
-	TargetRate       float64 `json:"target_rate"`
+	TargetRate float64 `json:"target_rate"`
+	// Start and End are when the step's sending began and its draining
+	// ended (RFC 3339, UTC).
+	Start            string  `json:"start"`
+	End              string  `json:"end"`
 	Sent             int64   `json:"sent"`
 	Expected         int64   `json:"expected,omitempty"`
 	Delivered        int64   `json:"delivered"`

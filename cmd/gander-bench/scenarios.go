@@ -171,9 +171,13 @@ type buildFunc func(buf []byte, from *conn, r *rand.Rand, body []byte) ([]byte, 
 func (b *bench) runSteps(ctx context.Context, senders []*conn, build buildFunc) {
 	var seq atomic.Int64
 	for i, rate := range b.cfg.rates {
+		if !b.awaitTurn(ctx, i) {
+			return
+		}
 		b.stepRate.Store(int64(rate))
 		st := b.steps[i]
 		s := b.runStep(ctx, i, rate, st, senders, build, &seq)
+		b.endTurn(i)
 		b.res.Steps = append(b.res.Steps, s)
 		if s.Sustained && (b.res.MaxSustained == nil || s.TargetRate > b.res.MaxSustained.TargetRate) {
 			b.res.MaxSustained = s
@@ -181,6 +185,46 @@ func (b *bench) runSteps(ctx context.Context, senders []*conn, build buildFunc) 
 		if ctx.Err() != nil || (!s.Sustained && !b.cfg.allSteps) {
 			return
 		}
+	}
+}
+
+// turnSlot is the start of step i's slot with --turns.
+func (c *options) turnSlot(i int) time.Time {
+	return c.turnStart.Add(time.Duration(i*c.turns+c.turn) * c.turnLen)
+}
+
+// awaitTurn waits, with --turns, until step i's slot begins, so that
+// generators driving different servers on the same machine load them one
+// at a time and adjacent slots compare the servers at nearly the same
+// moment. It returns false when ctx ends first.
+func (b *bench) awaitTurn(ctx context.Context, i int) bool {
+	if b.cfg.turns <= 1 {
+		return true
+	}
+	b.waiting.Store(true)
+	defer b.waiting.Store(false)
+	wait := time.Until(b.cfg.turnSlot(i))
+	if wait < -time.Second {
+		b.addErr(fmt.Errorf("step %d started late for its turn (--turn-start too early for the logins?)", i+1))
+	}
+	if wait <= 0 {
+		return true
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// endTurn records, with --turns, a step that ran into the next slot (whose
+// server was then loaded at the same time).
+func (b *bench) endTurn(i int) {
+	if b.cfg.turns > 1 && time.Now().After(b.cfg.turnSlot(i).Add(b.cfg.turnLen)) {
+		b.addErr(fmt.Errorf("step %d ran past its turn (--turn-length too short)", i+1))
 	}
 }
 
@@ -215,7 +259,7 @@ func (b *bench) runStep(ctx context.Context, idx int, rate float64, st *stepStat
 	}
 	secs := (b.cfg.stepDur - b.cfg.warmup).Seconds()
 	s := &Step{TargetRate: rate, Sent: st.sent.Load(), Delivered: st.delivered.Load(), Seconds: round3(secs),
-		BenchCPU: round3(self1 - self0)}
+		BenchCPU: round3(self1 - self0), Start: start.UTC().Format(time.RFC3339Nano), End: time.Now().UTC().Format(time.RFC3339Nano)}
 	if exp := st.expected.Load(); exp != s.Sent {
 		s.Expected = exp
 	}

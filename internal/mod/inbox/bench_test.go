@@ -192,3 +192,25 @@ func BenchmarkStoredCopies(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkLookup is one inbox query's read (a user with one entry, the
+// shape of the MUC Light benchmark): the database round trip and decoding,
+// what every query costs the server.
+func BenchmarkLookup(b *testing.B) {
+	for _, driver := range dbtest.Drivers() {
+		b.Run(driver, func(b *testing.B) {
+			ctx := context.Background()
+			s := NewSQLStore(dbtest.Open(b, driver))
+			o := Owner{"localhost", "alice"}
+			if _, err := s.Upsert(ctx, o, Upsert{Remote: "room@muclight.localhost", MsgID: "m1", Content: "<message/>", Timestamp: 1, Count: 1, Incr: true, Box: "inbox"}); err != nil {
+				b.Fatal(err)
+			}
+			for b.Loop() {
+				es, err := s.Lookup(ctx, o, Params{Limit: -1})
+				if err != nil || len(es) != 1 {
+					b.Fatal(len(es), err)
+				}
+			}
+		})
+	}
+}
