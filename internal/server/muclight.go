@@ -22,3 +22,11 @@ func (s *Server) buildMucLight() {
 // MucLight returns the MUC Light service API, or nil when mod_muc_light is
 // not enabled (for the GraphQL resolvers and tests).
 func (s *Server) MucLight() *muclight.Module { return s.mucLight }
+
+// stopMucLight unregisters mod_muc_light's services and waits for its
+// cache's background reads (before the database closes).
+func (s *Server) stopMucLight() {
+	if s.mucLight != nil {
+		s.mucLight.Stop()
+	}
+}

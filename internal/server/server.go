@@ -382,6 +382,7 @@ func (s *Server) stop(ctx context.Context) error {
 	}
 	s.iq.Close()
 	s.stopMuc()
+	s.stopMucLight()
 	if err := s.stopLast(ctx); err != nil {
 		s.log.Error("mod_last: stop", "err", err)
 	}

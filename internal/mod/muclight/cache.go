@@ -17,7 +17,11 @@ const cacheMaxEntries = 100_000
 // made on this node and dropped on destruction, so a removed occupant can
 // never post here after the removal was acknowledged. Entries expire after
 // time_to_live, which bounds how long a change made on another node of a
-// cluster can go unseen. The strategy and segment options are accepted but
+// cluster can go unseen. An entry still in use near its expiry is read
+// again in the background (refreshAge), so that a busy room never
+// expires: without that, every message to it in the moment after expiry
+// would read storage and wait, and rooms filled at the same moment would
+// expire together. The strategy and segment options are accepted but
 // Gander uses one map with a TTL. It is safe for concurrent use.
 type affCache struct {
 	mu  sync.Mutex
@@ -38,24 +42,53 @@ type cacheEntry struct {
 	members []jid.JID
 	version string
 	at      time.Time
+	// refreshing is set while one background read refreshes the entry.
+	refreshing bool
 }
+
+// maxRefreshAhead bounds how long before its expiry an entry in use is
+// refreshed (a quarter of time_to_live when that is shorter).
+const maxRefreshAhead = 30 * time.Second
+
+// refreshAge is the age from which a get asks for a background refresh.
+func (c *affCache) refreshAge() time.Duration { return c.ttl - min(c.ttl/4, maxRefreshAhead) }
 
 func newAffCache(ttl time.Duration, now func() time.Time) *affCache {
 	return &affCache{ttl: ttl, now: now, m: map[jid.JID]cacheEntry{}}
 }
 
-func (c *affCache) get(room jid.JID) (*Room, bool) {
+// get returns room's cached list, if it has not expired. refresh is true
+// for the first get of an entry within its last stretch before expiry
+// (refreshAge): that caller must read the list again in the background and
+// then call fill, or refreshFailed when the read fails.
+func (c *affCache) get(room jid.JID) (r *Room, ok, refresh bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.m[room]
 	if !ok {
-		return nil, false
+		return nil, false, false
 	}
-	if c.now().Sub(e.at) > c.ttl {
+	age := c.now().Sub(e.at)
+	if age > c.ttl {
 		delete(c.m, room)
-		return nil, false
+		return nil, false, false
 	}
-	return &Room{JID: room, Version: e.version, Occupants: slices.Clone(e.occupants), members: e.members}, true
+	if age > c.refreshAge() && !e.refreshing {
+		e.refreshing = true
+		c.m[room] = e
+		refresh = true
+	}
+	return &Room{JID: room, Version: e.version, Occupants: slices.Clone(e.occupants), members: e.members}, true, refresh
+}
+
+// refreshFailed lets a later get ask for room's refresh again.
+func (c *affCache) refreshFailed(room jid.JID) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e, ok := c.m[room]; ok && e.refreshing {
+		e.refreshing = false
+		c.m[room] = e
+	}
 }
 
 // generation returns the current update count, to pass to fill.
@@ -65,13 +98,21 @@ func (c *affCache) generation() uint64 {
 	return c.gen
 }
 
-// fill caches a list read from storage, unless a change happened since gen.
-func (c *affCache) fill(r *Room, gen uint64) {
+// fill caches a list read from storage, unless a change happened since gen;
+// it reports whether it did. A refreshing entry that is not replaced may be
+// refreshed again by a later get.
+func (c *affCache) fill(r *Room, gen uint64) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.gen == gen {
 		c.store(r)
+		return true
 	}
+	if e, ok := c.m[r.JID]; ok && e.refreshing {
+		e.refreshing = false
+		c.m[r.JID] = e
+	}
+	return false
 }
 
 // put caches the list a change on this node produced.

@@ -57,7 +57,12 @@ type Module struct {
 	mu       sync.RWMutex
 	services map[string]string // service domain -> served domain; under mu
 	cache    *affCache         // nil without cache_affs
-	m        moduleMetrics
+	// refreshes are the cache's background reads in progress (Stop waits
+	// for them); after Stop (stopped, under refreshMu) none starts.
+	refreshMu sync.Mutex
+	stopped   bool
+	refreshes sync.WaitGroup
+	m         moduleMetrics
 }
 
 type moduleMetrics struct {
@@ -66,6 +71,7 @@ type moduleMetrics struct {
 	messages, fanout, dropped prometheus.Counter
 	affChanges, configChanges prometheus.Counter
 	cacheHit, cacheMiss       prometheus.Counter
+	cacheRefresh              prometheus.Counter
 }
 
 func (mm *moduleMetrics) init(r *metrics.Registry) {
@@ -83,6 +89,7 @@ func (mm *moduleMetrics) init(r *metrics.Registry) {
 	mm.configChanges = r.Spiral("mod_muc_light_config_changed", "count").WithLabelValues()
 	mm.cacheHit = r.Spiral("mod_muc_light_cache_hit", "count").WithLabelValues()
 	mm.cacheMiss = r.Spiral("mod_muc_light_cache_miss", "count").WithLabelValues()
+	mm.cacheRefresh = r.Spiral("mod_muc_light_cache_refresh", "count").WithLabelValues()
 }
 
 // ServiceDomain returns the MUC Light domain of a served domain under the
@@ -153,13 +160,18 @@ func (m *Module) RemoveDomain(ctx context.Context, domain string) error {
 	return err
 }
 
-// Stop unregisters the services.
+// Stop unregisters the services and waits for the cache's background
+// reads.
 func (m *Module) Stop() {
 	m.mu.RLock()
-	defer m.mu.RUnlock()
 	for svc := range m.services {
 		m.r.UnregisterService(svc)
 	}
+	m.mu.RUnlock()
+	m.refreshMu.Lock()
+	m.stopped = true
+	m.refreshMu.Unlock()
+	m.refreshes.Wait()
 }
 
 // Store returns the module's storage (tests create fixtures with it).

@@ -2,6 +2,7 @@ package muclight
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -405,6 +406,60 @@ func TestCache(t *testing.T) {
 	require.NoError(t, m.Destroy(ctx, room, j("alice@localhost"), ""))
 	_, err = m.SendMessage(ctx, room, j("bob@localhost"), "", "5")
 	require.ErrorIs(t, err, ErrRoomNotFound)
+}
+
+// TestCacheRefreshAhead: a cached list in use during the last stretch
+// before its expiry is read again in the background, once, so a change made
+// behind the module's back (another node) shows before the TTL without any
+// message reading storage itself, and a room gone from storage is dropped.
+func TestCacheRefreshAhead(t *testing.T) {
+	ctx := context.Background()
+	var mu sync.Mutex
+	now := time.Unix(1756000000, 0)
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+	m, r, _ := newTestModule(t, NewMemStore(), "[modules.mod_muc_light.cache_affs]\ntime_to_live = 2\n")
+	m.cache.now = clock
+	for _, u := range []string{"alice@localhost", "bob@localhost", "carol@localhost"} {
+		r.online(u)
+	}
+	room := j("den@muclight.localhost")
+	_, err := m.CreateRoom(ctx, CreateRequest{Creator: j("alice@localhost"), Room: room, Occupants: []Occupant{{User: j("bob@localhost"), Aff: AffMember}}})
+	require.NoError(t, err)
+	_, _, err = m.store.ChangeOccupants(ctx, room, func(v string, cur []Occupant) ([]Occupant, string, error) {
+		return append(cur, Occupant{User: j("carol@localhost"), Aff: AffMember}), v + "x", nil
+	})
+	require.NoError(t, err)
+	_, err = m.SendMessage(ctx, room, j("carol@localhost"), "", "1")
+	require.ErrorIs(t, err, ErrNotOccupant, "the cached list does not have carol yet")
+
+	// 100 s in (TTL 2 min, refreshed from 90 s): messages still use the
+	// cached list, the first one starts one background read.
+	advance(100 * time.Second)
+	for i := range 3 {
+		_, err = m.SendMessage(ctx, room, j("bob@localhost"), "", fmt.Sprint("b", i))
+		require.NoError(t, err)
+	}
+	require.Equal(t, 1.0, counterValue(m.m.cacheRefresh), "one refresh for the room")
+	require.Eventually(t, func() bool {
+		_, err := m.SendMessage(ctx, room, j("carol@localhost"), "", "2")
+		return err == nil
+	}, 5*time.Second, 10*time.Millisecond, "the refreshed list has carol, before the TTL")
+	require.Equal(t, 0.0, counterValue(m.m.cacheMiss), "no message read storage")
+
+	// The refreshed entry is new: 100 s later it is refreshed again, and
+	// a room destroyed behind the module's back is dropped.
+	_, err = m.store.Destroy(ctx, room)
+	require.NoError(t, err)
+	advance(100 * time.Second)
+	_, err = m.SendMessage(ctx, room, j("bob@localhost"), "", "3")
+	require.NoError(t, err, "still the cached list while it refreshes")
+	require.Eventually(t, func() bool {
+		_, err := m.SendMessage(ctx, room, j("bob@localhost"), "", "4")
+		return errors.Is(err, ErrRoomNotFound)
+	}, 5*time.Second, 10*time.Millisecond)
+	require.Equal(t, 2.0, counterValue(m.m.cacheRefresh))
+	m.Stop()
 }
 
 func counterValue(c prometheus.Counter) float64 {

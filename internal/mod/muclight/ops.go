@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/gander-xmpp/gander/internal/hooks"
 	"github.com/gander-xmpp/gander/internal/jid"
@@ -234,8 +235,11 @@ func (m *Module) cachedOccupants(ctx context.Context, room jid.JID) (*Room, erro
 	if m.cache == nil {
 		return m.store.Occupants(ctx, room)
 	}
-	if r, ok := m.cache.get(room); ok {
+	if r, ok, refresh := m.cache.get(room); ok {
 		m.m.cacheHit.Inc()
+		if refresh {
+			m.refreshRoom(room)
+		}
 		return r, nil
 	}
 	m.m.cacheMiss.Inc()
@@ -246,6 +250,38 @@ func (m *Module) cachedOccupants(ctx context.Context, room jid.JID) (*Room, erro
 	}
 	m.cache.fill(r, gen)
 	return r, nil
+}
+
+// refreshTimeout bounds a background refresh of a cached list.
+const refreshTimeout = 10 * time.Second
+
+// refreshRoom reads room's occupant list again in the background, for the
+// cache (see affCache). A room gone from storage is dropped, so the next
+// message reads storage and gets the room's error.
+func (m *Module) refreshRoom(room jid.JID) {
+	m.refreshMu.Lock()
+	defer m.refreshMu.Unlock()
+	if m.stopped {
+		return
+	}
+	m.m.cacheRefresh.Inc()
+	gen := m.cache.generation()
+	m.refreshes.Add(1)
+	go func() {
+		defer m.refreshes.Done()
+		ctx, cancel := context.WithTimeout(context.Background(), refreshTimeout)
+		defer cancel()
+		r, err := m.store.Occupants(ctx, room)
+		switch {
+		case errors.Is(err, ErrRoomNotFound):
+			m.cache.drop(room)
+		case err != nil:
+			m.log.Warn("muclight: cache refresh", "room", room.String(), "err", err)
+			m.cache.refreshFailed(room)
+		default:
+			m.cache.fill(r, gen)
+		}
+	}()
 }
 
 // cacheUpdate refreshes (r non-empty) or drops the cached list of room.
