@@ -207,17 +207,7 @@ func (b *bench) awaitTurn(ctx context.Context, i int) bool {
 	if wait < -time.Second {
 		b.addErr(fmt.Errorf("step %d started late for its turn (--turn-start too early for the logins?)", i+1))
 	}
-	if wait <= 0 {
-		return true
-	}
-	t := time.NewTimer(wait)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
+	return wait <= 0 || sleep(ctx, wait)
 }
 
 // endTurn records, with --turns, a step that ran into the next slot (whose
