@@ -60,7 +60,7 @@ func newAffCache(ttl time.Duration, now func() time.Time) *affCache {
 // get returns room's cached list, if it has not expired. refresh is true
 // for the first get of an entry within its last stretch before expiry
 // (refreshAge): that caller must read the list again in the background and
-// then call fill, or refreshFailed when the read fails.
+// then call fill, or refreshFailed when the read or the fill fails.
 func (c *affCache) get(room jid.JID) (r *Room, ok, refresh bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -81,7 +81,8 @@ func (c *affCache) get(room jid.JID) (r *Room, ok, refresh bool) {
 	return &Room{JID: room, Version: e.version, Occupants: slices.Clone(e.occupants), members: e.members}, true, refresh
 }
 
-// refreshFailed lets a later get ask for room's refresh again.
+// refreshFailed lets a later get ask for room's refresh again (the read
+// failed, or a change on this node came first).
 func (c *affCache) refreshFailed(room jid.JID) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -99,20 +100,15 @@ func (c *affCache) generation() uint64 {
 }
 
 // fill caches a list read from storage, unless a change happened since gen;
-// it reports whether it did. A refreshing entry that is not replaced may be
-// refreshed again by a later get.
+// it reports whether it did.
 func (c *affCache) fill(r *Room, gen uint64) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.gen == gen {
-		c.store(r)
-		return true
+	if c.gen != gen {
+		return false
 	}
-	if e, ok := c.m[r.JID]; ok && e.refreshing {
-		e.refreshing = false
-		c.m[r.JID] = e
-	}
-	return false
+	c.store(r)
+	return true
 }
 
 // put caches the list a change on this node produced.

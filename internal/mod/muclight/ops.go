@@ -278,8 +278,8 @@ func (m *Module) refreshRoom(room jid.JID) {
 		case err != nil:
 			m.log.Warn("muclight: cache refresh", "room", room.String(), "err", err)
 			m.cache.refreshFailed(room)
-		default:
-			m.cache.fill(r, gen)
+		case !m.cache.fill(r, gen):
+			m.cache.refreshFailed(room)
 		}
 	}()
 }
