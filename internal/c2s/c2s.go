@@ -60,10 +60,10 @@ type Options struct {
 type Presence interface {
 	// FromClient handles presence a session sent without a to address
 	// (broadcast) or with one (directed).
-	FromClient(ctx context.Context, s *Session, el *xmlstream.Element)
+	FromClient(ctx context.Context, s router.Session, el *xmlstream.Element)
 	// Gone handles a session that ends while available: unavailable
 	// presence to contacts and to directed recipients.
-	Gone(ctx context.Context, s *Session, status string)
+	Gone(ctx context.Context, s router.Session, status string)
 }
 
 // Metrics receives connection-level counts. Implementations must be safe

@@ -4,11 +4,13 @@ import (
 	"bufio"
 	"context"
 	"net"
+	"net/netip"
 	"sync"
 	"time"
 
 	"github.com/gander-xmpp/gander/internal/hooks"
 	"github.com/gander-xmpp/gander/internal/jid"
+	"github.com/gander-xmpp/gander/internal/router"
 	"github.com/gander-xmpp/gander/internal/stanza"
 	"github.com/gander-xmpp/gander/internal/xmlstream"
 )
@@ -68,15 +70,6 @@ func (s *Session) Send(el *xmlstream.Element) bool {
 	}
 }
 
-// RemoteAddr is the client's address.
-func (s *Session) RemoteAddr() net.Addr { return s.c.nc.RemoteAddr() }
-
-// Secure reports whether the connection is encrypted with TLS.
-func (s *Session) Secure() bool { return s.c.secure }
-
-// Since is when the resource was bound.
-func (s *Session) Since() time.Time { return s.since }
-
 // Presence reports availability and priority.
 func (s *Session) Presence() (bool, int) {
 	s.mu.Lock()
@@ -103,23 +96,25 @@ func (s *Session) LastPresence() *xmlstream.Element {
 	return s.presence
 }
 
-// AddDirected remembers a directed presence recipient; remove=true forgets
-// it (after directed unavailable).
-func (s *Session) AddDirected(to jid.JID, remove bool) {
+// AddDirected remembers a directed presence recipient.
+func (s *Session) AddDirected(to jid.JID) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if remove {
-		delete(s.directed, to)
-		return
-	}
 	if s.directed == nil {
 		s.directed = map[jid.JID]bool{}
 	}
 	s.directed[to] = true
 }
 
-// Directed returns and clears the directed presence recipients.
-func (s *Session) Directed() []jid.JID {
+// RemoveDirected forgets a directed presence recipient.
+func (s *Session) RemoveDirected(to jid.JID) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.directed, to)
+}
+
+// TakeDirected returns and clears the directed presence recipients.
+func (s *Session) TakeDirected() []jid.JID {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := make([]jid.JID, 0, len(s.directed))
@@ -128,6 +123,26 @@ func (s *Session) Directed() []jid.JID {
 	}
 	s.directed = nil
 	return out
+}
+
+// Info describes the session for listings.
+func (s *Session) Info() router.SessionInfo {
+	i := router.SessionInfo{JID: s.jid, Since: s.since, Connection: "c2s"}
+	if s.c.secure {
+		i.Connection = "c2s_tls"
+	}
+	if ta, ok := s.c.raw.RemoteAddr().(*net.TCPAddr); ok {
+		ap := ta.AddrPort()
+		i.Addr = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	i.Available, i.Priority = s.available, s.priority
+	if s.presence != nil {
+		i.Show = s.presence.ChildText(stanza.NSClient, "show")
+		i.Status = s.presence.ChildText(stanza.NSClient, "status")
+	}
+	return i
 }
 
 // Replaced closes the session because another bound the same resource.

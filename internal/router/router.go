@@ -16,21 +16,6 @@ import (
 	"github.com/gander-xmpp/gander/internal/xmlstream"
 )
 
-// Session is a bound client session as the router sees it. Implementations
-// must be safe for concurrent use.
-type Session interface {
-	// JID is the session's full JID.
-	JID() jid.JID
-	// Send queues el for the client without blocking; false means the
-	// stanza was not accepted (queue full or session closing).
-	Send(el *xmlstream.Element) bool
-	// Presence reports whether the session has sent available presence,
-	// and its priority.
-	Presence() (available bool, priority int)
-	// Replaced closes the session because a new one bound its resource.
-	Replaced()
-}
-
 // Accounts tells whether a local account exists.
 type Accounts interface {
 	UserExists(ctx context.Context, server, username string) (bool, error)

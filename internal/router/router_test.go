@@ -19,6 +19,7 @@ import (
 
 // fakeSession records what it is sent; a unit-test stand-in for a client.
 type fakeSession struct {
+	Session  // the methods the router does not use (calling one panics)
 	jid      jid.JID
 	avail    bool
 	prio     int

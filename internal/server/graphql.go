@@ -11,10 +11,9 @@ import (
 	"github.com/gander-xmpp/gander/internal/api"
 	"github.com/gander-xmpp/gander/internal/api/userapi"
 	"github.com/gander-xmpp/gander/internal/auth"
-	"github.com/gander-xmpp/gander/internal/c2s"
 	"github.com/gander-xmpp/gander/internal/config"
 	"github.com/gander-xmpp/gander/internal/jid"
-	"github.com/gander-xmpp/gander/internal/stanza"
+	"github.com/gander-xmpp/gander/internal/router"
 	"github.com/gander-xmpp/gander/internal/xmlstream"
 )
 
@@ -111,42 +110,23 @@ func (a apiAccounts) CountUsers(ctx context.Context, server string) (int, error)
 // apiSessions is the session table of this node as the API sees it.
 type apiSessions struct{ s *Server }
 
-func info(cs *c2s.Session) api.SessionInfo {
-	i := api.SessionInfo{JID: cs.JID(), Connection: "c2s", Since: cs.Since()}
-	if cs.Secure() {
-		i.Connection = "c2s_tls"
-	}
-	if ap, err := netipPort(cs.RemoteAddr()); err == nil {
-		i.IP, i.Port = ap.ip, ap.port
-	}
-	i.Available, i.Priority = cs.Presence()
-	if p := cs.LastPresence(); p != nil {
-		i.Show = p.ChildText(stanza.NSClient, "show")
-		i.Status = p.ChildText(stanza.NSClient, "status")
+func info(rs router.Session) api.SessionInfo {
+	si := rs.Info()
+	i := api.SessionInfo{JID: si.JID, Connection: si.Connection, Since: si.Since,
+		Available: si.Available, Priority: si.Priority, Show: si.Show, Status: si.Status}
+	if si.Addr.IsValid() {
+		i.IP, i.Port = si.Addr.Addr().String(), int(si.Addr.Port())
 	}
 	return i
-}
-
-type ipPort struct {
-	ip   string
-	port int
-}
-
-func netipPort(a net.Addr) (ipPort, error) {
-	if ta, ok := a.(*net.TCPAddr); ok {
-		return ipPort{ta.IP.String(), ta.Port}, nil
-	}
-	return ipPort{}, net.InvalidAddrError("not a TCP address")
 }
 
 func (a *apiSessions) List(domain string) []api.SessionInfo {
 	var out []api.SessionInfo
 	for _, rs := range a.s.router.AllSessions() {
-		cs, ok := rs.(*c2s.Session)
-		if !ok || (domain != "" && cs.JID().Domain() != domain) {
+		if domain != "" && rs.JID().Domain() != domain {
 			continue
 		}
-		out = append(out, info(cs))
+		out = append(out, info(rs))
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].JID.String() < out[j].JID.String() })
 	return out
@@ -155,40 +135,38 @@ func (a *apiSessions) List(domain string) []api.SessionInfo {
 func (a *apiSessions) User(bare jid.JID) []api.SessionInfo {
 	var out []api.SessionInfo
 	for _, rs := range a.s.router.Sessions(bare) {
-		if cs, ok := rs.(*c2s.Session); ok {
-			out = append(out, info(cs))
-		}
+		out = append(out, info(rs))
 	}
 	return out
 }
 
 func (a *apiSessions) Kick(ctx context.Context, user jid.JID, reason string) int {
-	var targets []*c2s.Session
+	var targets []router.Session
 	for _, rs := range a.s.router.Sessions(user.Bare()) {
-		if cs, ok := rs.(*c2s.Session); ok && (user.IsBare() || cs.JID() == user) {
-			targets = append(targets, cs)
+		if user.IsBare() || rs.JID() == user {
+			targets = append(targets, rs)
 		}
 	}
-	for _, cs := range targets {
-		cs.Kick(reason)
+	for _, rs := range targets {
+		rs.Kick(reason)
 	}
 	return len(targets)
 }
 
 func (a *apiSessions) SetPresence(ctx context.Context, full jid.JID, p *xmlstream.Element) bool {
-	cs, ok := a.s.router.Session(full).(*c2s.Session)
-	if !ok {
+	rs := a.s.router.Session(full)
+	if rs == nil {
 		return false
 	}
 	if a.s.presence != nil {
-		a.s.presence.FromClient(ctx, cs, p)
+		a.s.presence.FromClient(ctx, rs, p)
 		return true
 	}
 	// Without mod_presence only the session's own state changes.
 	if p.Attr("type") == "unavailable" {
-		cs.SetPresence(nil, 0)
+		rs.SetPresence(nil, 0)
 	} else {
-		cs.SetPresence(p, 0)
+		rs.SetPresence(p, 0)
 	}
 	return true
 }

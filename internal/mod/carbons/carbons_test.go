@@ -84,9 +84,10 @@ func TestWrap(t *testing.T) {
 
 // fakeSession is a bound session that records what it is sent.
 type fakeSession struct {
-	jid jid.JID
-	mu  sync.Mutex
-	got []*xmlstream.Element
+	router.Session // the methods the module does not use (calling one panics)
+	jid            jid.JID
+	mu             sync.Mutex
+	got            []*xmlstream.Element
 }
 
 func (f *fakeSession) JID() jid.JID { return f.jid }

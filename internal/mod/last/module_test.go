@@ -31,7 +31,10 @@ type fakeRouter struct {
 	online map[jid.JID]bool
 }
 
-type fakeSession struct{ j jid.JID }
+type fakeSession struct {
+	router.Session // the methods the module does not use (calling one panics)
+	j              jid.JID
+}
 
 func (s fakeSession) JID() jid.JID                                             { return s.j }
 func (fakeSession) Send(*xmlstream.Element) bool                               { return true }
@@ -44,7 +47,7 @@ func (r *fakeRouter) Sessions(bare jid.JID) []router.Session {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.online[bare.Bare()] {
-		return []router.Session{fakeSession{bare}}
+		return []router.Session{fakeSession{j: bare}}
 	}
 	return nil
 }

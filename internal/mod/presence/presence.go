@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/gander-xmpp/gander/internal/c2s"
 	"github.com/gander-xmpp/gander/internal/hooks"
 	"github.com/gander-xmpp/gander/internal/jid"
 	"github.com/gander-xmpp/gander/internal/router"
@@ -42,7 +41,7 @@ func (m *Module) lists(ctx context.Context, user jid.JID) *hooks.RosterLists {
 }
 
 // FromClient handles presence a client sent (RFC 6121 §4.2-4.6).
-func (m *Module) FromClient(ctx context.Context, s *c2s.Session, el *xmlstream.Element) {
+func (m *Module) FromClient(ctx context.Context, s router.Session, el *xmlstream.Element) {
 	typ := el.Attr("type")
 	if to := el.Attr("to"); to != "" {
 		tj, err := jid.Parse(to)
@@ -52,9 +51,9 @@ func (m *Module) FromClient(ctx context.Context, s *c2s.Session, el *xmlstream.E
 		// Directed presence (§4.6).
 		switch typ {
 		case "":
-			s.AddDirected(tj, false)
+			s.AddDirected(tj)
 		case "unavailable":
-			s.AddDirected(tj, true)
+			s.RemoveDirected(tj)
 		}
 		m.r.Route(ctx, s.JID(), tj, el)
 		return
@@ -74,7 +73,7 @@ func (m *Module) FromClient(ctx context.Context, s *c2s.Session, el *xmlstream.E
 		}
 	case "unavailable":
 		was := s.SetPresence(nil, 0)
-		m.broadcast(ctx, s, el, s.Directed())
+		m.broadcast(ctx, s, el, s.TakeDirected())
 		if was {
 			m.hooks.PresenceUnavailable.Run(ctx, &hooks.SessionEvent{JID: s.JID(), Status: el.ChildText(stanza.NSClient, "status")})
 		}
@@ -86,7 +85,7 @@ func (m *Module) FromClient(ctx context.Context, s *c2s.Session, el *xmlstream.E
 // initial sends probes to the contacts whose presence the user receives,
 // gives the new resource the presence of the user's other resources and
 // runs the InitialPresence hook (offline messages).
-func (m *Module) initial(ctx context.Context, s *c2s.Session) {
+func (m *Module) initial(ctx context.Context, s router.Session) {
 	self := s.JID()
 	l := m.lists(ctx, self)
 	for _, c := range l.To {
@@ -97,13 +96,11 @@ func (m *Module) initial(ctx context.Context, s *c2s.Session) {
 		if o.JID() == self {
 			continue
 		}
-		if os, ok := o.(*c2s.Session); ok {
-			if lp := os.LastPresence(); lp != nil {
-				cp := lp.Clone()
-				cp.SetAttr("from", o.JID().String())
-				cp.SetAttr("to", self.String())
-				s.Send(cp)
-			}
+		if lp := o.LastPresence(); lp != nil {
+			cp := lp.Clone()
+			cp.SetAttr("from", o.JID().String())
+			cp.SetAttr("to", self.String())
+			s.Send(cp)
 		}
 	}
 	m.hooks.InitialPresence.Run(ctx, &hooks.SessionEvent{JID: self})
@@ -112,7 +109,7 @@ func (m *Module) initial(ctx context.Context, s *c2s.Session) {
 // broadcast sends el (from the session) to the contacts subscribed to the
 // user's presence, to all of the user's available resources including this
 // one, and to extra recipients.
-func (m *Module) broadcast(ctx context.Context, s *c2s.Session, el *xmlstream.Element, extra []jid.JID) {
+func (m *Module) broadcast(ctx context.Context, s router.Session, el *xmlstream.Element, extra []jid.JID) {
 	self := s.JID()
 	sent := map[jid.JID]bool{}
 	send := func(to jid.JID) {
@@ -139,12 +136,12 @@ func (m *Module) broadcast(ctx context.Context, s *c2s.Session, el *xmlstream.El
 }
 
 // Gone tells contacts that a session that was available has ended.
-func (m *Module) Gone(ctx context.Context, s *c2s.Session, status string) {
+func (m *Module) Gone(ctx context.Context, s router.Session, status string) {
 	p := xmlstream.New(stanza.NSClient, "presence", "type", "unavailable")
 	if status != "" {
 		p.Append(xmlstream.New(stanza.NSClient, "status").AppendText(status))
 	}
-	m.broadcast(ctx, s, p, s.Directed())
+	m.broadcast(ctx, s, p, s.TakeDirected())
 	m.hooks.PresenceUnavailable.Run(ctx, &hooks.SessionEvent{JID: s.JID(), Status: status})
 }
 
@@ -168,11 +165,7 @@ func (m *Module) probe(ctx context.Context, ev *hooks.StanzaEvent) bool {
 	}
 	any := false
 	for _, o := range m.r.Sessions(user) {
-		os, ok := o.(*c2s.Session)
-		if !ok {
-			continue
-		}
-		lp := os.LastPresence()
+		lp := o.LastPresence()
 		if lp == nil {
 			continue
 		}

@@ -243,8 +243,8 @@ func (m *Module) sendCurrentPresence(ctx context.Context, user, contact jid.JID,
 			continue
 		}
 		var p *xmlstream.Element
-		if lp, ok := s.(interface{ LastPresence() *xmlstream.Element }); ok && !unavailable {
-			if last := lp.LastPresence(); last != nil {
+		if !unavailable {
+			if last := s.LastPresence(); last != nil {
 				p = last.Clone()
 			}
 		}
