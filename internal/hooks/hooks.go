@@ -7,6 +7,7 @@ import (
 	"context"
 	"sort"
 	"sync"
+	"sync/atomic"
 
 	"github.com/gander-xmpp/gander/internal/jid"
 	"github.com/gander-xmpp/gander/internal/xmlstream"
@@ -16,9 +17,13 @@ import (
 // in ascending priority order (ties in registration order) until one
 // returns true (stop). It is safe for concurrent use; handlers must not
 // block for long, as they run on the routing path.
+//
+// The list is copy-on-write: Add and Remove build a new slice under mu and
+// publish it atomically, so Run takes no lock and a running Run keeps the
+// list it started with, never one changed under it.
 type Chain[T any] struct {
-	mu       sync.RWMutex
-	handlers []entry[T]
+	mu       sync.Mutex                 // serialises Add and Remove
+	handlers atomic.Pointer[[]entry[T]] // never changed in place
 }
 
 type entry[T any] struct {
@@ -27,34 +32,43 @@ type entry[T any] struct {
 	fn   func(context.Context, *T) bool
 }
 
+func (c *Chain[T]) list() []entry[T] {
+	if p := c.handlers.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
 // Add registers fn at priority prio under a name used in logs and
 // Remove.
 func (c *Chain[T]) Add(prio int, name string, fn func(ctx context.Context, ev *T) (stop bool)) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.handlers = append(c.handlers, entry[T]{prio, name, fn})
-	sort.SliceStable(c.handlers, func(i, j int) bool { return c.handlers[i].prio < c.handlers[j].prio })
+	old := c.list()
+	hs := make([]entry[T], 0, len(old)+1)
+	hs = append(hs, old...)
+	hs = append(hs, entry[T]{prio, name, fn})
+	sort.SliceStable(hs, func(i, j int) bool { return hs[i].prio < hs[j].prio })
+	c.handlers.Store(&hs)
 }
 
 // Remove unregisters the handlers registered under name.
 func (c *Chain[T]) Remove(name string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	out := c.handlers[:0]
-	for _, h := range c.handlers {
+	old := c.list()
+	hs := make([]entry[T], 0, len(old))
+	for _, h := range old {
 		if h.name != name {
-			out = append(out, h)
+			hs = append(hs, h)
 		}
 	}
-	c.handlers = out
+	c.handlers.Store(&hs)
 }
 
 // Run runs the chain on ev and reports whether a handler stopped it.
 func (c *Chain[T]) Run(ctx context.Context, ev *T) bool {
-	c.mu.RLock()
-	hs := c.handlers
-	c.mu.RUnlock()
-	for _, h := range hs {
+	for _, h := range c.list() {
 		if h.fn(ctx, ev) {
 			return true
 		}
@@ -63,11 +77,7 @@ func (c *Chain[T]) Run(ctx context.Context, ev *T) bool {
 }
 
 // Len returns the number of handlers.
-func (c *Chain[T]) Len() int {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	return len(c.handlers)
-}
+func (c *Chain[T]) Len() int { return len(c.list()) }
 
 // Hooks holds every chain. The zero value is ready to use.
 type Hooks struct {
