@@ -23,6 +23,10 @@ type LastAdminMutation struct{}
 type Last interface {
 	// GetLast returns the stored last activity of user.
 	GetLast(ctx context.Context, user jid.JID) (LastActivity, error)
+	// GetLastAs is GetLast for the user requester (the user endpoint):
+	// another user's record needs the subscription rule of
+	// docs/modules/mod_last.md, otherwise an *Error with code forbidden.
+	GetLastAs(ctx context.Context, requester, user jid.JID) (LastActivity, error)
 	// SetLast stores (at truncated to seconds, status) for user; a nil
 	// at means now.
 	SetLast(ctx context.Context, user jid.JID, at *time.Time, status string) (LastActivity, error)

@@ -61,6 +61,14 @@ func (l apiLast) GetLast(ctx context.Context, user jid.JID) (api.LastActivity, e
 	return activity(a), nil
 }
 
+func (l apiLast) GetLastAs(ctx context.Context, requester, user jid.JID) (api.LastActivity, error) {
+	a, err := l.m.GetLastAs(ctx, requester, user.String())
+	if err != nil {
+		return api.LastActivity{}, lastErr(err)
+	}
+	return activity(a), nil
+}
+
 func (l apiLast) SetLast(ctx context.Context, user jid.JID, at *time.Time, status string) (api.LastActivity, error) {
 	var t time.Time // zero: now
 	if at != nil {

@@ -332,12 +332,28 @@ func TestLastUserAPI(t *testing.T) {
 		require.WithinDuration(t, time.Now(), parseTS(t, got["timestamp"]), 2*time.Second)
 		require.Equal(t, got, u.ok(qUserGetLast, nil, "last", "getLast"))
 
-		// Any user's record may be read, without a subscription.
+		// Another user's record follows the XMPP query's rule
+		// (docs/modules/mod_last.md): without a subscription from the
+		// target it is forbidden, existing or not, record or not.
 		c.ok(qSetLast, vars("user", "bob@localhost", "ts", "2023-01-02T03:04:05Z", "status", "bob's"), "last", "setLast")
+		forbidden := func(user string) {
+			ext := u.fails(qUserGetLast, vars("user", user), "forbidden", "You are not allowed to see the last activity of "+user, "last", "getLast")
+			require.Equal(t, user, ext["user"])
+		}
+		forbidden("bob@localhost")
+		forbidden("carol@localhost")
+		forbidden("zed@localhost")
+		// Alice subscribed to carol's presence is not enough ("to" in
+		// carol's roster is carol's subscription to alice).
+		putRosterItem(t, d, "carol", "alice", roster.SubTo)
+		forbidden("carol@localhost")
+		// Once bob's roster says bob's presence goes to alice ("from"), or
+		// both ways for carol, they may be read.
+		putRosterItem(t, d, "bob", "alice", roster.SubFrom)
 		require.Equal(t, map[string]any{"user": "bob@localhost", "timestamp": "2023-01-02T03:04:05.000000Z", "status": "bob's"},
 			u.ok(qUserGetLast, vars("user", "bob@localhost"), "last", "getLast"))
+		putRosterItem(t, d, "carol", "alice", roster.SubBoth)
 		u.fails(qUserGetLast, vars("user", "carol@localhost"), "last_not_found", "Given user's last info not found", "last", "getLast")
-		u.fails(qUserGetLast, vars("user", "zed@localhost"), "user_does_not_exist", "User zed@localhost does not exist", "last", "getLast")
 		u.rejected(qUserSetLast, vars("ts", badLastDateTime, "status", "x"), 400, "input_coercion",
 			`Input coercion failed for type DateTime with value <<"`+badLastDateTime+`">>. The reason it failed is: failed_to_parse_datetime`)
 		srv.client(t, 1, "", "").rejected(qUserGetLast, nil, 401, "no_permissions", "Cannot execute query ROOT without permissions")

@@ -36,7 +36,7 @@ func (r *lastUserQueryResolver) GetLast(ctx context.Context, obj *LastUserQuery,
 	if user != nil {
 		target = *user
 	}
-	a, err := r.deps.Last.GetLast(ctx, target)
+	a, err := r.deps.Last.GetLastAs(ctx, me, target)
 	if err != nil {
 		return nil, err
 	}

@@ -16,6 +16,9 @@ var (
 	// ErrInvalidJID: the user argument is not a valid user JID (the API
 	// layer reports it as input coercion).
 	ErrInvalidJID = errors.New("invalid user JID")
+	// ErrForbidden: the requester may not read the target's record (the
+	// subscription rule of docs/modules/mod_last.md, forbidden).
+	ErrForbidden = errors.New("forbidden")
 )
 
 // GraphQL error codes (extensions.code), spec/last.md §6.2.
@@ -24,6 +27,7 @@ const (
 	CodeLastNotFound   = "last_not_found"
 	CodeDomainNotFound = "domain_not_found"
 	CodeInvalidJID     = "input_coercion"
+	CodeForbidden      = "forbidden"
 )
 
 // Error is a validation error of the service API with what the GraphQL
@@ -58,4 +62,9 @@ func domainNotFound(domain string) error {
 
 func invalidJID(user string) error {
 	return &Error{Code: CodeInvalidJID, Message: "Invalid JID: " + user, Key: "user", Value: user, err: ErrInvalidJID}
+}
+
+func forbidden(user string) error {
+	return &Error{Code: CodeForbidden, Message: "You are not allowed to see the last activity of " + user,
+		Key: "user", Value: user, err: ErrForbidden}
 }

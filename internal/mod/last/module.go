@@ -232,6 +232,9 @@ func (m *Module) allowed(ctx context.Context, requester, target jid.JID) bool {
 	if requester.Bare() == target.Bare() {
 		return true
 	}
+	if m.d.Hooks == nil {
+		return false // the service without the module: no roster to ask
+	}
 	l := &hooks.RosterLists{User: target.Bare()}
 	m.d.Hooks.RosterLists.Run(ctx, l)
 	for _, c := range l.From {

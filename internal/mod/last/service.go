@@ -88,6 +88,22 @@ func (m *Module) GetLast(ctx context.Context, user string) (Activity, error) {
 	return Activity{User: j, Timestamp: time.Unix(rec.Seconds, 0).UTC(), Status: rec.Status}, nil
 }
 
+// GetLastAs is GetLast on behalf of requester (the user API's getLast):
+// reading someone else's record follows the rule of the XMPP query
+// (docs/modules/mod_last.md): the target's roster item for the requester
+// must have subscription from or both, otherwise ErrForbidden, whether
+// or not the target exists.
+func (m *Module) GetLastAs(ctx context.Context, requester jid.JID, user string) (Activity, error) {
+	j, err := parseUser(user)
+	if err != nil {
+		return Activity{}, err
+	}
+	if !m.allowed(ctx, requester, j) {
+		return Activity{}, forbidden(j.Bare().String())
+	}
+	return m.GetLast(ctx, user)
+}
+
 // SetLast stores (at, status) for user whether or not the user is online
 // (admin setLast; the user endpoint passes the caller). A zero at means
 // now; at is truncated to whole seconds. The account must exist
