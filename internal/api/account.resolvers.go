@@ -61,7 +61,7 @@ func (r *accountAdminMutationResolver) RemoveUser(ctx context.Context, obj *Acco
 		return nil, err
 	}
 	// The account is gone: so are its sessions.
-	r.deps.Sessions.Kick(ctx, user, "User removed")
+	Kick(r.deps, user, "User removed")
 	return &UserPayload{Jid: user, Message: fmt.Sprintf("User %s successfully unregistered", user)}, nil
 }
 
@@ -82,7 +82,7 @@ func (r *accountAdminMutationResolver) BanUser(ctx context.Context, obj *Account
 		}
 		return nil, err
 	}
-	r.deps.Sessions.Kick(ctx, user, reason)
+	Kick(r.deps, user, reason)
 	return &UserPayload{Jid: user, Message: fmt.Sprintf("User %s successfully banned with reason: %s", user, reason)}, nil
 }
 

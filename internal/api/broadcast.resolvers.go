@@ -9,6 +9,7 @@ import (
 	"context"
 
 	"github.com/gander-xmpp/gander/internal/jid"
+	"github.com/gander-xmpp/gander/internal/mod/broadcast"
 )
 
 // Broadcast is the resolver for the broadcast field.
@@ -23,23 +24,25 @@ func (r *adminQueryResolver) Broadcast(ctx context.Context) (*BroadcastAdminQuer
 
 // StartBroadcast is the resolver for the startBroadcast field.
 func (r *broadcastAdminMutationResolver) StartBroadcast(ctx context.Context, obj *BroadcastAdminMutation, name string, domain string, messageSubject string, messageBody string, senderJid jid.JID, messageRate int, recipientGroup BroadcastRecipientGroup) (*BroadcastMutationResult, error) {
-	if err := r.requireBroadcast(domain); err != nil {
-		return nil, err
-	}
-	id, err := r.deps.Broadcasts.StartBroadcast(ctx, BroadcastStart{Name: name, Domain: domain, Subject: messageSubject,
-		Body: messageBody, Sender: senderJid, MessageRate: messageRate, RecipientGroup: recipientGroup})
+	svc, err := r.broadcasts(domain)
 	if err != nil {
 		return nil, withContext(err, "domain", domain, "name", name)
 	}
-	return &BroadcastMutationResult{Message: "Broadcast job started", Ids: []int{id}}, nil
+	id, err := svc.StartBroadcast(ctx, broadcast.StartRequest{Name: name, Domain: domain, Subject: messageSubject,
+		Body: messageBody, Sender: senderJid, MessageRate: messageRate, RecipientGroup: broadcast.RecipientGroupAllUsers})
+	if err != nil {
+		return nil, withContext(err, "domain", domain, "name", name)
+	}
+	return &BroadcastMutationResult{Message: "Broadcast job started", Ids: []int{int(id)}}, nil
 }
 
 // AbortBroadcast is the resolver for the abortBroadcast field.
 func (r *broadcastAdminMutationResolver) AbortBroadcast(ctx context.Context, obj *BroadcastAdminMutation, domain string, id int) (*BroadcastMutationResult, error) {
-	if err := r.requireBroadcast(domain); err != nil {
-		return nil, err
+	svc, err := r.broadcasts(domain)
+	if err == nil {
+		_, err = svc.AbortBroadcast(ctx, domain, int64(id))
 	}
-	if err := r.deps.Broadcasts.AbortBroadcast(ctx, domain, id); err != nil {
+	if err != nil {
 		return nil, withContext(err, "domain", domain, "id", id)
 	}
 	return &BroadcastMutationResult{Message: "Broadcast job aborted", Ids: []int{id}}, nil
@@ -47,61 +50,58 @@ func (r *broadcastAdminMutationResolver) AbortBroadcast(ctx context.Context, obj
 
 // DeleteInactiveBroadcastsByIds is the resolver for the deleteInactiveBroadcastsByIds field.
 func (r *broadcastAdminMutationResolver) DeleteInactiveBroadcastsByIds(ctx context.Context, obj *BroadcastAdminMutation, domain string, ids []int) (*BroadcastMutationResult, error) {
-	if err := r.requireBroadcast(domain); err != nil {
-		return nil, err
+	svc, err := r.broadcasts(domain)
+	var deleted []int64
+	if err == nil {
+		deleted, err = svc.DeleteInactiveBroadcastsByIds(ctx, domain, ints[int, int64](ids))
 	}
-	deleted, err := r.deps.Broadcasts.DeleteInactiveBroadcastsByIds(ctx, domain, ids)
 	if err != nil {
 		return nil, withContext(err, "domain", domain, "ids", ids)
 	}
-	return &BroadcastMutationResult{Message: "Inactive broadcasts deleted", Ids: deleted}, nil
+	return &BroadcastMutationResult{Message: "Inactive broadcasts deleted", Ids: ints[int64, int](deleted)}, nil
 }
 
 // DeleteInactiveBroadcastsByDomain is the resolver for the deleteInactiveBroadcastsByDomain field.
 func (r *broadcastAdminMutationResolver) DeleteInactiveBroadcastsByDomain(ctx context.Context, obj *BroadcastAdminMutation, domain string) (*BroadcastMutationResult, error) {
-	if err := r.requireBroadcast(domain); err != nil {
-		return nil, err
+	svc, err := r.broadcasts(domain)
+	var deleted []int64
+	if err == nil {
+		deleted, err = svc.DeleteInactiveBroadcastsByDomain(ctx, domain)
 	}
-	deleted, err := r.deps.Broadcasts.DeleteInactiveBroadcastsByDomain(ctx, domain)
 	if err != nil {
 		return nil, withContext(err, "domain", domain)
 	}
-	return &BroadcastMutationResult{Message: "Inactive broadcasts deleted", Ids: deleted}, nil
+	return &BroadcastMutationResult{Message: "Inactive broadcasts deleted", Ids: ints[int64, int](deleted)}, nil
 }
 
 // GetBroadcasts is the resolver for the getBroadcasts field.
 func (r *broadcastAdminQueryResolver) GetBroadcasts(ctx context.Context, obj *BroadcastAdminQuery, domain string, limit *int, index *int) ([]*Broadcast, error) {
-	if err := r.requireBroadcast(domain); err != nil {
-		return nil, err
+	svc, err := r.broadcasts(domain)
+	var jobs []broadcast.Job
+	if err == nil {
+		jobs, err = svc.GetBroadcasts(ctx, domain, deref(limit, 50), deref(index, 0))
 	}
-	l, i := 50, 0
-	if limit != nil {
-		l = *limit
-	}
-	if index != nil {
-		i = *index
-	}
-	jobs, err := r.deps.Broadcasts.GetBroadcasts(ctx, domain, l, i)
 	if err != nil {
 		return nil, withContext(err, "domain", domain)
 	}
 	out := make([]*Broadcast, len(jobs))
-	for k := range jobs {
-		out[k] = &jobs[k]
+	for k, j := range jobs {
+		out[k] = broadcastOf(j)
 	}
 	return out, nil
 }
 
 // GetBroadcast is the resolver for the getBroadcast field.
 func (r *broadcastAdminQueryResolver) GetBroadcast(ctx context.Context, obj *BroadcastAdminQuery, domain string, id int) (*Broadcast, error) {
-	if err := r.requireBroadcast(domain); err != nil {
-		return nil, err
+	svc, err := r.broadcasts(domain)
+	var j broadcast.Job
+	if err == nil {
+		j, err = svc.GetBroadcast(ctx, domain, int64(id))
 	}
-	j, err := r.deps.Broadcasts.GetBroadcast(ctx, domain, id)
 	if err != nil {
 		return nil, withContext(err, "domain", domain, "id", id)
 	}
-	return &j, nil
+	return broadcastOf(j), nil
 }
 
 // BroadcastAdminMutation returns BroadcastAdminMutationResolver implementation.

@@ -3,15 +3,17 @@
 // endpoints, with HTTP Basic authentication, the protection rules of
 // @protected, category switches and the reference's error format.
 //
-// The package depends on the services it drives through the small
-// interfaces below; internal/server builds them. Features never import
-// this package.
+// The resolvers call the services directly: the features' own service APIs
+// (internal/mod/...) and the core's, through small interfaces declared here
+// and next to each category, which internal/server fills with the
+// components it built. A feature's errors carry their GraphQL code
+// (codedError) and are reported as they are. Features never import this
+// package.
 package api
 
 import (
 	"context"
 	"log/slog"
-	"time"
 
 	"github.com/gander-xmpp/gander/internal/jid"
 	"github.com/gander-xmpp/gander/internal/xmlstream"
@@ -28,36 +30,6 @@ type Accounts interface {
 	UserExists(ctx context.Context, server, username string) (bool, error)
 	ListUsers(ctx context.Context, server string, limit, offset int) ([]string, error)
 	CountUsers(ctx context.Context, server string) (int, error)
-}
-
-// SessionInfo describes one bound client session.
-type SessionInfo struct {
-	JID        jid.JID
-	Connection string // "c2s" or "c2s_tls"
-	IP         string
-	Port       int
-	Priority   int
-	Available  bool
-	Show       string // "" when available without <show/>
-	Status     string
-	Since      time.Time
-}
-
-// Sessions is the session table as the API sees it. Implementations must
-// be safe for concurrent use.
-type Sessions interface {
-	// List returns the sessions of domain, or of every domain when domain
-	// is "", sorted by JID.
-	List(domain string) []SessionInfo
-	// User returns the sessions of a bare JID, sorted by resource.
-	User(bare jid.JID) []SessionInfo
-	// Kick closes the session of a full JID, or every session of a bare
-	// JID, with a policy-violation stream error carrying reason; it
-	// returns how many sessions it closed.
-	Kick(ctx context.Context, user jid.JID, reason string) int
-	// SetPresence processes presence as if the session of the full JID
-	// had sent it; false means there is no such session.
-	SetPresence(ctx context.Context, full jid.JID, presence *xmlstream.Element) bool
 }
 
 // Router routes stanzas. Implementations must be safe for concurrent use.
@@ -82,9 +54,11 @@ type DomainAdmins interface {
 
 // Deps are the services the admin API drives.
 type Deps struct {
-	Log          *slog.Logger
-	Accounts     Accounts
-	Sessions     Sessions
+	Log      *slog.Logger
+	Accounts Accounts
+	Sessions Sessions
+	// Presence is mod_presence, nil when the module is not enabled.
+	Presence     Presence
 	Router       Router
 	DomainAdmins DomainAdmins
 	// Last is mod_last's service (the last category); nil leaves the

@@ -227,7 +227,7 @@ type ComplexityRoot struct {
 	}
 
 	OldUser struct {
-		JID       func(childComplexity int) int
+		Jid       func(childComplexity int) int
 		Timestamp func(childComplexity int) int
 	}
 
@@ -1265,11 +1265,11 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		return e.ComplexityRoot.MUCLightRoomsPayload.Rooms(childComplexity), true
 
 	case "OldUser.jid":
-		if e.ComplexityRoot.OldUser.JID == nil {
+		if e.ComplexityRoot.OldUser.Jid == nil {
 			break
 		}
 
-		return e.ComplexityRoot.OldUser.JID(childComplexity), true
+		return e.ComplexityRoot.OldUser.Jid(childComplexity), true
 	case "OldUser.timestamp":
 		if e.ComplexityRoot.OldUser.Timestamp == nil {
 			break
@@ -7001,7 +7001,7 @@ func (ec *executionContext) _OldUser_jid(ctx context.Context, field graphql.Coll
 			return ec.fieldContext_OldUser_jid(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.JID, nil
+			return obj.Jid, nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v jid.JID) graphql.Marshaler {

@@ -18,38 +18,26 @@ func (r *adminMutationResolver) Inbox(ctx context.Context) (*InboxAdminMutation,
 
 // FlushUserBin is the resolver for the flushUserBin field.
 func (r *inboxAdminMutationResolver) FlushUserBin(ctx context.Context, obj *InboxAdminMutation, user jid.JID, days *int) (*int, error) {
-	return r.flushUserBin(ctx, user, days)
+	if err := RequireInbox(r.deps, user.Domain()); err != nil {
+		return nil, err
+	}
+	return count(r.deps.Inbox.FlushUserBin(ctx, user, deref(days, 0)))
 }
 
 // FlushDomainBin is the resolver for the flushDomainBin field.
 func (r *inboxAdminMutationResolver) FlushDomainBin(ctx context.Context, obj *InboxAdminMutation, domain string, days *int) (*int, error) {
-	if err := r.requireInbox(domain); err != nil {
+	if err := RequireInbox(r.deps, domain); err != nil {
 		return nil, err
 	}
-	if !r.deps.Router.IsLocal(domain) {
-		return nil, apiErr("domain_not_found", "Domain not found", "domain", domain)
-	}
-	n, err := r.deps.Inbox.FlushDomainBin(ctx, domain, daysArg(days))
-	if err != nil {
-		return nil, err
-	}
-	return &n, nil
+	return count(r.deps.Inbox.FlushDomainBin(ctx, domain, deref(days, 0)))
 }
 
 // FlushGlobalBin is the resolver for the flushGlobalBin field.
 func (r *inboxAdminMutationResolver) FlushGlobalBin(ctx context.Context, obj *InboxAdminMutation, hostType string, days *int) (*int, error) {
-	if err := r.requireInbox(hostType); err != nil {
+	if err := RequireInbox(r.deps, hostType); err != nil {
 		return nil, err
 	}
-	// Static domains are each their own host type.
-	if !r.deps.Router.IsLocal(hostType) {
-		return nil, apiErr("host_type_not_found", "Host type not found", "host_type", hostType)
-	}
-	n, err := r.deps.Inbox.FlushGlobalBin(ctx, hostType, daysArg(days))
-	if err != nil {
-		return nil, err
-	}
-	return &n, nil
+	return count(r.deps.Inbox.FlushGlobalBin(ctx, hostType, deref(days, 0)))
 }
 
 // InboxAdminMutation returns InboxAdminMutationResolver implementation.

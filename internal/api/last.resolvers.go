@@ -24,23 +24,20 @@ func (r *adminQueryResolver) Last(ctx context.Context) (*LastAdminQuery, error) 
 
 // SetLast is the resolver for the setLast field.
 func (r *lastAdminMutationResolver) SetLast(ctx context.Context, obj *LastAdminMutation, user jid.JID, timestamp *time.Time, status string) (*LastActivity, error) {
-	if err := r.requireLast(user.Domain()); err != nil {
+	if err := RequireLast(r.deps, user.Domain()); err != nil {
 		return nil, err
 	}
-	a, err := r.deps.Last.SetLast(ctx, user, timestamp, status)
+	a, err := r.deps.Last.SetLast(ctx, user.String(), OrZero(timestamp), status)
 	if err != nil {
 		return nil, err
 	}
-	return &a, nil
+	return LastActivityOf(a), nil
 }
 
 // RemoveOldUsers is the resolver for the removeOldUsers field.
 func (r *lastAdminMutationResolver) RemoveOldUsers(ctx context.Context, obj *LastAdminMutation, domain *string, timestamp time.Time) ([]*OldUser, error) {
-	d := ""
-	if domain != nil {
-		d = *domain
-	}
-	if err := r.requireLast(d); err != nil {
+	d := deref(domain, "")
+	if err := RequireLast(r.deps, d); err != nil {
 		return nil, err
 	}
 	return oldUsers(r.deps.Last.RemoveOldUsers(ctx, d, timestamp))
@@ -48,22 +45,22 @@ func (r *lastAdminMutationResolver) RemoveOldUsers(ctx context.Context, obj *Las
 
 // GetLast is the resolver for the getLast field.
 func (r *lastAdminQueryResolver) GetLast(ctx context.Context, obj *LastAdminQuery, user jid.JID) (*LastActivity, error) {
-	if err := r.requireLast(user.Domain()); err != nil {
+	if err := RequireLast(r.deps, user.Domain()); err != nil {
 		return nil, err
 	}
-	a, err := r.deps.Last.GetLast(ctx, user)
+	a, err := r.deps.Last.GetLast(ctx, user.String())
 	if err != nil {
 		return nil, err
 	}
-	return &a, nil
+	return LastActivityOf(a), nil
 }
 
 // CountActiveUsers is the resolver for the countActiveUsers field.
 func (r *lastAdminQueryResolver) CountActiveUsers(ctx context.Context, obj *LastAdminQuery, domain string, timestamp *time.Time) (*int, error) {
-	if err := r.requireLast(domain); err != nil {
+	if err := RequireLast(r.deps, domain); err != nil {
 		return nil, err
 	}
-	n, err := r.deps.Last.CountActiveUsers(ctx, domain, timestamp)
+	n, err := r.deps.Last.CountActiveUsers(ctx, domain, OrZero(timestamp))
 	if err != nil {
 		return nil, err
 	}
@@ -72,11 +69,8 @@ func (r *lastAdminQueryResolver) CountActiveUsers(ctx context.Context, obj *Last
 
 // ListOldUsers is the resolver for the listOldUsers field.
 func (r *lastAdminQueryResolver) ListOldUsers(ctx context.Context, obj *LastAdminQuery, domain *string, timestamp time.Time) ([]*OldUser, error) {
-	d := ""
-	if domain != nil {
-		d = *domain
-	}
-	if err := r.requireLast(d); err != nil {
+	d := deref(domain, "")
+	if err := RequireLast(r.deps, d); err != nil {
 		return nil, err
 	}
 	return oldUsers(r.deps.Last.ListOldUsers(ctx, d, timestamp))

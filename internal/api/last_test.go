@@ -26,7 +26,7 @@ func TestLastWithoutService(t *testing.T) {
 	// Not wired at all: every field, global ones included, is gated.
 	r := &Resolver{deps: Deps{Router: oneDomain{}, ModuleEnabled: func(_, _ string) bool { return true }}}
 	var e *Error
-	require.ErrorAs(t, r.requireLast(""), &e)
+	require.ErrorAs(t, RequireLast(r.deps, ""), &e)
 	require.Equal(t, "deps_not_loaded", e.Code)
 	require.Equal(t, []string{"mod_last"}, e.Ext["not_loaded_modules"])
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"time"
 
 	"github.com/gander-xmpp/gander/internal/jid"
 )
@@ -49,6 +50,50 @@ type BlockingItem struct {
 	Entity jid.JID `json:"entity"`
 }
 
+// A broadcast job.
+type Broadcast struct {
+	// The job's id.
+	ID int `json:"id"`
+	// The name given at start.
+	Name string `json:"name"`
+	// The domain whose users receive the message.
+	Domain string `json:"domain"`
+	// The message's subject (may be empty).
+	MessageSubject string `json:"messageSubject"`
+	// The message's body.
+	MessageBody string `json:"messageBody"`
+	// The sender's bare JID.
+	SenderJid jid.JID `json:"senderJid"`
+	// Messages per second.
+	MessageRate int `json:"messageRate"`
+	// The node that runs the job, or for a job that no longer runs the node that ran it last.
+	OwnerNode string `json:"ownerNode"`
+	// When the job was created (whole seconds).
+	CreateTimestamp time.Time `json:"createTimestamp"`
+	// When the worker started; null for a moment after creation.
+	StartTimestamp *time.Time `json:"startTimestamp,omitempty"`
+	// When the job finished or was aborted; null while it runs.
+	StopTimestamp *time.Time `json:"stopTimestamp,omitempty"`
+	// The job's state.
+	ExecutionState BroadcastJobState `json:"executionState"`
+	// Why the job failed; null unless executionState is ABORT_ERROR.
+	AbortionReason *string `json:"abortionReason,omitempty"`
+	// Who receives the message.
+	RecipientGroup BroadcastRecipientGroup `json:"recipientGroup"`
+	// The number of recipients counted at start.
+	RecipientCount int `json:"recipientCount"`
+	// The recipients processed so far (saved after each batch).
+	RecipientsProcessed int `json:"recipientsProcessed"`
+}
+
+// The result of a broadcast mutation.
+type BroadcastMutationResult struct {
+	// What was done.
+	Message string `json:"message"`
+	// The ids of the jobs concerned.
+	Ids []int `json:"ids"`
+}
+
 // The result of a password check.
 type CheckPasswordPayload struct {
 	// Whether the password is correct.
@@ -87,6 +132,16 @@ type KickUserResult struct {
 	Message string `json:"message"`
 }
 
+// A user's last activity.
+type LastActivity struct {
+	// The user as given in the request.
+	User jid.JID `json:"user"`
+	// When the user was last active (whole seconds).
+	Timestamp MicroTime `json:"timestamp"`
+	// The status text of the last unavailable presence.
+	Status string `json:"status"`
+}
+
 // A room in a listing.
 type MUCLightRoomDesc struct {
 	// The room's bare JID.
@@ -107,6 +162,14 @@ type MUCLightRoomsPayload struct {
 	Count *int `json:"count,omitempty"`
 	// Whether more rooms follow.
 	NextPage *bool `json:"nextPage,omitempty"`
+}
+
+// A user without recent activity.
+type OldUser struct {
+	// The user's bare JID.
+	Jid jid.JID `json:"jid"`
+	// The stored last activity; null when none was ever recorded.
+	Timestamp *MicroTime `json:"timestamp,omitempty"`
 }
 
 // A MUC Light room.
@@ -486,6 +549,125 @@ func (e *BlockingAction) UnmarshalJSON(b []byte) error {
 }
 
 func (e BlockingAction) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// The state of a broadcast job.
+type BroadcastJobState string
+
+const (
+	// The job is sending.
+	BroadcastJobStateRunning BroadcastJobState = "RUNNING"
+	// Every recipient was processed.
+	BroadcastJobStateFinished BroadcastJobState = "FINISHED"
+	// The job stopped on an error (see abortionReason).
+	BroadcastJobStateAbortError BroadcastJobState = "ABORT_ERROR"
+	// An administrator aborted the job.
+	BroadcastJobStateAbortAdmin BroadcastJobState = "ABORT_ADMIN"
+)
+
+var AllBroadcastJobState = []BroadcastJobState{
+	BroadcastJobStateRunning,
+	BroadcastJobStateFinished,
+	BroadcastJobStateAbortError,
+	BroadcastJobStateAbortAdmin,
+}
+
+func (e BroadcastJobState) IsValid() bool {
+	switch e {
+	case BroadcastJobStateRunning, BroadcastJobStateFinished, BroadcastJobStateAbortError, BroadcastJobStateAbortAdmin:
+		return true
+	}
+	return false
+}
+
+func (e BroadcastJobState) String() string {
+	return string(e)
+}
+
+func (e *BroadcastJobState) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = BroadcastJobState(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid BroadcastJobState", str)
+	}
+	return nil
+}
+
+func (e BroadcastJobState) MarshalGQL(w io.Writer) {
+	fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *BroadcastJobState) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e BroadcastJobState) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+// Who receives a broadcast.
+type BroadcastRecipientGroup string
+
+const (
+	// Every registered user of the domain when the job starts.
+	BroadcastRecipientGroupAllUsersInDomain BroadcastRecipientGroup = "ALL_USERS_IN_DOMAIN"
+)
+
+var AllBroadcastRecipientGroup = []BroadcastRecipientGroup{
+	BroadcastRecipientGroupAllUsersInDomain,
+}
+
+func (e BroadcastRecipientGroup) IsValid() bool {
+	switch e {
+	case BroadcastRecipientGroupAllUsersInDomain:
+		return true
+	}
+	return false
+}
+
+func (e BroadcastRecipientGroup) String() string {
+	return string(e)
+}
+
+func (e *BroadcastRecipientGroup) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = BroadcastRecipientGroup(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid BroadcastRecipientGroup", str)
+	}
+	return nil
+}
+
+func (e BroadcastRecipientGroup) MarshalGQL(w io.Writer) {
+	fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *BroadcastRecipientGroup) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e BroadcastRecipientGroup) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil

@@ -6,116 +6,44 @@ import (
 	"sort"
 
 	"github.com/gander-xmpp/gander/internal/jid"
+	"github.com/gander-xmpp/gander/internal/mod/muclight"
 )
 
-// MucKV is one room configuration value: a schema field name (or, in
-// MucRoom.Options of a stored room, the field's internal key) and its
-// textual value.
-type MucKV struct{ Key, Value string }
-
-// MucOccupant is a room occupant; Aff is "owner", "member" or "none".
-type MucOccupant struct {
-	User jid.JID
-	Aff  string
-}
-
-// MucRoom is a room as the muc_light category shows it.
-type MucRoom struct {
-	JID jid.JID
-	// Name and Subject are the roomname and subject fields, nil when the
-	// configuration schema lacks them.
-	Name, Subject *string
-	// Options are sorted by key.
-	Options   []MucKV
-	Occupants []MucOccupant
-}
-
-// MucBlockItem is a blocking list entry; Room says whether it blocks a
-// room (else a user); Deny false (allow) only appears in changes.
-type MucBlockItem struct {
-	Room   bool
-	Target jid.JID
-	Deny   bool
-}
-
-// Errors a MucLight implementation returns (spec/muclight.md §15.6); any
-// other error is an internal failure.
-var (
-	ErrMucNoService    = errors.New("muc light: no such service")
-	ErrMucRoomNotFound = errors.New("muc light: room not found")
-	ErrMucNotOccupant  = errors.New("muc light: not an occupant")
-	ErrMucNotAllowed   = errors.New("muc light: not allowed")
-	ErrMucRoomExists   = errors.New("muc light: room exists")
-	ErrMucRoomLimit    = errors.New("muc light: rooms_per_user reached")
-	ErrMucMaxOccupants = errors.New("muc light: max occupants reached")
-	ErrMucBlockingOff  = errors.New("muc light: blocking disabled")
-	ErrMucRefused      = errors.New("muc light: request refused") // other XMPP-level refusals (bad-request)
-)
-
-// MucValidationError is an invalid configuration key or value; Reason is
-// e.g. "not_found" or "type_error".
-type MucValidationError struct{ Key, Reason string }
-
-func (e *MucValidationError) Error() string {
-	return "Validation failed for key: " + e.Key + " with reason " + e.Reason
-}
-
-// MucLight is mod_muc_light's service API as the muc_light category needs
-// it (internal/server adapts the module). It is nil when the module is not
-// enabled. Rooms and users are bare JIDs. Every operation sends the XMPP
-// notifications of its XMPP equivalent, with generated ids.
+// MucLight is mod_muc_light's service API (*muclight.Module) as the
+// muc_light category calls it; nil when the module is not enabled. Rooms
+// and users are bare JIDs; an empty id generates the notifications' ids.
+// Its errors are *muclight.Error and *muclight.ValidationError values
+// (coded); other errors are failures.
 type MucLight interface {
-	// IsService reports whether domain is a MUC Light domain.
 	IsService(domain string) bool
-	// CreateRoom creates a room with the creator as its only occupant; a
-	// room JID without a local part asks for a generated name.
-	CreateRoom(ctx context.Context, creator, room jid.JID, cfg []MucKV) (*MucRoom, error)
-	// Room returns a room with its full configuration (internal keys) and
-	// occupants.
-	Room(ctx context.Context, room jid.JID) (*MucRoom, error)
-	// ChangeConfig changes fields as actor and returns the stored values.
-	ChangeConfig(ctx context.Context, room, actor jid.JID, kvs []MucKV) ([]MucKV, error)
-	// ChangeAffiliations applies an affiliation change as actor.
-	ChangeAffiliations(ctx context.Context, room, actor jid.JID, items []MucOccupant) error
-	// Destroy deletes a room; a zero actor is an administrator, else it
-	// must be an owner.
-	Destroy(ctx context.Context, room, actor jid.JID) error
-	// SendMessage sends a groupchat message with body from an occupant.
-	SendMessage(ctx context.Context, room, sender jid.JID, body string) error
-	// UserRooms returns the rooms user occupies, sorted.
-	UserRooms(ctx context.Context, user jid.JID) ([]jid.JID, error)
-	// Blocklist returns user's blocking list.
-	Blocklist(ctx context.Context, user jid.JID) ([]MucBlockItem, error)
-	// SetBlocklist denies or allows items in user's blocking list.
-	SetBlocklist(ctx context.Context, user jid.JID, items []MucBlockItem) error
-	// ListRooms returns a page of a MUC Light domain's rooms (§15.4
-	// listRooms): after is a localpart ("" = from the start), total counts
-	// every matching room, more says whether rooms follow.
-	ListRooms(ctx context.Context, domain, filter, after string, limit int) (page []MucRoomDesc, total int, more bool, err error)
+	CreateRoom(ctx context.Context, req muclight.CreateRequest) (*muclight.Room, error)
+	RoomInfo(ctx context.Context, room, requester jid.JID) (*muclight.RoomInfo, error)
+	ChangeConfig(ctx context.Context, room, actor jid.JID, kvs []muclight.KV, id string) (string, []muclight.KV, error)
+	ChangeAffiliations(ctx context.Context, room, actor jid.JID, items []muclight.Occupant, id string) (bool, error)
+	Destroy(ctx context.Context, room, actor jid.JID, id string) error
+	SendMessage(ctx context.Context, room, sender jid.JID, id, body string) (string, error)
+	UserRooms(ctx context.Context, user jid.JID) ([]*muclight.Room, error)
+	Blocklist(ctx context.Context, user jid.JID) ([]muclight.BlockItem, error)
+	SetBlocklist(ctx context.Context, user jid.JID, items []muclight.BlockItem) error
+	ListRooms(ctx context.Context, service, filter, after string, limit int) ([]muclight.RoomDesc, int, bool, error)
 }
 
-// MucRoomDesc is a room in a listing.
-type MucRoomDesc struct {
-	JID           jid.JID
-	Name, Subject *string
-	Users         int
-}
+// MucLightAPI is the muc_light category's logic, shared by the admin and
+// user schemas (docs/api.md): the checks of the caller's arguments, the
+// service call and the result as the schema shows it. ext arguments are
+// the context keys and values added to every error of the call.
+type MucLightAPI struct{ deps Deps }
 
-// MucAPI is the muc_light category's logic, shared by the admin and user
-// schemas (spec/muclight.md §15). ext arguments are the context keys and
-// values added to every error of the call.
-type MucAPI struct{ deps Deps }
+func (r *Resolver) mucLight() MucLightAPI { return MucLightAPI{deps: r.deps} }
 
-func (r *Resolver) muc() MucAPI { return MucAPI{deps: r.deps} }
-
-// NewMucAPI returns the muc_light logic over deps.
-func NewMucAPI(deps Deps) MucAPI { return MucAPI{deps: deps} }
+// NewMucLightAPI returns the muc_light logic over deps.
+func NewMucLightAPI(deps Deps) MucLightAPI { return MucLightAPI{deps: deps} }
 
 const modMucLight = "mod_muc_light"
 
 // host returns the served domain a domain belongs to: itself when served,
 // the served domain of a MUC Light domain, else "".
-func (a MucAPI) host(domain string) string {
+func (a MucLightAPI) host(domain string) string {
 	if a.deps.Router == nil {
 		return ""
 	}
@@ -128,9 +56,9 @@ func (a MucAPI) host(domain string) string {
 	return ""
 }
 
-// Gate is the module gating of the category (spec/server.md §2.5) for a
-// field whose host is that of domain (a served or MUC Light domain).
-func (a MucAPI) Gate(domain string) error {
+// Gate is the module gating of the category (docs/api.md) for a field
+// whose host is that of domain (a served or MUC Light domain).
+func (a MucLightAPI) Gate(domain string) error {
 	h := a.host(domain)
 	if h == "" {
 		return nil
@@ -141,114 +69,70 @@ func (a MucAPI) Gate(domain string) error {
 	return nil
 }
 
-func withExt(e *Error, ext []any) *Error {
-	for i := 0; i+1 < len(ext); i += 2 {
-		if e.Ext == nil {
-			e.Ext = map[string]any{}
-		}
-		e.Ext[ext[i].(string)] = ext[i+1]
-	}
-	return e
-}
-
-// mucErr maps a MucLight error to the category's codes; notAllowed is the
-// operation's not_allowed message.
-func mucErr(err error, notAllowed string, ext []any) error {
-	var ve *MucValidationError
-	var e *Error
-	switch {
-	case err == nil:
-		return nil
-	case errors.As(err, &e):
-		return withExt(e, ext)
-	case errors.As(err, &ve):
-		return withExt(&Error{Code: "validation_error", Message: ve.Error()}, ext)
-	case errors.Is(err, ErrMucNoService):
-		return withExt(&Error{Code: "muc_server_not_found", Message: "MUC Light server not found"}, ext)
-	case errors.Is(err, ErrMucRoomNotFound):
-		return withExt(&Error{Code: "room_not_found", Message: "Room not found"}, ext)
-	case errors.Is(err, ErrMucNotOccupant):
-		return withExt(&Error{Code: "not_room_member", Message: "Given user does not occupy this room"}, ext)
-	case errors.Is(err, ErrMucNotAllowed):
-		return withExt(&Error{Code: "not_allowed", Message: notAllowed}, ext)
-	case errors.Is(err, ErrMucRoomExists):
-		return withExt(&Error{Code: "already_exists", Message: "Room already exists"}, ext)
-	case errors.Is(err, ErrMucRoomLimit):
-		return withExt(&Error{Code: "room_limit_reached", Message: "Given user has reached the rooms_per_user limit"}, ext)
-	case errors.Is(err, ErrMucMaxOccupants):
-		return withExt(&Error{Code: "max_occupants_reached", Message: "Max occupants number reached"}, ext)
-	case errors.Is(err, ErrMucBlockingOff):
-		return withExt(&Error{Code: "not_allowed", Message: "Blocking is disabled (blocking = false)"}, ext)
-	}
-	return err
-}
-
 // checkUser: the user's domain is served and the account exists.
-func (a MucAPI) checkUser(ctx context.Context, user jid.JID, ext []any) error {
+func (a MucLightAPI) checkUser(ctx context.Context, user jid.JID) error {
 	if a.deps.Router == nil || !a.deps.Router.IsLocal(user.Domain()) {
-		return withExt(&Error{Code: "user_not_found", Message: "User's domain does not exist"}, ext)
+		return apiErr("user_not_found", "User's domain does not exist")
 	}
 	ok, err := a.deps.Accounts.UserExists(ctx, user.Domain(), user.Local())
 	if err != nil {
 		return err
 	}
 	if !ok {
-		return withExt(&Error{Code: "user_not_found", Message: "Given user does not exist"}, ext)
+		return apiErr("user_not_found", "Given user does not exist")
 	}
 	return nil
 }
 
-// checkService: the domain is a MUC Light domain of a running module.
-func (a MucAPI) checkService(domain string, ext []any) error {
+// service returns the module when domain is one of its MUC Light domains.
+func (a MucLightAPI) service(domain string) (MucLight, error) {
 	if a.deps.MucLight == nil || !a.deps.MucLight.IsService(domain) {
-		return mucErr(ErrMucNoService, "", ext)
+		return nil, muclight.ErrNoService
 	}
-	return nil
+	return a.deps.MucLight, nil
 }
 
-// occupant checks user → MUC domain → room → membership and returns the
-// room and the user's affiliation.
-func (a MucAPI) occupant(ctx context.Context, room, user jid.JID, ext []any) (*MucRoom, string, error) {
-	if err := a.checkService(room.Domain(), ext); err != nil {
-		return nil, "", err
+// loaded returns the module, deps_not_loaded without it.
+func (a MucLightAPI) loaded() (MucLight, error) {
+	if a.deps.MucLight == nil {
+		return nil, notLoaded([]string{modMucLight}, nil)
 	}
-	r, err := a.deps.MucLight.Room(ctx, room.Bare())
+	return a.deps.MucLight, nil
+}
+
+// occupant checks MUC domain → room → membership of a non-zero user and
+// returns the room.
+func (a MucLightAPI) occupant(ctx context.Context, room, user jid.JID) (*muclight.RoomInfo, error) {
+	ml, err := a.service(room.Domain())
 	if err != nil {
-		return nil, "", mucErr(err, "", ext)
+		return nil, err
 	}
-	if user.IsZero() {
-		return r, "", nil
-	}
-	for _, o := range r.Occupants {
-		if o.User == user.Bare() {
-			return r, o.Aff, nil
-		}
-	}
-	return nil, "", mucErr(ErrMucNotOccupant, "", ext)
+	return ml.RoomInfo(ctx, room.Bare(), user.Bare())
 }
 
 func strp(s string) *string { return &s }
 
 // configKVs merges name and subject into the options (they win).
-func configKVs(name, subject *string, options []*RoomConfigDictEntryInput) []MucKV {
-	var kvs []MucKV
+func configKVs(name, subject *string, options []*RoomConfigDictEntryInput) []muclight.KV {
+	var kvs []muclight.KV
 	for _, o := range options {
 		if o == nil || (name != nil && o.Key == "roomname") || (subject != nil && o.Key == "subject") {
 			continue
 		}
-		kvs = append(kvs, MucKV{Key: o.Key, Value: o.Value})
+		kvs = append(kvs, muclight.KV{Key: o.Key, Value: o.Value})
 	}
 	if name != nil {
-		kvs = append(kvs, MucKV{Key: "roomname", Value: *name})
+		kvs = append(kvs, muclight.KV{Key: "roomname", Value: *name})
 	}
 	if subject != nil {
-		kvs = append(kvs, MucKV{Key: "subject", Value: *subject})
+		kvs = append(kvs, muclight.KV{Key: "subject", Value: *subject})
 	}
 	return kvs
 }
 
-// roomOf renders a room from key/values and participants.
-func roomOf(j jid.JID, kvs []MucKV, occs []MucOccupant) *Room {
+// roomOf is a room as the schema shows it, from key/values (the last value
+// of a key wins) and occupants.
+func roomOf(j jid.JID, kvs []muclight.KV, occs []muclight.Occupant) *Room {
 	out := &Room{Jid: j, Participants: []*RoomUser{}, Options: []*RoomConfigDictEntry{}}
 	seen := map[string]int{}
 	for _, kv := range kvs {
@@ -269,181 +153,205 @@ func roomOf(j jid.JID, kvs []MucKV, occs []MucOccupant) *Room {
 		}
 	}
 	for _, o := range occs {
-		out.Participants = append(out.Participants, &RoomUser{Jid: o.User, Affiliation: affOf(o.Aff)})
+		out.Participants = append(out.Participants, &RoomUser{Jid: o.User, Affiliation: affiliationOf(o.Aff)})
 	}
 	return out
 }
 
-func affOf(s string) Affiliation {
-	switch s {
-	case "owner":
+func affiliationOf(a muclight.Aff) Affiliation {
+	switch a {
+	case muclight.AffOwner:
 		return AffiliationOwner
-	case "member":
+	case muclight.AffMember:
 		return AffiliationMember
 	}
 	return AffiliationNone
 }
 
-// CreateRoom creates a room owned by owner (§15.3 createRoom).
-func (a MucAPI) CreateRoom(ctx context.Context, mucDomain string, owner jid.JID, id *string, name, subject *string, options []*RoomConfigDictEntryInput, ext []any) (*Room, error) {
-	if err := a.checkUser(ctx, owner, ext); err != nil {
+// CreateRoom creates a room owned by owner (createRoom).
+func (a MucLightAPI) CreateRoom(ctx context.Context, mucDomain string, owner jid.JID, id *string, name, subject *string, options []*RoomConfigDictEntryInput, ext []any) (*Room, error) {
+	r, err := a.createRoom(ctx, mucDomain, owner, deref(id, ""), configKVs(name, subject, options))
+	return r, withContext(err, ext...)
+}
+
+func (a MucLightAPI) createRoom(ctx context.Context, mucDomain string, owner jid.JID, id string, kvs []muclight.KV) (*Room, error) {
+	if err := a.checkUser(ctx, owner); err != nil {
 		return nil, err
 	}
-	if err := a.checkService(mucDomain, ext); err != nil {
+	ml, err := a.service(mucDomain)
+	if err != nil {
 		return nil, err
 	}
-	local := ""
-	if id != nil {
-		local = *id
-	}
-	room, err := jid.New(local, mucDomain, "")
+	room, err := jid.New(id, mucDomain, "")
 	if err != nil {
-		return nil, withExt(&Error{Code: "validation_error", Message: "Validation failed for key: id with reason bad_room_name"}, ext)
+		return nil, &muclight.ValidationError{Key: "id", Reason: "bad_room_name"}
 	}
-	kvs := configKVs(name, subject, options)
-	r, err := a.deps.MucLight.CreateRoom(ctx, owner.Bare(), room, kvs)
+	r, err := ml.CreateRoom(ctx, muclight.CreateRequest{Creator: owner.Bare(), Room: room, Config: kvs})
 	if err != nil {
-		return nil, mucErr(err, "", ext)
+		return nil, err
 	}
 	return roomOf(r.JID, kvs, r.Occupants), nil
 }
 
-// ChangeRoomConfiguration changes fields as actor (§15.3).
-func (a MucAPI) ChangeRoomConfiguration(ctx context.Context, room, actor jid.JID, name, subject *string, options []*RoomConfigDictEntryInput, ext []any) (*Room, error) {
-	if err := a.checkUser(ctx, actor, ext); err != nil {
+// ChangeRoomConfiguration changes fields as actor (changeRoomConfiguration).
+func (a MucLightAPI) ChangeRoomConfiguration(ctx context.Context, room, actor jid.JID, name, subject *string, options []*RoomConfigDictEntryInput, ext []any) (*Room, error) {
+	r, err := a.changeRoomConfiguration(ctx, room, actor, configKVs(name, subject, options))
+	return r, withContext(err, ext...)
+}
+
+func (a MucLightAPI) changeRoomConfiguration(ctx context.Context, room, actor jid.JID, kvs []muclight.KV) (*Room, error) {
+	if err := a.checkUser(ctx, actor); err != nil {
 		return nil, err
 	}
-	if err := a.checkService(room.Domain(), ext); err != nil {
-		return nil, err
-	}
-	stored, err := a.deps.MucLight.ChangeConfig(ctx, room.Bare(), actor.Bare(), configKVs(name, subject, options))
+	ml, err := a.service(room.Domain())
 	if err != nil {
-		return nil, mucErr(err, "Given user does not have permission to change config", ext)
+		return nil, err
+	}
+	_, stored, err := ml.ChangeConfig(ctx, room.Bare(), actor.Bare(), kvs, "")
+	if err != nil {
+		return nil, err
 	}
 	return roomOf(room.Bare(), stored, nil), nil
 }
 
 // refused swallows the XMPP-level refusals of a routed request: like the
-// reference, the API does not report them (§15.3 inviteUser).
+// reference, the API does not report them (inviteUser, kickUser).
 func refused(err error) error {
-	var ve *MucValidationError
-	if errors.Is(err, ErrMucNotAllowed) || errors.Is(err, ErrMucRefused) || errors.Is(err, ErrMucMaxOccupants) ||
-		errors.Is(err, ErrMucRoomLimit) || errors.As(err, &ve) {
+	var ve *muclight.ValidationError
+	var br *muclight.BadRequestError
+	if errors.Is(err, muclight.ErrNotAllowed) || errors.As(err, &br) || errors.Is(err, muclight.ErrMaxOccupants) ||
+		errors.Is(err, muclight.ErrRoomLimit) || errors.As(err, &ve) {
 		return nil
 	}
 	return err
 }
 
-// InviteUser adds recipient as a member on sender's behalf (§15.3).
-func (a MucAPI) InviteUser(ctx context.Context, room, sender, recipient jid.JID, ext []any) (*string, error) {
-	if err := a.checkUser(ctx, sender, ext); err != nil {
-		return nil, err
+// InviteUser adds recipient as a member on sender's behalf (inviteUser).
+func (a MucLightAPI) InviteUser(ctx context.Context, room, sender, recipient jid.JID, ext []any) (*string, error) {
+	err := a.checkUser(ctx, sender)
+	if err == nil {
+		_, err = a.occupant(ctx, room, sender)
 	}
-	if _, _, err := a.occupant(ctx, room, sender, ext); err != nil {
-		return nil, err
+	if err == nil {
+		_, err = a.deps.MucLight.ChangeAffiliations(ctx, room.Bare(), sender.Bare(), []muclight.Occupant{{User: recipient.Bare(), Aff: muclight.AffMember}}, "")
+		err = refused(err)
 	}
-	err := a.deps.MucLight.ChangeAffiliations(ctx, room.Bare(), sender.Bare(), []MucOccupant{{User: recipient.Bare(), Aff: "member"}})
-	if err := mucErr(refused(err), "", ext); err != nil {
-		return nil, err
+	if err != nil {
+		return nil, withContext(err, ext...)
 	}
 	return strp("User invited successfully"), nil
 }
 
-// DeleteRoom destroys a room; a non-zero actor must be an owner (§15.3,
-// §15.5).
-func (a MucAPI) DeleteRoom(ctx context.Context, room, actor jid.JID, ext []any) (*string, error) {
-	if err := a.checkService(room.Domain(), ext); err != nil {
-		return nil, err
+// DeleteRoom destroys a room; a non-zero actor must be an owner
+// (deleteRoom).
+func (a MucLightAPI) DeleteRoom(ctx context.Context, room, actor jid.JID, ext []any) (*string, error) {
+	ml, err := a.service(room.Domain())
+	if err == nil {
+		err = ml.Destroy(ctx, room.Bare(), actor, "")
 	}
-	if err := a.deps.MucLight.Destroy(ctx, room.Bare(), actor); err != nil {
-		return nil, mucErr(err, "Given user cannot delete this room", ext)
+	if err != nil {
+		return nil, withContext(err, ext...)
 	}
 	return strp("Room deleted successfully"), nil
 }
 
-// KickUser sends {user: none} from actor (§15.3, §15.5); for a user
-// kicking someone else it must be an owner.
-func (a MucAPI) KickUser(ctx context.Context, room, actor, user jid.JID, ext []any) (*string, error) {
-	r, aff, err := a.occupant(ctx, room, actor, ext)
-	if err != nil {
-		return nil, err
-	}
-	if actor.Bare() != user.Bare() {
-		if aff != "owner" {
-			return nil, mucErr(ErrMucNotAllowed, "Given user does not have permission to change affiliations", ext)
-		}
-		found := false
-		for _, o := range r.Occupants {
-			found = found || o.User == user.Bare()
-		}
-		if !found {
-			return nil, mucErr(ErrMucNotOccupant, "", ext)
-		}
-	}
-	err = a.deps.MucLight.ChangeAffiliations(ctx, room.Bare(), actor.Bare(), []MucOccupant{{User: user.Bare(), Aff: "none"}})
-	if err := mucErr(refused(err), "", ext); err != nil {
-		return nil, err
+// KickUser sends {user: none} from actor (kickUser); for a user kicking
+// someone else it must be an owner.
+func (a MucLightAPI) KickUser(ctx context.Context, room, actor, user jid.JID, ext []any) (*string, error) {
+	if err := a.kickUser(ctx, room, actor, user); err != nil {
+		return nil, withContext(err, ext...)
 	}
 	return strp("Affiliation change request sent successfully"), nil
 }
 
-// CheckOccupant checks user → MUC domain → room → membership.
-func (a MucAPI) CheckOccupant(ctx context.Context, room, user jid.JID, ext []any) error {
-	if err := a.checkUser(ctx, user, ext); err != nil {
+func (a MucLightAPI) kickUser(ctx context.Context, room, actor, user jid.JID) error {
+	r, err := a.occupant(ctx, room, actor)
+	if err != nil {
 		return err
 	}
-	_, _, err := a.occupant(ctx, room, user, ext)
-	return err
+	if actor.Bare() != user.Bare() {
+		aff, found := muclight.AffNone, false
+		for _, o := range r.Occupants {
+			if o.User == actor.Bare() {
+				aff = o.Aff
+			}
+			found = found || o.User == user.Bare()
+		}
+		if aff != muclight.AffOwner {
+			return apiErr("not_allowed", "Given user does not have permission to change affiliations")
+		}
+		if !found {
+			return muclight.ErrNotOccupant
+		}
+	}
+	_, err = a.deps.MucLight.ChangeAffiliations(ctx, room.Bare(), actor.Bare(), []muclight.Occupant{{User: user.Bare(), Aff: muclight.AffNone}}, "")
+	return refused(err)
 }
 
-// SendMessageToRoom sends a groupchat message from an occupant (§15.3).
-func (a MucAPI) SendMessageToRoom(ctx context.Context, room, from jid.JID, body string, ext []any) (*string, error) {
-	if err := a.checkService(room.Domain(), ext); err != nil {
-		return nil, err
+// SendMessageToRoom sends a groupchat message from an occupant
+// (sendMessageToRoom): user → MUC domain → room → membership.
+func (a MucLightAPI) SendMessageToRoom(ctx context.Context, room, from jid.JID, body string, ext []any) (*string, error) {
+	err := a.checkUser(ctx, from)
+	if err == nil {
+		_, err = a.occupant(ctx, room, from)
 	}
-	if err := a.deps.MucLight.SendMessage(ctx, room.Bare(), from.Bare(), body); err != nil {
-		return nil, mucErr(err, "", ext)
+	if err == nil {
+		_, err = a.deps.MucLight.SendMessage(ctx, room.Bare(), from.Bare(), "", body)
+	}
+	if err != nil {
+		return nil, withContext(err, ext...)
 	}
 	return strp("Message sent successfully"), nil
 }
 
-// SetBlockingList changes user's blocking list (§15.3).
-func (a MucAPI) SetBlockingList(ctx context.Context, user jid.JID, items []*BlockingInput, ext []any) (*string, error) {
-	if err := a.checkUser(ctx, user, ext); err != nil {
-		return nil, err
-	}
-	if a.deps.MucLight == nil {
-		return nil, notLoaded([]string{modMucLight}, nil)
-	}
-	var bl []MucBlockItem
+// blockItems is a blocking list change as the service takes it.
+func blockItems(items []*BlockingInput) []muclight.BlockItem {
+	var out []muclight.BlockItem
 	for _, it := range items {
 		if it == nil {
 			continue
 		}
-		bl = append(bl, MucBlockItem{Room: it.EntityType == BlockedEntityTypeRoom, Target: it.Entity.Bare(), Deny: it.Action != BlockingActionAllow})
+		k := muclight.BlockUser
+		if it.EntityType == BlockedEntityTypeRoom {
+			k = muclight.BlockRoom
+		}
+		out = append(out, muclight.BlockItem{Kind: k, Target: it.Entity.Bare(), Deny: it.Action != BlockingActionAllow})
 	}
-	if err := a.deps.MucLight.SetBlocklist(ctx, user.Bare(), bl); err != nil {
-		return nil, mucErr(err, "", ext)
+	return out
+}
+
+// SetBlockingList changes user's blocking list (setBlockingList).
+func (a MucLightAPI) SetBlockingList(ctx context.Context, user jid.JID, items []*BlockingInput, ext []any) (*string, error) {
+	if err := a.checkUser(ctx, user); err != nil {
+		return nil, withContext(err, ext...)
+	}
+	ml, err := a.loaded()
+	if err != nil {
+		return nil, err
+	}
+	if err := ml.SetBlocklist(ctx, user.Bare(), blockItems(items)); err != nil {
+		return nil, withContext(err, ext...)
 	}
 	return strp("User blocking list updated successfully"), nil
 }
 
-// GetBlockingList returns user's blocking list (§15.4).
-func (a MucAPI) GetBlockingList(ctx context.Context, user jid.JID, ext []any) ([]*BlockingItem, error) {
-	if err := a.checkUser(ctx, user, ext); err != nil {
+// GetBlockingList returns user's blocking list (getBlockingList).
+func (a MucLightAPI) GetBlockingList(ctx context.Context, user jid.JID, ext []any) ([]*BlockingItem, error) {
+	if err := a.checkUser(ctx, user); err != nil {
+		return nil, withContext(err, ext...)
+	}
+	ml, err := a.loaded()
+	if err != nil {
 		return nil, err
 	}
-	if a.deps.MucLight == nil {
-		return nil, notLoaded([]string{modMucLight}, nil)
-	}
-	items, err := a.deps.MucLight.Blocklist(ctx, user.Bare())
+	items, err := ml.Blocklist(ctx, user.Bare())
 	if err != nil {
-		return nil, mucErr(err, "", ext)
+		return nil, withContext(err, ext...)
 	}
 	out := []*BlockingItem{}
 	for _, it := range items {
 		bi := &BlockingItem{EntityType: BlockedEntityTypeUser, Action: BlockingActionDeny, Entity: it.Target}
-		if it.Room {
+		if it.Kind == muclight.BlockRoom {
 			bi.EntityType = BlockedEntityTypeRoom
 		}
 		out = append(out, bi)
@@ -452,19 +360,20 @@ func (a MucAPI) GetBlockingList(ctx context.Context, user jid.JID, ext []any) ([
 }
 
 // GetRoomConfig returns the room's full configuration and occupants; a
-// non-zero user must be an occupant (§15.4, §15.5).
-func (a MucAPI) GetRoomConfig(ctx context.Context, room, user jid.JID, ext []any) (*Room, error) {
-	r, _, err := a.occupant(ctx, room, user, ext)
+// non-zero user must be an occupant (getRoomConfig).
+func (a MucLightAPI) GetRoomConfig(ctx context.Context, room, user jid.JID, ext []any) (*Room, error) {
+	r, err := a.occupant(ctx, room, user)
 	if err != nil {
-		return nil, err
+		return nil, withContext(err, ext...)
 	}
-	out := roomOf(r.JID, r.Options, r.Occupants)
+	out := roomOf(r.JID, r.Config, r.Occupants)
 	out.Name, out.Subject = r.Name, r.Subject
 	return out, nil
 }
 
-// ListRoomUsers returns the occupants; a non-zero user must be one.
-func (a MucAPI) ListRoomUsers(ctx context.Context, room, user jid.JID, ext []any) ([]*RoomUser, error) {
+// ListRoomUsers returns the occupants; a non-zero user must be one
+// (listRoomUsers).
+func (a MucLightAPI) ListRoomUsers(ctx context.Context, room, user jid.JID, ext []any) ([]*RoomUser, error) {
 	r, err := a.GetRoomConfig(ctx, room, user, ext)
 	if err != nil {
 		return nil, err
@@ -472,47 +381,43 @@ func (a MucAPI) ListRoomUsers(ctx context.Context, room, user jid.JID, ext []any
 	return r.Participants, nil
 }
 
-// ListUserRooms returns the rooms user occupies (§15.4).
-func (a MucAPI) ListUserRooms(ctx context.Context, user jid.JID, ext []any) ([]*jid.JID, error) {
-	if err := a.checkUser(ctx, user, ext); err != nil {
+// ListUserRooms returns the rooms user occupies (listUserRooms).
+func (a MucLightAPI) ListUserRooms(ctx context.Context, user jid.JID, ext []any) ([]*jid.JID, error) {
+	if err := a.checkUser(ctx, user); err != nil {
+		return nil, withContext(err, ext...)
+	}
+	ml, err := a.loaded()
+	if err != nil {
 		return nil, err
 	}
-	if a.deps.MucLight == nil {
-		return nil, notLoaded([]string{modMucLight}, nil)
-	}
-	rooms, err := a.deps.MucLight.UserRooms(ctx, user.Bare())
+	rooms, err := ml.UserRooms(ctx, user.Bare())
 	if err != nil {
 		return nil, err
 	}
 	out := make([]*jid.JID, len(rooms))
 	for i := range rooms {
-		out[i] = &rooms[i]
+		out[i] = &rooms[i].JID
 	}
 	return out, nil
 }
 
-// ListRooms returns a page of the rooms of a MUC Light domain (§15.4).
-func (a MucAPI) ListRooms(ctx context.Context, mucDomain string, filter *string, after *jid.JID, limit *int, ext []any) (*MUCLightRoomsPayload, error) {
-	if err := a.checkService(mucDomain, ext); err != nil {
-		return nil, err
+// ListRooms returns a page of the rooms of a MUC Light domain (listRooms).
+func (a MucLightAPI) ListRooms(ctx context.Context, mucDomain string, filter *string, after *jid.JID, limit *int, ext []any) (*MUCLightRoomsPayload, error) {
+	ml, err := a.service(mucDomain)
+	if err != nil {
+		return nil, withContext(err, ext...)
 	}
-	f, aft, lim := "", "", 50
-	if filter != nil {
-		f = *filter
-	}
+	aft := ""
 	if after != nil {
 		aft = after.Local()
 	}
-	if limit != nil {
-		lim = *limit
-	}
-	page, total, more, err := a.deps.MucLight.ListRooms(ctx, mucDomain, f, aft, lim)
+	page, total, more, err := ml.ListRooms(ctx, mucDomain, deref(filter, ""), aft, deref(limit, 50))
 	if err != nil {
-		return nil, mucErr(err, "", ext)
+		return nil, withContext(err, ext...)
 	}
 	out := &MUCLightRoomsPayload{Rooms: []*MUCLightRoomDesc{}, Count: &total, NextPage: &more}
 	for _, r := range page {
-		n := r.Users
+		n := r.UsersNumber
 		out.Rooms = append(out.Rooms, &MUCLightRoomDesc{Jid: r.JID, Name: r.Name, Subject: r.Subject, UsersNumber: &n})
 	}
 	return out, nil

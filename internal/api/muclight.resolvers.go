@@ -23,99 +23,96 @@ func (r *adminQueryResolver) MucLight(ctx context.Context) (*MUCLightAdminQuery,
 
 // CreateRoom is the resolver for the createRoom field.
 func (r *mUCLightAdminMutationResolver) CreateRoom(ctx context.Context, obj *MUCLightAdminMutation, mucDomain string, name *string, owner jid.JID, subject *string, id *string, options []*RoomConfigDictEntryInput) (*Room, error) {
-	return r.muc().CreateRoom(ctx, mucDomain, owner, id, name, subject, options, []any{"mucDomain", mucDomain, "id", id, "creator", owner.String()})
+	return r.mucLight().CreateRoom(ctx, mucDomain, owner, id, name, subject, options, []any{"mucDomain", mucDomain, "id", id, "creator", owner.String()})
 }
 
 // ChangeRoomConfiguration is the resolver for the changeRoomConfiguration field.
 func (r *mUCLightAdminMutationResolver) ChangeRoomConfiguration(ctx context.Context, obj *MUCLightAdminMutation, room jid.JID, owner jid.JID, name *string, subject *string, options []*RoomConfigDictEntryInput) (*Room, error) {
-	if err := r.muc().Gate(room.Domain()); err != nil {
+	if err := r.mucLight().Gate(room.Domain()); err != nil {
 		return nil, err
 	}
-	return r.muc().ChangeRoomConfiguration(ctx, room, owner, name, subject, options, []any{"room", room.String(), "owner", owner.String()})
+	return r.mucLight().ChangeRoomConfiguration(ctx, room, owner, name, subject, options, []any{"room", room.String(), "owner", owner.String()})
 }
 
 // InviteUser is the resolver for the inviteUser field.
 func (r *mUCLightAdminMutationResolver) InviteUser(ctx context.Context, obj *MUCLightAdminMutation, room jid.JID, sender jid.JID, recipient jid.JID) (*string, error) {
-	if err := r.muc().Gate(room.Domain()); err != nil {
+	if err := r.mucLight().Gate(room.Domain()); err != nil {
 		return nil, err
 	}
-	return r.muc().InviteUser(ctx, room, sender, recipient, []any{"room", room.String(), "sender", sender.String(), "recipient", recipient.String()})
+	return r.mucLight().InviteUser(ctx, room, sender, recipient, []any{"room", room.String(), "sender", sender.String(), "recipient", recipient.String()})
 }
 
 // DeleteRoom is the resolver for the deleteRoom field.
 func (r *mUCLightAdminMutationResolver) DeleteRoom(ctx context.Context, obj *MUCLightAdminMutation, room jid.JID) (*string, error) {
-	if err := r.muc().Gate(room.Domain()); err != nil {
+	if err := r.mucLight().Gate(room.Domain()); err != nil {
 		return nil, err
 	}
-	return r.muc().DeleteRoom(ctx, room, jid.JID{}, []any{"room", room.String()})
+	return r.mucLight().DeleteRoom(ctx, room, jid.JID{}, []any{"room", room.String()})
 }
 
 // KickUser is the resolver for the kickUser field.
 func (r *mUCLightAdminMutationResolver) KickUser(ctx context.Context, obj *MUCLightAdminMutation, room jid.JID, user jid.JID) (*string, error) {
-	if err := r.muc().Gate(room.Domain()); err != nil {
+	if err := r.mucLight().Gate(room.Domain()); err != nil {
 		return nil, err
 	}
-	return r.muc().KickUser(ctx, room, user, user, []any{"user", user.String()})
+	return r.mucLight().KickUser(ctx, room, user, user, []any{"user", user.String()})
 }
 
 // SendMessageToRoom is the resolver for the sendMessageToRoom field.
 func (r *mUCLightAdminMutationResolver) SendMessageToRoom(ctx context.Context, obj *MUCLightAdminMutation, room jid.JID, from jid.JID, body string) (*string, error) {
-	if err := r.muc().Gate(room.Domain()); err != nil {
+	if err := r.mucLight().Gate(room.Domain()); err != nil {
 		return nil, err
 	}
 	ext := []any{"room", room.String(), "from", from.String()}
-	if err := r.muc().CheckOccupant(ctx, room, from, ext); err != nil {
-		return nil, err
-	}
-	return r.muc().SendMessageToRoom(ctx, room, from, body, ext)
+	return r.mucLight().SendMessageToRoom(ctx, room, from, body, ext)
 }
 
 // SetBlockingList is the resolver for the setBlockingList field.
 func (r *mUCLightAdminMutationResolver) SetBlockingList(ctx context.Context, obj *MUCLightAdminMutation, user jid.JID, items []*BlockingInput) (*string, error) {
-	if err := r.muc().Gate(user.Domain()); err != nil {
+	if err := r.mucLight().Gate(user.Domain()); err != nil {
 		return nil, err
 	}
-	return r.muc().SetBlockingList(ctx, user, items, []any{"user", user.String()})
+	return r.mucLight().SetBlockingList(ctx, user, items, []any{"user", user.String()})
 }
 
 // GetRoomConfig is the resolver for the getRoomConfig field.
 func (r *mUCLightAdminQueryResolver) GetRoomConfig(ctx context.Context, obj *MUCLightAdminQuery, room jid.JID) (*Room, error) {
-	if err := r.muc().Gate(room.Domain()); err != nil {
+	if err := r.mucLight().Gate(room.Domain()); err != nil {
 		return nil, err
 	}
-	return r.muc().GetRoomConfig(ctx, room, jid.JID{}, []any{"room", room.String()})
+	return r.mucLight().GetRoomConfig(ctx, room, jid.JID{}, []any{"room", room.String()})
 }
 
 // ListRoomUsers is the resolver for the listRoomUsers field.
 func (r *mUCLightAdminQueryResolver) ListRoomUsers(ctx context.Context, obj *MUCLightAdminQuery, room jid.JID) ([]*RoomUser, error) {
-	if err := r.muc().Gate(room.Domain()); err != nil {
+	if err := r.mucLight().Gate(room.Domain()); err != nil {
 		return nil, err
 	}
-	return r.muc().ListRoomUsers(ctx, room, jid.JID{}, []any{"room", room.String()})
+	return r.mucLight().ListRoomUsers(ctx, room, jid.JID{}, []any{"room", room.String()})
 }
 
 // ListUserRooms is the resolver for the listUserRooms field.
 func (r *mUCLightAdminQueryResolver) ListUserRooms(ctx context.Context, obj *MUCLightAdminQuery, user jid.JID) ([]*jid.JID, error) {
-	if err := r.muc().Gate(user.Domain()); err != nil {
+	if err := r.mucLight().Gate(user.Domain()); err != nil {
 		return nil, err
 	}
-	return r.muc().ListUserRooms(ctx, user, []any{"user", user.String()})
+	return r.mucLight().ListUserRooms(ctx, user, []any{"user", user.String()})
 }
 
 // GetBlockingList is the resolver for the getBlockingList field.
 func (r *mUCLightAdminQueryResolver) GetBlockingList(ctx context.Context, obj *MUCLightAdminQuery, user jid.JID) ([]*BlockingItem, error) {
-	if err := r.muc().Gate(user.Domain()); err != nil {
+	if err := r.mucLight().Gate(user.Domain()); err != nil {
 		return nil, err
 	}
-	return r.muc().GetBlockingList(ctx, user, []any{"user", user.String()})
+	return r.mucLight().GetBlockingList(ctx, user, []any{"user", user.String()})
 }
 
 // ListRooms is the resolver for the listRooms field.
 func (r *mUCLightAdminQueryResolver) ListRooms(ctx context.Context, obj *MUCLightAdminQuery, mucDomain string, filter *string, after *jid.JID, limit *int) (*MUCLightRoomsPayload, error) {
-	if err := r.muc().Gate(mucDomain); err != nil {
+	if err := r.mucLight().Gate(mucDomain); err != nil {
 		return nil, err
 	}
-	return r.muc().ListRooms(ctx, mucDomain, filter, after, limit, []any{"mucDomain", mucDomain})
+	return r.mucLight().ListRooms(ctx, mucDomain, filter, after, limit, []any{"mucDomain", mucDomain})
 }
 
 // MUCLightAdminMutation returns MUCLightAdminMutationResolver implementation.

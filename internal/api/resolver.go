@@ -27,3 +27,14 @@ func domainAdminOf(ctx context.Context) string {
 	}
 	return ""
 }
+
+// deref is *p, or def for nil (an optional argument).
+func deref[T any](p *T, def T) T {
+	if p == nil {
+		return def
+	}
+	return *p
+}
+
+// Deref is deref for the user schema's resolvers.
+func Deref[T any](p *T, def T) T { return deref(p, def) }

@@ -15,7 +15,7 @@ import (
 
 // KickUser is the resolver for the kickUser field.
 func (r *sessionAdminMutationResolver) KickUser(ctx context.Context, obj *SessionAdminMutation, user jid.JID, reason string) (*KickUserResult, error) {
-	if n := r.deps.Sessions.Kick(ctx, user, reason); n == 0 {
+	if n := Kick(r.deps, user, reason); n == 0 {
 		code := "no_session"
 		return &KickUserResult{Jid: user, Kicked: false, Code: &code, Message: "No active session"}, nil
 	}
@@ -37,7 +37,7 @@ func (r *sessionAdminMutationResolver) SetPresence(ctx context.Context, obj *Ses
 	if priority != nil {
 		p.Append(xmlstream.New("jabber:client", "priority").AppendText(strconv.Itoa(*priority)))
 	}
-	if !r.deps.Sessions.SetPresence(ctx, user, p) {
+	if !r.setPresence(ctx, user, p) {
 		return nil, apiErr("no_session", "Given session does not exist", "jid", user.String())
 	}
 	return &SessionPayload{Message: "Presence set successfully"}, nil
@@ -51,7 +51,7 @@ func (r *sessionAdminQueryResolver) ListSessions(ctx context.Context, obj *Sessi
 	}
 	out := make([]*Session, len(infos))
 	for i, s := range infos {
-		out[i] = r.session(s)
+		out[i] = SessionOf(r.deps, s)
 	}
 	return out, nil
 }
@@ -68,23 +68,23 @@ func (r *sessionAdminQueryResolver) CountSessions(ctx context.Context, obj *Sess
 
 // ListUserSessions is the resolver for the listUserSessions field.
 func (r *sessionAdminQueryResolver) ListUserSessions(ctx context.Context, obj *SessionAdminQuery, user jid.JID) ([]*Session, error) {
-	infos := r.deps.Sessions.User(user.Bare())
+	infos := UserSessions(r.deps, user.Bare())
 	out := make([]*Session, len(infos))
 	for i, s := range infos {
-		out[i] = r.session(s)
+		out[i] = SessionOf(r.deps, s)
 	}
 	return out, nil
 }
 
 // CountUserResources is the resolver for the countUserResources field.
 func (r *sessionAdminQueryResolver) CountUserResources(ctx context.Context, obj *SessionAdminQuery, user jid.JID) (*int, error) {
-	n := len(r.deps.Sessions.User(user.Bare()))
+	n := len(UserSessions(r.deps, user.Bare()))
 	return &n, nil
 }
 
 // GetUserResource is the resolver for the getUserResource field.
 func (r *sessionAdminQueryResolver) GetUserResource(ctx context.Context, obj *SessionAdminQuery, user jid.JID, number int) (*string, error) {
-	infos := r.deps.Sessions.User(user.Bare())
+	infos := UserSessions(r.deps, user.Bare())
 	if number > len(infos) {
 		return nil, apiErr("wrong_resource_number", "Wrong resource number", "number", number)
 	}
@@ -153,9 +153,9 @@ func (r *sessionAdminQueryResolver) CountUsersWithStatus(ctx context.Context, ob
 
 // GetSessionInfo is the resolver for the getSessionInfo field.
 func (r *sessionAdminQueryResolver) GetSessionInfo(ctx context.Context, obj *SessionAdminQuery, user jid.JID) (*Session, error) {
-	for _, s := range r.deps.Sessions.User(user.Bare()) {
+	for _, s := range UserSessions(r.deps, user.Bare()) {
 		if s.JID == user {
-			return r.session(s), nil
+			return SessionOf(r.deps, s), nil
 		}
 	}
 	return nil, apiErr("no_session", "Given session does not exist", "jid", user.String())

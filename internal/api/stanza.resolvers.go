@@ -14,40 +14,17 @@ import (
 
 // SendMessage is the resolver for the sendMessage field.
 func (r *stanzaAdminMutationResolver) SendMessage(ctx context.Context, obj *StanzaAdminMutation, from jid.JID, to jid.JID, body string) (*SendStanzaPayload, error) {
-	m := xmlstream.New(nsClient, "message", "type", "chat")
-	m.Append(xmlstream.New(nsClient, "body").AppendText(body))
-	return r.send(ctx, from, to, m)
+	return r.stanzas().SendMessage(ctx, &from, to, body)
 }
 
 // SendMessageHeadLine is the resolver for the sendMessageHeadLine field.
 func (r *stanzaAdminMutationResolver) SendMessageHeadLine(ctx context.Context, obj *StanzaAdminMutation, from jid.JID, to jid.JID, subject *string, body *string) (*SendStanzaPayload, error) {
-	m := xmlstream.New(nsClient, "message", "type", "headline")
-	if subject != nil {
-		m.Append(xmlstream.New(nsClient, "subject").AppendText(*subject))
-	}
-	if body != nil {
-		m.Append(xmlstream.New(nsClient, "body").AppendText(*body))
-	}
-	return r.send(ctx, from, to, m)
+	return r.stanzas().SendMessageHeadLine(ctx, &from, to, subject, body)
 }
 
 // SendStanza is the resolver for the sendStanza field.
 func (r *stanzaAdminMutationResolver) SendStanza(ctx context.Context, obj *StanzaAdminMutation, stanza *xmlstream.Element) (*SendStanzaPayload, error) {
-	if stanza.Space != nsClient || (stanza.Local != "message" && stanza.Local != "presence" && stanza.Local != "iq") {
-		return nil, apiErr("invalid_stanza", "The stanza must be a message, presence or iq in the jabber:client namespace")
-	}
-	from, err := jid.Parse(stanza.Attr("from"))
-	if err != nil || from.Local() == "" {
-		return nil, apiErr("no_sender", "Missing or invalid sender JID")
-	}
-	to, err := jid.Parse(stanza.Attr("to"))
-	if err != nil {
-		return nil, apiErr("no_recipient", "Missing or invalid recipient JID")
-	}
-	if d := domainAdminOf(ctx); d != "" && from.Domain() != d {
-		return nil, apiErr("no_permissions", "Cannot send a stanza from another domain", "jid", from.String())
-	}
-	return r.send(ctx, from, to, stanza)
+	return r.stanzas().SendStanza(ctx, stanza)
 }
 
 // StanzaAdminMutation returns StanzaAdminMutationResolver implementation.

@@ -164,3 +164,19 @@ func (a *Accounts) CheckPassword(ctx context.Context, user jid.JID, password str
 	}
 	return c.CheckPassword(password), nil
 }
+
+// UserExists reports whether the account exists.
+func (a *Accounts) UserExists(ctx context.Context, server, username string) (bool, error) {
+	return a.store.UserExists(ctx, server, username)
+}
+
+// ListUsers returns the usernames of server sorted byte-wise, skipping the
+// first offset and returning at most limit of them; limit <= 0 means all.
+func (a *Accounts) ListUsers(ctx context.Context, server string, limit, offset int) ([]string, error) {
+	return a.store.ListUsers(ctx, server, limit, offset)
+}
+
+// CountUsers returns the number of accounts of server.
+func (a *Accounts) CountUsers(ctx context.Context, server string) (int, error) {
+	return a.store.CountUsers(ctx, server)
+}

@@ -1,10 +1,8 @@
 package server
 
 import (
-	"context"
 	"net"
 	"net/http"
-	"sort"
 	"strconv"
 	"time"
 
@@ -12,9 +10,7 @@ import (
 	"github.com/gander-xmpp/gander/internal/api/userapi"
 	"github.com/gander-xmpp/gander/internal/auth"
 	"github.com/gander-xmpp/gander/internal/config"
-	"github.com/gander-xmpp/gander/internal/jid"
-	"github.com/gander-xmpp/gander/internal/router"
-	"github.com/gander-xmpp/gander/internal/xmlstream"
+	"github.com/gander-xmpp/gander/internal/mod/muclight"
 )
 
 // mountGraphQL serves a mongoose_graphql_handler: the admin schema on the
@@ -70,12 +66,10 @@ func (s *Server) apiDeps() api.Deps {
 	}
 	d := api.Deps{
 		Log:               s.log,
-		Accounts:          apiAccounts{s.accounts},
-		Sessions:          &apiSessions{s: s},
+		Accounts:          s.accounts,
+		Sessions:          s.router,
 		Router:            s.router,
 		Last:              s.lastService(),
-		Broadcasts:        s.broadcastService(),
-		Inbox:             s.inboxService(),
 		Node:              node,
 		Version:           Version,
 		MaxUsersPerDomain: int(s.cfg.Auth.MaxUsersPerDomain),
@@ -83,7 +77,20 @@ func (s *Server) apiDeps() api.Deps {
 		// overrides are not applied yet).
 		ModuleEnabled: func(_, module string) bool { return s.cfg.Modules.IsEnabled(module) },
 		Subdomain:     s.apiSubdomain,
-		MucLight:      s.apiMucLight(),
+	}
+	// The services of the modules that run (a nil pointer would make a
+	// non-nil interface).
+	if s.broadcast != nil {
+		d.Broadcasts = s.broadcast
+	}
+	if s.inbox != nil {
+		d.Inbox = s.inbox
+	}
+	if s.mucLight != nil {
+		d.MucLight = s.mucLight
+	}
+	if s.presence != nil {
+		d.Presence = s.presence
 	}
 	// spec/server.md §2.3: domain admin passwords need service_domain_db.
 	if s.cfg.Services.DomainDB != nil {
@@ -92,83 +99,19 @@ func (s *Server) apiDeps() api.Deps {
 	return d
 }
 
-// apiAccounts adds the store's queries to the account service.
-type apiAccounts struct{ *auth.Accounts }
-
-func (a apiAccounts) UserExists(ctx context.Context, server, username string) (bool, error) {
-	return a.Store().UserExists(ctx, server, username)
-}
-
-func (a apiAccounts) ListUsers(ctx context.Context, server string, limit, offset int) ([]string, error) {
-	return a.Store().ListUsers(ctx, server, limit, offset)
-}
-
-func (a apiAccounts) CountUsers(ctx context.Context, server string) (int, error) {
-	return a.Store().CountUsers(ctx, server)
-}
-
-// apiSessions is the session table of this node as the API sees it.
-type apiSessions struct{ s *Server }
-
-func info(rs router.Session) api.SessionInfo {
-	si := rs.Info()
-	i := api.SessionInfo{JID: si.JID, Connection: si.Connection, Since: si.Since,
-		Available: si.Available, Priority: si.Priority, Show: si.Show, Status: si.Status}
-	if si.Addr.IsValid() {
-		i.IP, i.Port = si.Addr.Addr().String(), int(si.Addr.Port())
+// apiSubdomain maps a MUC Light domain (under the configured host pattern,
+// or the default one when the module is off) to its served domain.
+func (s *Server) apiSubdomain(domain string) string {
+	pattern := "muclight.@HOST@"
+	if o := s.cfg.Modules.MucLight; o != nil && o.Host != "" {
+		pattern = o.Host
 	}
-	return i
-}
-
-func (a *apiSessions) List(domain string) []api.SessionInfo {
-	var out []api.SessionInfo
-	for _, rs := range a.s.router.AllSessions() {
-		if domain != "" && rs.JID().Domain() != domain {
-			continue
-		}
-		out = append(out, info(rs))
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].JID.String() < out[j].JID.String() })
-	return out
-}
-
-func (a *apiSessions) User(bare jid.JID) []api.SessionInfo {
-	var out []api.SessionInfo
-	for _, rs := range a.s.router.Sessions(bare) {
-		out = append(out, info(rs))
-	}
-	return out
-}
-
-func (a *apiSessions) Kick(ctx context.Context, user jid.JID, reason string) int {
-	var targets []router.Session
-	for _, rs := range a.s.router.Sessions(user.Bare()) {
-		if user.IsBare() || rs.JID() == user {
-			targets = append(targets, rs)
+	for _, d := range s.router.Domains() {
+		if muclight.ServiceDomain(pattern, d) == domain {
+			return d
 		}
 	}
-	for _, rs := range targets {
-		rs.Kick(reason)
-	}
-	return len(targets)
-}
-
-func (a *apiSessions) SetPresence(ctx context.Context, full jid.JID, p *xmlstream.Element) bool {
-	rs := a.s.router.Session(full)
-	if rs == nil {
-		return false
-	}
-	if a.s.presence != nil {
-		a.s.presence.FromClient(ctx, rs, p)
-		return true
-	}
-	// Without mod_presence only the session's own state changes.
-	if p.Attr("type") == "unavailable" {
-		rs.SetPresence(nil, 0)
-	} else {
-		rs.SetPresence(p, 0)
-	}
-	return true
+	return ""
 }
 
 // HTTPAddrs returns the bound HTTP listener addresses (after Start), in

@@ -49,6 +49,19 @@ func (s *Server) stopLast(ctx context.Context) error {
 	return s.last.Stop(ctx)
 }
 
+// lastService returns mod_last's service API for the GraphQL last
+// category. When mod_last is not enabled it is the service over the rdbms
+// table alone: the resolvers gate every domain-bound field with
+// deps_not_loaded, and the global listOldUsers / removeOldUsers still
+// answer (records left by an earlier rdbms configuration count).
+func (s *Server) lastService() *last.Module {
+	if s.last != nil {
+		return s.last
+	}
+	return last.NewService(last.Deps{Log: s.log, Store: last.NewSQLStore(s.db), Router: s.router,
+		Accounts: lastAccounts{s.accounts}})
+}
+
 // lastAccounts adapts the account service to last.Accounts.
 type lastAccounts struct{ a *auth.Accounts }
 

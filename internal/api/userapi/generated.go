@@ -194,12 +194,12 @@ type MUCLightUserQueryResolver interface {
 type SessionUserQueryResolver interface {
 	ListResources(ctx context.Context, obj *SessionUserQuery) ([]string, error)
 	CountResources(ctx context.Context, obj *SessionUserQuery) (*int, error)
-	ListSessions(ctx context.Context, obj *SessionUserQuery) ([]*Session, error)
+	ListSessions(ctx context.Context, obj *SessionUserQuery) ([]*api.Session, error)
 }
 type StanzaUserMutationResolver interface {
-	SendMessage(ctx context.Context, obj *StanzaUserMutation, from *jid.JID, to jid.JID, body string) (*SendStanzaPayload, error)
-	SendMessageHeadLine(ctx context.Context, obj *StanzaUserMutation, from *jid.JID, to jid.JID, subject *string, body *string) (*SendStanzaPayload, error)
-	SendStanza(ctx context.Context, obj *StanzaUserMutation, stanza *xmlstream.Element) (*SendStanzaPayload, error)
+	SendMessage(ctx context.Context, obj *StanzaUserMutation, from *jid.JID, to jid.JID, body string) (*api.SendStanzaPayload, error)
+	SendMessageHeadLine(ctx context.Context, obj *StanzaUserMutation, from *jid.JID, to jid.JID, subject *string, body *string) (*api.SendStanzaPayload, error)
+	SendStanza(ctx context.Context, obj *StanzaUserMutation, stanza *xmlstream.Element) (*api.SendStanzaPayload, error)
 }
 type UserMutationResolver interface {
 	Account(ctx context.Context) (*AccountUserMutation, error)
@@ -2520,7 +2520,7 @@ func (ec *executionContext) fieldContext_RoomUser_affiliation(_ context.Context,
 	return graphql.NewScalarFieldContext("RoomUser", field, false, false, errors.New("field of type Affiliation does not have child fields"))
 }
 
-func (ec *executionContext) _SendStanzaPayload_id(ctx context.Context, field graphql.CollectedField, obj *SendStanzaPayload) (ret graphql.Marshaler) {
+func (ec *executionContext) _SendStanzaPayload_id(ctx context.Context, field graphql.CollectedField, obj *api.SendStanzaPayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -2543,7 +2543,7 @@ func (ec *executionContext) fieldContext_SendStanzaPayload_id(_ context.Context,
 	return graphql.NewScalarFieldContext("SendStanzaPayload", field, false, false, errors.New("field of type ID does not have child fields"))
 }
 
-func (ec *executionContext) _Session_user(ctx context.Context, field graphql.CollectedField, obj *Session) (ret graphql.Marshaler) {
+func (ec *executionContext) _Session_user(ctx context.Context, field graphql.CollectedField, obj *api.Session) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -2566,7 +2566,7 @@ func (ec *executionContext) fieldContext_Session_user(_ context.Context, field g
 	return graphql.NewScalarFieldContext("Session", field, false, false, errors.New("field of type JID does not have child fields"))
 }
 
-func (ec *executionContext) _Session_connection(ctx context.Context, field graphql.CollectedField, obj *Session) (ret graphql.Marshaler) {
+func (ec *executionContext) _Session_connection(ctx context.Context, field graphql.CollectedField, obj *api.Session) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -2589,7 +2589,7 @@ func (ec *executionContext) fieldContext_Session_connection(_ context.Context, f
 	return graphql.NewScalarFieldContext("Session", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
-func (ec *executionContext) _Session_ip(ctx context.Context, field graphql.CollectedField, obj *Session) (ret graphql.Marshaler) {
+func (ec *executionContext) _Session_ip(ctx context.Context, field graphql.CollectedField, obj *api.Session) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -2612,7 +2612,7 @@ func (ec *executionContext) fieldContext_Session_ip(_ context.Context, field gra
 	return graphql.NewScalarFieldContext("Session", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
-func (ec *executionContext) _Session_port(ctx context.Context, field graphql.CollectedField, obj *Session) (ret graphql.Marshaler) {
+func (ec *executionContext) _Session_port(ctx context.Context, field graphql.CollectedField, obj *api.Session) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -2635,7 +2635,7 @@ func (ec *executionContext) fieldContext_Session_port(_ context.Context, field g
 	return graphql.NewScalarFieldContext("Session", field, false, false, errors.New("field of type Int does not have child fields"))
 }
 
-func (ec *executionContext) _Session_priority(ctx context.Context, field graphql.CollectedField, obj *Session) (ret graphql.Marshaler) {
+func (ec *executionContext) _Session_priority(ctx context.Context, field graphql.CollectedField, obj *api.Session) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -2658,7 +2658,7 @@ func (ec *executionContext) fieldContext_Session_priority(_ context.Context, fie
 	return graphql.NewScalarFieldContext("Session", field, false, false, errors.New("field of type Int does not have child fields"))
 }
 
-func (ec *executionContext) _Session_node(ctx context.Context, field graphql.CollectedField, obj *Session) (ret graphql.Marshaler) {
+func (ec *executionContext) _Session_node(ctx context.Context, field graphql.CollectedField, obj *api.Session) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -2681,7 +2681,7 @@ func (ec *executionContext) fieldContext_Session_node(_ context.Context, field g
 	return graphql.NewScalarFieldContext("Session", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
-func (ec *executionContext) _Session_uptime(ctx context.Context, field graphql.CollectedField, obj *Session) (ret graphql.Marshaler) {
+func (ec *executionContext) _Session_uptime(ctx context.Context, field graphql.CollectedField, obj *api.Session) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -2762,8 +2762,8 @@ func (ec *executionContext) _SessionUserQuery_listSessions(ctx context.Context, 
 			return ec.Resolvers.SessionUserQuery().ListSessions(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*Session) graphql.Marshaler {
-			return ec.marshalOSession2ᚕᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚋuserapiᚐSessionᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []*api.Session) graphql.Marshaler {
+			return ec.marshalOSession2ᚕᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐSessionᚄ(ctx, selections, v)
 		},
 		true,
 		false,
@@ -2795,8 +2795,8 @@ func (ec *executionContext) _StanzaUserMutation_sendMessage(ctx context.Context,
 			return ec.Resolvers.StanzaUserMutation().SendMessage(ctx, obj, fc.Args["from"].(*jid.JID), fc.Args["to"].(jid.JID), fc.Args["body"].(string))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *SendStanzaPayload) graphql.Marshaler {
-			return ec.marshalOSendStanzaPayload2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚋuserapiᚐSendStanzaPayload(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *api.SendStanzaPayload) graphql.Marshaler {
+			return ec.marshalOSendStanzaPayload2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐSendStanzaPayload(ctx, selections, v)
 		},
 		true,
 		false,
@@ -2839,8 +2839,8 @@ func (ec *executionContext) _StanzaUserMutation_sendMessageHeadLine(ctx context.
 			return ec.Resolvers.StanzaUserMutation().SendMessageHeadLine(ctx, obj, fc.Args["from"].(*jid.JID), fc.Args["to"].(jid.JID), fc.Args["subject"].(*string), fc.Args["body"].(*string))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *SendStanzaPayload) graphql.Marshaler {
-			return ec.marshalOSendStanzaPayload2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚋuserapiᚐSendStanzaPayload(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *api.SendStanzaPayload) graphql.Marshaler {
+			return ec.marshalOSendStanzaPayload2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐSendStanzaPayload(ctx, selections, v)
 		},
 		true,
 		false,
@@ -2883,8 +2883,8 @@ func (ec *executionContext) _StanzaUserMutation_sendStanza(ctx context.Context, 
 			return ec.Resolvers.StanzaUserMutation().SendStanza(ctx, obj, fc.Args["stanza"].(*xmlstream.Element))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *SendStanzaPayload) graphql.Marshaler {
-			return ec.marshalOSendStanzaPayload2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚋuserapiᚐSendStanzaPayload(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *api.SendStanzaPayload) graphql.Marshaler {
+			return ec.marshalOSendStanzaPayload2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐSendStanzaPayload(ctx, selections, v)
 		},
 		true,
 		false,
@@ -5524,7 +5524,7 @@ func (ec *executionContext) _RoomUser(ctx context.Context, sel ast.SelectionSet,
 
 var sendStanzaPayloadImplementors = []string{"SendStanzaPayload"}
 
-func (ec *executionContext) _SendStanzaPayload(ctx context.Context, sel ast.SelectionSet, obj *SendStanzaPayload) graphql.Marshaler {
+func (ec *executionContext) _SendStanzaPayload(ctx context.Context, sel ast.SelectionSet, obj *api.SendStanzaPayload) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, sendStanzaPayloadImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -5562,7 +5562,7 @@ func (ec *executionContext) _SendStanzaPayload(ctx context.Context, sel ast.Sele
 
 var sessionImplementors = []string{"Session"}
 
-func (ec *executionContext) _Session(ctx context.Context, sel ast.SelectionSet, obj *Session) graphql.Marshaler {
+func (ec *executionContext) _Session(ctx context.Context, sel ast.SelectionSet, obj *api.Session) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, sessionImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -6814,7 +6814,7 @@ func (ec *executionContext) marshalNRoomUser2ᚖgithubᚗcomᚋganderᚑxmppᚋg
 	return ec._RoomUser(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNSession2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚋuserapiᚐSession(ctx context.Context, sel ast.SelectionSet, v *Session) graphql.Marshaler {
+func (ec *executionContext) marshalNSession2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐSession(ctx context.Context, sel ast.SelectionSet, v *api.Session) graphql.Marshaler {
 	if v == nil {
 		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
 			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
@@ -7284,21 +7284,21 @@ func (ec *executionContext) marshalORoomUser2ᚕᚖgithubᚗcomᚋganderᚑxmpp�
 	return ret
 }
 
-func (ec *executionContext) marshalOSendStanzaPayload2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚋuserapiᚐSendStanzaPayload(ctx context.Context, sel ast.SelectionSet, v *SendStanzaPayload) graphql.Marshaler {
+func (ec *executionContext) marshalOSendStanzaPayload2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐSendStanzaPayload(ctx context.Context, sel ast.SelectionSet, v *api.SendStanzaPayload) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
 	return ec._SendStanzaPayload(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalOSession2ᚕᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚋuserapiᚐSessionᚄ(ctx context.Context, sel ast.SelectionSet, v []*Session) graphql.Marshaler {
+func (ec *executionContext) marshalOSession2ᚕᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐSessionᚄ(ctx context.Context, sel ast.SelectionSet, v []*api.Session) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNSession2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚋuserapiᚐSession(ctx, sel, v[i])
+		return ec.marshalNSession2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐSession(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {

@@ -13,7 +13,11 @@ import (
 
 // FlushBin is the resolver for the flushBin field.
 func (r *inboxUserMutationResolver) FlushBin(ctx context.Context, obj *InboxUserMutation, days *int) (*int, error) {
-	return api.FlushUserBin(ctx, r.deps, r.me(ctx), days)
+	me := r.me(ctx)
+	if err := api.RequireInbox(r.deps, me.Domain()); err != nil {
+		return nil, err
+	}
+	return api.Count(r.deps.Inbox.FlushUserBin(ctx, me, api.Deref(days, 0)))
 }
 
 // Inbox is the resolver for the inbox field.

@@ -16,31 +16,31 @@ import (
 // SetLast is the resolver for the setLast field.
 func (r *lastUserMutationResolver) SetLast(ctx context.Context, obj *LastUserMutation, timestamp *time.Time, status string) (*api.LastActivity, error) {
 	me := r.me(ctx)
-	if err := r.requireLast(me.Domain()); err != nil {
+	if err := api.RequireLast(r.deps, me.Domain()); err != nil {
 		return nil, err
 	}
-	a, err := r.deps.Last.SetLast(ctx, me, timestamp, status)
+	a, err := r.deps.Last.SetLast(ctx, me.String(), api.OrZero(timestamp), status)
 	if err != nil {
 		return nil, err
 	}
-	return &a, nil
+	return api.LastActivityOf(a), nil
 }
 
 // GetLast is the resolver for the getLast field.
 func (r *lastUserQueryResolver) GetLast(ctx context.Context, obj *LastUserQuery, user *jid.JID) (*api.LastActivity, error) {
 	me := r.me(ctx)
-	if err := r.requireLast(me.Domain()); err != nil {
+	if err := api.RequireLast(r.deps, me.Domain()); err != nil {
 		return nil, err
 	}
 	target := me
 	if user != nil {
 		target = *user
 	}
-	a, err := r.deps.Last.GetLastAs(ctx, me, target)
+	a, err := r.deps.Last.GetLastAs(ctx, me, target.String())
 	if err != nil {
 		return nil, err
 	}
-	return &a, nil
+	return api.LastActivityOf(a), nil
 }
 
 // Last is the resolver for the last field.

@@ -11,30 +11,6 @@ import (
 	"github.com/gander-xmpp/gander/internal/jid"
 )
 
-// The result of sending a stanza.
-type SendStanzaPayload struct {
-	// The stanza's id attribute.
-	ID string `json:"id"`
-}
-
-// A client session.
-type Session struct {
-	// The full JID.
-	User jid.JID `json:"user"`
-	// The connection type (c2s, c2s_tls).
-	Connection *string `json:"connection,omitempty"`
-	// The client's IP address.
-	IP *string `json:"ip,omitempty"`
-	// The client's port.
-	Port *int `json:"port,omitempty"`
-	// The presence priority.
-	Priority *int `json:"priority,omitempty"`
-	// The node that holds the session.
-	Node *string `json:"node,omitempty"`
-	// Seconds since the resource was bound.
-	Uptime *int `json:"uptime,omitempty"`
-}
-
 // The caller as the server sees it.
 type UserAuthInfo struct {
 	// The authenticated bare JID.

@@ -14,36 +14,36 @@ import (
 
 // CreateRoom is the resolver for the createRoom field.
 func (r *mUCLightUserMutationResolver) CreateRoom(ctx context.Context, obj *MUCLightUserMutation, mucDomain string, name *string, subject *string, id *string, options []*api.RoomConfigDictEntryInput) (*api.Room, error) {
-	return r.muc().CreateRoom(ctx, mucDomain, r.me(ctx), id, name, subject, options, []any{"mucDomain", mucDomain, "id", id})
+	return r.mucLight().CreateRoom(ctx, mucDomain, r.me(ctx), id, name, subject, options, []any{"mucDomain", mucDomain, "id", id})
 }
 
 // ChangeRoomConfiguration is the resolver for the changeRoomConfiguration field.
 func (r *mUCLightUserMutationResolver) ChangeRoomConfiguration(ctx context.Context, obj *MUCLightUserMutation, room jid.JID, name *string, subject *string, options []*api.RoomConfigDictEntryInput) (*api.Room, error) {
-	if err := r.muc().Gate(room.Domain()); err != nil {
+	if err := r.mucLight().Gate(room.Domain()); err != nil {
 		return nil, err
 	}
-	return r.muc().ChangeRoomConfiguration(ctx, room, r.me(ctx), name, subject, options, []any{"room", room.String()})
+	return r.mucLight().ChangeRoomConfiguration(ctx, room, r.me(ctx), name, subject, options, []any{"room", room.String()})
 }
 
 // InviteUser is the resolver for the inviteUser field.
 func (r *mUCLightUserMutationResolver) InviteUser(ctx context.Context, obj *MUCLightUserMutation, room jid.JID, recipient jid.JID) (*string, error) {
-	if err := r.muc().Gate(room.Domain()); err != nil {
+	if err := r.mucLight().Gate(room.Domain()); err != nil {
 		return nil, err
 	}
-	return r.muc().InviteUser(ctx, room, r.me(ctx), recipient, []any{"room", room.String(), "recipient", recipient.String()})
+	return r.mucLight().InviteUser(ctx, room, r.me(ctx), recipient, []any{"room", room.String(), "recipient", recipient.String()})
 }
 
 // DeleteRoom is the resolver for the deleteRoom field.
 func (r *mUCLightUserMutationResolver) DeleteRoom(ctx context.Context, obj *MUCLightUserMutation, room jid.JID) (*string, error) {
-	if err := r.muc().Gate(room.Domain()); err != nil {
+	if err := r.mucLight().Gate(room.Domain()); err != nil {
 		return nil, err
 	}
-	return r.muc().DeleteRoom(ctx, room, r.me(ctx), []any{"room", room.String()})
+	return r.mucLight().DeleteRoom(ctx, room, r.me(ctx), []any{"room", room.String()})
 }
 
 // KickUser is the resolver for the kickUser field.
 func (r *mUCLightUserMutationResolver) KickUser(ctx context.Context, obj *MUCLightUserMutation, room jid.JID, user *jid.JID) (*string, error) {
-	if err := r.muc().Gate(room.Domain()); err != nil {
+	if err := r.mucLight().Gate(room.Domain()); err != nil {
 		return nil, err
 	}
 	me := r.me(ctx)
@@ -51,59 +51,56 @@ func (r *mUCLightUserMutationResolver) KickUser(ctx context.Context, obj *MUCLig
 	if user != nil {
 		target = *user
 	}
-	return r.muc().KickUser(ctx, room, me, target, []any{"user", target.String()})
+	return r.mucLight().KickUser(ctx, room, me, target, []any{"user", target.String()})
 }
 
 // SendMessageToRoom is the resolver for the sendMessageToRoom field.
 func (r *mUCLightUserMutationResolver) SendMessageToRoom(ctx context.Context, obj *MUCLightUserMutation, room jid.JID, body string) (*string, error) {
-	if err := r.muc().Gate(room.Domain()); err != nil {
+	if err := r.mucLight().Gate(room.Domain()); err != nil {
 		return nil, err
 	}
 	ext := []any{"room", room.String()}
-	if err := r.muc().CheckOccupant(ctx, room, r.me(ctx), ext); err != nil {
-		return nil, err
-	}
-	return r.muc().SendMessageToRoom(ctx, room, r.me(ctx), body, ext)
+	return r.mucLight().SendMessageToRoom(ctx, room, r.me(ctx), body, ext)
 }
 
 // SetBlockingList is the resolver for the setBlockingList field.
 func (r *mUCLightUserMutationResolver) SetBlockingList(ctx context.Context, obj *MUCLightUserMutation, items []*api.BlockingInput) (*string, error) {
-	if err := r.muc().Gate(r.me(ctx).Domain()); err != nil {
+	if err := r.mucLight().Gate(r.me(ctx).Domain()); err != nil {
 		return nil, err
 	}
-	return r.muc().SetBlockingList(ctx, r.me(ctx), items, nil)
+	return r.mucLight().SetBlockingList(ctx, r.me(ctx), items, nil)
 }
 
 // GetRoomConfig is the resolver for the getRoomConfig field.
 func (r *mUCLightUserQueryResolver) GetRoomConfig(ctx context.Context, obj *MUCLightUserQuery, room jid.JID) (*api.Room, error) {
-	if err := r.muc().Gate(room.Domain()); err != nil {
+	if err := r.mucLight().Gate(room.Domain()); err != nil {
 		return nil, err
 	}
-	return r.muc().GetRoomConfig(ctx, room, r.me(ctx), []any{"room", room.String()})
+	return r.mucLight().GetRoomConfig(ctx, room, r.me(ctx), []any{"room", room.String()})
 }
 
 // ListRoomUsers is the resolver for the listRoomUsers field.
 func (r *mUCLightUserQueryResolver) ListRoomUsers(ctx context.Context, obj *MUCLightUserQuery, room jid.JID) ([]*api.RoomUser, error) {
-	if err := r.muc().Gate(room.Domain()); err != nil {
+	if err := r.mucLight().Gate(room.Domain()); err != nil {
 		return nil, err
 	}
-	return r.muc().ListRoomUsers(ctx, room, r.me(ctx), []any{"room", room.String()})
+	return r.mucLight().ListRoomUsers(ctx, room, r.me(ctx), []any{"room", room.String()})
 }
 
 // ListRooms is the resolver for the listRooms field.
 func (r *mUCLightUserQueryResolver) ListRooms(ctx context.Context, obj *MUCLightUserQuery) ([]*jid.JID, error) {
-	if err := r.muc().Gate(r.me(ctx).Domain()); err != nil {
+	if err := r.mucLight().Gate(r.me(ctx).Domain()); err != nil {
 		return nil, err
 	}
-	return r.muc().ListUserRooms(ctx, r.me(ctx), nil)
+	return r.mucLight().ListUserRooms(ctx, r.me(ctx), nil)
 }
 
 // GetBlockingList is the resolver for the getBlockingList field.
 func (r *mUCLightUserQueryResolver) GetBlockingList(ctx context.Context, obj *MUCLightUserQuery) ([]*api.BlockingItem, error) {
-	if err := r.muc().Gate(r.me(ctx).Domain()); err != nil {
+	if err := r.mucLight().Gate(r.me(ctx).Domain()); err != nil {
 		return nil, err
 	}
-	return r.muc().GetBlockingList(ctx, r.me(ctx), nil)
+	return r.mucLight().GetBlockingList(ctx, r.me(ctx), nil)
 }
 
 // MucLight is the resolver for the muc_light field.

@@ -9,12 +9,9 @@ import (
 
 	"github.com/gander-xmpp/gander/internal/api"
 	"github.com/gander-xmpp/gander/internal/jid"
-	"github.com/gander-xmpp/gander/internal/xmlstream"
 )
 
 //go:generate go tool gqlgen generate --config gqlgen.yml
-
-const nsClient = "jabber:client"
 
 // NewHandler returns the handler of a user endpoint.
 func NewHandler(opts api.Options, deps api.Deps) *api.Handler {
@@ -51,28 +48,10 @@ func (r *Resolver) me(ctx context.Context) jid.JID {
 	return me
 }
 
-// send routes a stanza from the user: from, when given, must be the user's
-// bare JID or one of its full JIDs.
-func (r *Resolver) send(ctx context.Context, from *jid.JID, to jid.JID, el *xmlstream.Element) (*SendStanzaPayload, error) {
-	me := r.me(ctx)
-	sender := me
-	if from != nil {
-		if from.Bare() != me {
-			return nil, api.NewError("invalid_sender", "Sender's JID is different from the user's JID", "jid", from.String())
-		}
-		sender = *from
-	}
-	id, err := api.SendStanza(ctx, r.deps, sender, to, el)
-	if err != nil {
-		return nil, err
-	}
-	return &SendStanzaPayload{ID: id}, nil
-}
-
 // MUCLightUserQuery is the muc_light category of queries.
 type MUCLightUserQuery struct{}
 
 // MUCLightUserMutation is the muc_light category of mutations.
 type MUCLightUserMutation struct{}
 
-func (r *Resolver) muc() api.MucAPI { return api.NewMucAPI(r.deps) }
+func (r *Resolver) mucLight() api.MucLightAPI { return api.NewMucLightAPI(r.deps) }

@@ -9,7 +9,6 @@ import (
 	"context"
 	"errors"
 	"sort"
-	"time"
 
 	"github.com/gander-xmpp/gander/internal/api"
 	"github.com/gander-xmpp/gander/internal/auth"
@@ -27,7 +26,7 @@ func (r *accountUserMutationResolver) Unregister(ctx context.Context, obj *Accou
 	if err != nil {
 		return nil, err
 	}
-	r.deps.Sessions.Kick(ctx, me, "User removed")
+	api.Kick(r.deps, me, "User removed")
 	msg := "User " + me.String() + " successfully unregistered"
 	return &msg, nil
 }
@@ -51,7 +50,7 @@ func (r *accountUserMutationResolver) ChangePassword(ctx context.Context, obj *A
 // ListResources is the resolver for the listResources field.
 func (r *sessionUserQueryResolver) ListResources(ctx context.Context, obj *SessionUserQuery) ([]string, error) {
 	out := []string{}
-	for _, s := range r.deps.Sessions.User(r.me(ctx)) {
+	for _, s := range api.UserSessions(r.deps, r.me(ctx)) {
 		out = append(out, s.JID.Resource())
 	}
 	sort.Strings(out)
@@ -60,58 +59,32 @@ func (r *sessionUserQueryResolver) ListResources(ctx context.Context, obj *Sessi
 
 // CountResources is the resolver for the countResources field.
 func (r *sessionUserQueryResolver) CountResources(ctx context.Context, obj *SessionUserQuery) (*int, error) {
-	n := len(r.deps.Sessions.User(r.me(ctx)))
+	n := len(api.UserSessions(r.deps, r.me(ctx)))
 	return &n, nil
 }
 
 // ListSessions is the resolver for the listSessions field.
-func (r *sessionUserQueryResolver) ListSessions(ctx context.Context, obj *SessionUserQuery) ([]*Session, error) {
-	out := []*Session{}
-	for _, s := range r.deps.Sessions.User(r.me(ctx)) {
-		conn, ip, port, prio, node := s.Connection, s.IP, s.Port, s.Priority, r.deps.Node
-		up := int(time.Since(s.Since) / time.Second)
-		out = append(out, &Session{User: s.JID, Connection: &conn, IP: &ip, Port: &port, Priority: &prio, Node: &node, Uptime: &up})
+func (r *sessionUserQueryResolver) ListSessions(ctx context.Context, obj *SessionUserQuery) ([]*api.Session, error) {
+	out := []*api.Session{}
+	for _, s := range api.UserSessions(r.deps, r.me(ctx)) {
+		out = append(out, api.SessionOf(r.deps, s))
 	}
 	return out, nil
 }
 
 // SendMessage is the resolver for the sendMessage field.
-func (r *stanzaUserMutationResolver) SendMessage(ctx context.Context, obj *StanzaUserMutation, from *jid.JID, to jid.JID, body string) (*SendStanzaPayload, error) {
-	m := xmlstream.New(nsClient, "message", "type", "chat")
-	m.Append(xmlstream.New(nsClient, "body").AppendText(body))
-	return r.send(ctx, from, to, m)
+func (r *stanzaUserMutationResolver) SendMessage(ctx context.Context, obj *StanzaUserMutation, from *jid.JID, to jid.JID, body string) (*api.SendStanzaPayload, error) {
+	return api.UserStanzas(r.deps).SendMessage(ctx, from, to, body)
 }
 
 // SendMessageHeadLine is the resolver for the sendMessageHeadLine field.
-func (r *stanzaUserMutationResolver) SendMessageHeadLine(ctx context.Context, obj *StanzaUserMutation, from *jid.JID, to jid.JID, subject *string, body *string) (*SendStanzaPayload, error) {
-	m := xmlstream.New(nsClient, "message", "type", "headline")
-	if subject != nil {
-		m.Append(xmlstream.New(nsClient, "subject").AppendText(*subject))
-	}
-	if body != nil {
-		m.Append(xmlstream.New(nsClient, "body").AppendText(*body))
-	}
-	return r.send(ctx, from, to, m)
+func (r *stanzaUserMutationResolver) SendMessageHeadLine(ctx context.Context, obj *StanzaUserMutation, from *jid.JID, to jid.JID, subject *string, body *string) (*api.SendStanzaPayload, error) {
+	return api.UserStanzas(r.deps).SendMessageHeadLine(ctx, from, to, subject, body)
 }
 
 // SendStanza is the resolver for the sendStanza field.
-func (r *stanzaUserMutationResolver) SendStanza(ctx context.Context, obj *StanzaUserMutation, stanza *xmlstream.Element) (*SendStanzaPayload, error) {
-	if stanza.Space != nsClient || (stanza.Local != "message" && stanza.Local != "presence" && stanza.Local != "iq") {
-		return nil, api.NewError("invalid_stanza", "The stanza must be a message, presence or iq in the jabber:client namespace")
-	}
-	var from *jid.JID
-	if f := stanza.Attr("from"); f != "" {
-		j, err := jid.Parse(f)
-		if err != nil {
-			return nil, api.NewError("invalid_sender", "Sender's JID is different from the user's JID")
-		}
-		from = &j
-	}
-	to, err := jid.Parse(stanza.Attr("to"))
-	if err != nil {
-		return nil, api.NewError("no_recipient", "Missing or invalid recipient JID")
-	}
-	return r.send(ctx, from, to, stanza)
+func (r *stanzaUserMutationResolver) SendStanza(ctx context.Context, obj *StanzaUserMutation, stanza *xmlstream.Element) (*api.SendStanzaPayload, error) {
+	return api.UserStanzas(r.deps).SendStanza(ctx, stanza)
 }
 
 // Account is the resolver for the account field.

@@ -22,6 +22,18 @@ type Error struct {
 // Error returns the message.
 func (e *Error) Error() string { return e.Message }
 
+// ErrorCode returns Code, the GraphQL extensions.code (docs/api.md).
+func (e *Error) ErrorCode() string { return e.Code }
+
+// ErrorContext names the missing module of a deps_not_loaded error (the
+// other errors' context keys are the caller's arguments).
+func (e *Error) ErrorContext() map[string]any {
+	if e.Code == ErrNotLoaded.Code {
+		return map[string]any{"not_loaded_modules": []string{"mod_broadcast"}}
+	}
+	return nil
+}
+
 // Is reports whether target is an *Error with the same code.
 func (e *Error) Is(target error) bool {
 	var t *Error
@@ -54,7 +66,7 @@ var (
 	// returned error wraps the cause.
 	ErrInternal = &Error{Code: "internal_error", Message: "Internal error"}
 	// ErrNotLoaded: mod_broadcast is not running for the domain's host
-	// type (deps_not_loaded; GraphQL adds not_loaded_modules).
+	// type (deps_not_loaded; ErrorContext names the module).
 	ErrNotLoaded = &Error{Code: "deps_not_loaded", Message: "Some of the required modules are not loaded"}
 )
 

@@ -15,19 +15,42 @@ func (m *Module) binBefore(days int) int64 {
 }
 
 // FlushUserBin deletes user's bin entries older than days days (0: all)
-// and returns how many went (spec/inbox.md §12). The caller checks that
-// the user exists.
+// and returns how many went (spec/inbox.md §12). The user's domain must be
+// served (ErrDomainNotFound) and the account exist (ErrUserNotFound).
 func (m *Module) FlushUserBin(ctx context.Context, user jid.JID, days int) (int, error) {
-	return m.store.EmptyUserBin(ctx, owner(user), m.binBefore(days))
+	if !m.r.IsLocal(user.Domain()) {
+		return 0, &Error{Code: ErrDomainNotFound.Code, Message: ErrDomainNotFound.Message, Key: "domain", Value: user.Domain()}
+	}
+	ok := user.Local() != ""
+	if ok && m.accounts != nil {
+		var err error
+		if ok, err = m.accounts.UserExists(ctx, user.Domain(), user.Local()); err != nil {
+			return 0, err
+		}
+	}
+	if !ok {
+		return 0, &Error{Code: ErrUserNotFound.Code, Message: "User " + user.Bare().String() + " does not exist", Key: "user", Value: user.String()}
+	}
+	return m.store.EmptyUserBin(ctx, owner(user.Bare()), m.binBefore(days))
 }
 
-// FlushDomainBin is FlushUserBin for every user of domain.
+// FlushDomainBin is FlushUserBin for every user of a served domain
+// (ErrDomainNotFound).
 func (m *Module) FlushDomainBin(ctx context.Context, domain string, days int) (int, error) {
+	if !m.r.IsLocal(domain) {
+		return 0, &Error{Code: ErrDomainNotFound.Code, Message: ErrDomainNotFound.Message, Key: "domain", Value: domain}
+	}
 	return m.store.EmptyDomainBin(ctx, domain, m.binBefore(days))
 }
 
-// FlushGlobalBin is FlushUserBin for every user the database holds.
-func (m *Module) FlushGlobalBin(ctx context.Context, days int) (int, error) {
+// FlushGlobalBin is FlushUserBin for every user of a host type
+// (ErrHostTypeNotFound); each static domain is its own host type. The
+// host types share the database, as the reference's host types sharing an
+// rdbms pool do, so every bin entry it holds goes.
+func (m *Module) FlushGlobalBin(ctx context.Context, hostType string, days int) (int, error) {
+	if !m.r.IsLocal(hostType) {
+		return 0, &Error{Code: ErrHostTypeNotFound.Code, Message: ErrHostTypeNotFound.Message, Key: "host_type", Value: hostType}
+	}
 	return m.store.EmptyGlobalBin(ctx, m.binBefore(days))
 }
 

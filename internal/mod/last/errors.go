@@ -47,6 +47,12 @@ func (e *Error) Error() string { return e.Message }
 // Unwrap returns the sentinel error.
 func (e *Error) Unwrap() error { return e.err }
 
+// ErrorCode returns Code, the GraphQL extensions.code (docs/api.md).
+func (e *Error) ErrorCode() string { return e.Code }
+
+// ErrorContext returns the context key with its value.
+func (e *Error) ErrorContext() map[string]any { return map[string]any{e.Key: e.Value} }
+
 func userNotFound(user, domain string) error {
 	return &Error{Code: CodeUserNotFound, Message: "User " + user + "@" + domain + " does not exist",
 		Key: "user", Value: user + "@" + domain, err: ErrUserNotFound}

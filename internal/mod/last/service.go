@@ -11,8 +11,8 @@ import (
 
 // This file is the plain Go service API behind the GraphQL `last`
 // category (spec/last.md §6). Resolvers parse DateTime and JID scalars,
-// check domain-admin permissions and module gating, call these methods and
-// turn an *Error into the GraphQL error (Code, Message, Key: Value).
+// check domain-admin permissions and module gating and call these methods;
+// an *Error becomes the GraphQL error (Code, Message, Key: Value) as it is.
 
 // NewService returns the service API over d.Store without the module:
 // no IQ handlers, hooks, writer or metrics (d.IQ, d.Hooks and d.Metrics

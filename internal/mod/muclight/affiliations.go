@@ -41,7 +41,7 @@ func (m *Module) ChangeAffiliations(ctx context.Context, room, actor jid.JID, it
 			leave := it.User == actor && it.Aff == AffNone
 			add := invite && it.Aff == AffMember && r.Aff(it.User) != AffOwner
 			if !leave && !add {
-				return false, ErrNotAllowed
+				return false, errCannotChangeAff
 			}
 		}
 	}

@@ -6,28 +6,65 @@ import (
 	"github.com/gander-xmpp/gander/internal/stanza"
 )
 
-// Sentinel errors of the service API. XMPP handlers map them to stanza
-// errors in toStanzaError (spec/muclight.md §14); a future GraphQL layer
-// maps them to its error codes (§15.6).
+// Error is a failure of the service API with the code and message that the
+// GraphQL muc_light category reports as they are (extensions.code and
+// message, docs/api.md); the XMPP handlers map it to a stanza error in
+// toStanzaError. An operation may return a variant of a sentinel with its
+// own message (not_allowed, say, names what was not allowed): errors.Is
+// matches the variant with its sentinel.
+type Error struct {
+	// Code is the GraphQL error code, e.g. "room_not_found".
+	Code string
+	// Message is the error's message.
+	Message string
+	// kind is the sentinel of a variant, nil in a sentinel.
+	kind *Error
+}
+
+// Error returns the message.
+func (e *Error) Error() string { return e.Message }
+
+// ErrorCode returns Code.
+func (e *Error) ErrorCode() string { return e.Code }
+
+// Is reports whether target is the sentinel e is a variant of.
+func (e *Error) Is(target error) bool {
+	t, ok := target.(*Error)
+	return ok && e.kind != nil && t == e.kind
+}
+
+// with returns a variant of the sentinel e with another message.
+func (e *Error) with(msg string) *Error { return &Error{Code: e.Code, Message: msg, kind: e} }
+
+// Sentinel errors of the service API.
 var (
 	// ErrRoomNotFound: the room does not exist.
-	ErrRoomNotFound = errors.New("muclight: room not found")
+	ErrRoomNotFound = &Error{Code: "room_not_found", Message: "Room not found"}
 	// ErrNotOccupant: the requester does not occupy the room.
-	ErrNotOccupant = errors.New("muclight: user does not occupy this room")
-	// ErrNotAllowed: the requester lacks the permission (§8).
-	ErrNotAllowed = errors.New("muclight: not allowed")
+	ErrNotOccupant = &Error{Code: "not_room_member", Message: "Given user does not occupy this room"}
+	// ErrNotAllowed: the requester lacks the permission (§8); each
+	// operation's variant says which.
+	ErrNotAllowed = &Error{Code: "not_allowed", Message: "Given user is not allowed to do this"}
 	// ErrRoomExists: creation of a room whose name is taken.
-	ErrRoomExists = errors.New("muclight: room already exists")
+	ErrRoomExists = &Error{Code: "already_exists", Message: "Room already exists"}
 	// ErrRoomLimit: the creator already occupies rooms_per_user rooms.
-	ErrRoomLimit = errors.New("muclight: rooms_per_user limit reached")
+	ErrRoomLimit = &Error{Code: "room_limit_reached", Message: "Given user has reached the rooms_per_user limit"}
 	// ErrMaxOccupants: the room would exceed max_occupants.
-	ErrMaxOccupants = errors.New("muclight: max occupants number reached")
+	ErrMaxOccupants = &Error{Code: "max_occupants_reached", Message: "Max occupants number reached"}
 	// ErrBlockingDisabled: blocking = false.
-	ErrBlockingDisabled = errors.New("muclight: blocking is disabled")
+	ErrBlockingDisabled = &Error{Code: "not_allowed", Message: "Blocking is disabled (blocking = false)"}
 	// ErrNoService: the domain is not a MUC Light service of this server.
-	ErrNoService = errors.New("muclight: MUC Light server not found")
-	// ErrNameExhausted: no free generated room name was found.
+	ErrNoService = &Error{Code: "muc_server_not_found", Message: "MUC Light server not found"}
+	// ErrNameExhausted: no free generated room name was found (a failure
+	// without a code).
 	ErrNameExhausted = errors.New("muclight: no free room name")
+)
+
+// The not_allowed variants of the operations.
+var (
+	errCannotConfigure = ErrNotAllowed.with("Given user does not have permission to change config")
+	errCannotChangeAff = ErrNotAllowed.with("Given user does not have permission to change affiliations")
+	errCannotDestroy   = ErrNotAllowed.with("Given user cannot delete this room")
 )
 
 // BadRequestError is a request refused with bad-request and the text the
@@ -44,9 +81,13 @@ type ValidationError struct {
 	Key, Reason string
 }
 
+// Error returns the GraphQL message.
 func (e *ValidationError) Error() string {
-	return "muclight: validation failed for key: " + e.Key + " with reason " + e.Reason
+	return "Validation failed for key: " + e.Key + " with reason " + e.Reason
 }
+
+// ErrorCode returns the GraphQL error code, validation_error.
+func (e *ValidationError) ErrorCode() string { return "validation_error" }
 
 func badRequest(text string) error { return &BadRequestError{Text: text} }
 

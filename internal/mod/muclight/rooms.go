@@ -198,7 +198,7 @@ func (m *Module) ChangeConfig(ctx context.Context, room, actor jid.JID, kvs []KV
 	kvs = dedup(kvs)
 	subjectOnly := len(kvs) == 1 && kvs[0].Key == "subject"
 	if r.Aff(actor) != AffOwner && !subjectOnly && !m.permission(r.Config, "all_can_configure", m.opts.AllCanConfigure) {
-		return "", nil, ErrNotAllowed
+		return "", nil, errCannotConfigure
 	}
 	fields, err := m.schema.delta(kvs)
 	if err != nil {
@@ -235,7 +235,7 @@ func (m *Module) Destroy(ctx context.Context, room, actor jid.JID, id string) er
 			return err
 		}
 		if r.Aff(actor.Bare()) != AffOwner {
-			return ErrNotAllowed
+			return errCannotDestroy
 		}
 	}
 	r, err := m.store.Destroy(ctx, room.Bare())
