@@ -18,7 +18,7 @@ import (
 // member first. This runs deep in the sending session's stack: it is kept
 // small, the rare work being in lightQueue.
 func (m *Module) lightMessageAsync(ctx context.Context, ev *hooks.LightMessage) bool {
-	ok, marker := classify(ev.Stanza)
+	ok, marker := allRules.classify(ev.Stanza)
 	if !ok || marker {
 		return false
 	}
@@ -92,7 +92,7 @@ func (m *Module) lightWritten(ctx context.Context, room string, sender jid.JID, 
 // kind of write (the sender's absolute write, the others' increments)
 // instead of one statement per member.
 func (m *Module) lightMessage(ctx context.Context, ev *hooks.LightMessage) bool {
-	ok, marker := classify(ev.Stanza)
+	ok, marker := allRules.classify(ev.Stanza)
 	if !ok || marker {
 		return false
 	}
@@ -144,7 +144,7 @@ func (m *Module) lightQueue(ctx context.Context, ev *hooks.LightMessage, room st
 // lightMessage.
 func (m *Module) groupchatDelivered(ctx context.Context, ev *hooks.GroupchatDelivery) bool {
 	el := ev.Stanza
-	ok, marker := classify(el)
+	ok, marker := allRules.classify(el)
 	if !ok || marker {
 		return false
 	}

@@ -7,35 +7,12 @@ import (
 	"github.com/gander-xmpp/gander/internal/xmlstream"
 )
 
-// mucContent is the content filter of the classic MUC path (spec/inbox.md
-// §8.5, Gander): rule 2 of §8.2 (a body, a store hint, a chat marker or a
-// retraction) and no no-store hint. <delay>, <result> and the owner's
-// account are not checked on this path.
-func mucContent(el *xmlstream.Element) (ok, marker bool) {
-	wanted := false
-	for _, c := range el.Elements() {
-		switch {
-		case c.Space == nsHints && c.Local == "no-store":
-			return false, false
-		case c.Local == "body" && c.Space == el.Space:
-			wanted = true
-		case c.Space == nsHints && c.Local == "store":
-			wanted = true
-		case c.Space == nsMarkers && (c.Local == "received" || c.Local == "displayed" || c.Local == "acknowledged") && c.Attr("id") != "":
-			wanted, marker = true, true
-		case c.Space == nsFasten && c.Local == "apply-to" && c.Attr("id") != "" && isRetract(c):
-			wanted = true
-		}
-	}
-	return wanted, marker
-}
-
 // mucBroadcast is the classic MUC path (spec/inbox.md §8.5): one event per
 // groupchat message a room broadcasts, applied to the room's affiliation
 // list, whether the affiliated users are in the room or not.
 func (m *Module) mucBroadcast(ctx context.Context, ev *hooks.MucGroupchatBroadcast) bool {
 	el := ev.Stanza
-	ok, marker := mucContent(el)
+	ok, marker := contentRules.classify(el)
 	if !ok {
 		return false
 	}

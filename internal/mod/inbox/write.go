@@ -69,7 +69,7 @@ func (m *Module) exists(ctx context.Context, u jid.JID) bool {
 // a message.
 func (m *Module) userSent(ctx context.Context, ev *hooks.StanzaEvent) bool {
 	el := ev.Stanza
-	ok, marker := classify(el)
+	ok, marker := allRules.classify(el)
 	if !ok || ev.To.IsZero() {
 		return false
 	}
@@ -104,7 +104,7 @@ func (m *Module) localMessage(ctx context.Context, ev *hooks.StanzaEvent) bool {
 		// routed to present occupants are never counted here.
 		return false
 	}
-	ok, marker := classify(el)
+	ok, marker := allRules.classify(el)
 	if !ok || marker || ev.From.IsZero() {
 		return false
 	}
