@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
@@ -40,6 +41,26 @@ func mapParseErrors(errs gqlerror.List) []*gqlerror.Error {
 	return out
 }
 
+// mapErrors maps the errors of CreateOperationContext: syntax errors as
+// mapParseErrors does, and gqlgen's complexity limit as the other limits
+// (limit_exceeded, docs/security.md).
+func (h *Handler) mapErrors(op *graphql.OperationContext, errs gqlerror.List) []*gqlerror.Error {
+	out := mapParseErrors(errs)
+	for i, e := range out {
+		if code, _ := e.Extensions["code"].(string); code != "COMPLEXITY_LIMIT_EXCEEDED" {
+			continue
+		}
+		actual := 0
+		if op != nil {
+			if st, ok := op.Stats.GetExtension("ComplexityLimit").(*extension.ComplexityStats); ok {
+				actual = st.Complexity
+			}
+		}
+		out[i] = errLimit("max_complexity", h.limits.MaxComplexity, actual).gql()
+	}
+	return out
+}
+
 // scanError tells lexer errors (bad characters, unterminated strings)
 // from grammar errors.
 func scanError(msg string) bool {
@@ -59,6 +80,7 @@ func (h *Handler) check(op *graphql.OperationContext, who caller) *httpError {
 	if err := w.walk(op.Operation.SelectionSet, func(f *ast.Field, args map[string]any) *httpError { return nil }); err != nil {
 		return err
 	}
+	w.done = nil
 	return w.walk(op.Operation.SelectionSet, func(f *ast.Field, args map[string]any) *httpError {
 		return h.permitted(w, f, args, who)
 	})
@@ -68,6 +90,11 @@ type walker struct {
 	schema *ast.Schema
 	op     *graphql.OperationContext
 	seen   map[string]bool // fragments being walked (cycles are invalid anyway)
+	// done are the fragments walked without error: the arguments and the
+	// caller are the same at every spread, so walking one again can only
+	// give the same answer (a fragment spread twice per level, n levels
+	// deep, would otherwise cost 2^n).
+	done map[string]bool
 }
 
 func (w *walker) opName() string {
@@ -101,11 +128,14 @@ func (w *walker) walk(set ast.SelectionSet, visit func(*ast.Field, map[string]an
 				return err
 			}
 		case *ast.FragmentSpread:
-			if s.Definition == nil || w.seen[s.Name] {
+			if s.Definition == nil || w.seen[s.Name] || w.done[s.Name] {
 				continue
 			}
 			if w.seen == nil {
 				w.seen = map[string]bool{}
+			}
+			if w.done == nil {
+				w.done = map[string]bool{}
 			}
 			w.seen[s.Name] = true
 			err := w.walk(s.Definition.SelectionSet, visit)
@@ -113,6 +143,7 @@ func (w *walker) walk(set ast.SelectionSet, visit func(*ast.Field, map[string]an
 			if err != nil {
 				return err
 			}
+			w.done[s.Name] = true
 		}
 	}
 	return nil

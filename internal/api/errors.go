@@ -43,6 +43,8 @@ type httpError struct {
 	Status  int
 	Code    string
 	Message string
+	// Ext are extension keys beside code.
+	Ext map[string]any
 }
 
 func requestErr(status int, code, msg string) *httpError {
@@ -50,7 +52,11 @@ func requestErr(status int, code, msg string) *httpError {
 }
 
 func (e *httpError) gql() *gqlerror.Error {
-	return &gqlerror.Error{Message: e.Message, Extensions: map[string]any{"code": e.Code}}
+	ext := map[string]any{"code": e.Code}
+	for k, v := range e.Ext {
+		ext[k] = v
+	}
+	return &gqlerror.Error{Message: e.Message, Extensions: ext}
 }
 
 // The request-level errors of spec/server.md §2.7.

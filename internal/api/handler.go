@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -42,6 +43,13 @@ type Options struct {
 	Username, Password string
 	// AllowedCategories lists the enabled categories; nil means all.
 	AllowedCategories []string
+	// Limits bound every document before it runs; zero fields take
+	// DefaultLimits.
+	Limits Limits
+	// AllowedHosts, when set, are the only Host header names (without
+	// port) the endpoint answers; by default an admin endpoint without
+	// credentials answers loopback names only (hostAllowed).
+	AllowedHosts []string
 }
 
 // Handler serves the admin schema over HTTP. It is safe for concurrent
@@ -54,6 +62,9 @@ type Handler struct {
 	es    graphql.ExecutableSchema
 	ide   http.HandlerFunc
 	maxIn int64
+
+	limits Limits
+	shapes *lru.LRU[docShape]
 }
 
 // NewHandler returns the handler of an admin or domain_admin endpoint.
@@ -68,10 +79,14 @@ func NewSchemaHandler(opts Options, deps Deps, es graphql.ExecutableSchema) *Han
 	if deps.Log == nil {
 		deps.Log = slog.New(slog.DiscardHandler)
 	}
-	h := &Handler{opts: opts, deps: deps, log: deps.Log, maxIn: 1 << 20}
+	h := &Handler{opts: opts, deps: deps, log: deps.Log, limits: opts.Limits.withDefaults()}
+	h.maxIn = int64(h.limits.MaxRequestSize)
 	h.es = es
 	h.exec = executor.New(h.es)
 	h.exec.Use(extension.Introspection{})
+	h.exec.Use(extension.FixedComplexityLimit(h.limits.MaxComplexity))
+	h.exec.SetParserTokenLimit(h.limits.MaxTokens)
+	h.shapes = lru.New[docShape](256)
 	// Scripts and ctl send the same few documents again and again: keep
 	// their parsed and validated form (variables are not part of the key).
 	h.exec.SetQueryCache(lru.New[*ast.QueryDocument](256))
@@ -102,6 +117,11 @@ func UserFrom(ctx context.Context) (jid.JID, bool) {
 }
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !h.hostAllowed(r) {
+		h.log.Warn("graphql request refused: Host not allowed", "endpoint", h.opts.Endpoint, "host", r.Host, "remote", r.RemoteAddr)
+		writeHostRefused(w, r)
+		return
+	}
 	if r.Method == http.MethodGet && strings.Contains(r.Header.Get("Accept"), "text/html") {
 		h.ide(w, r)
 		return
@@ -129,10 +149,28 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeErrors(w, herr.Status, herr.gql())
 		return
 	}
+	// The limits come before validation, which is where the cost of a
+	// hostile document lies (docs/security.md).
+	shape, _, herr := h.shape(ctx, params.Query)
+	if herr != nil {
+		writeErrors(w, herr.Status, herr.gql())
+		return
+	}
+	if shape.introspection && who.kind == "" && h.opts.Endpoint != EndpointUser {
+		// The admin schema is described to administrators only; the
+		// credential-less admin endpoint makes everyone one.
+		opName := params.OperationName
+		if opName == "" {
+			opName = "ROOT"
+		}
+		writeErrors(w, http.StatusUnauthorized, requestErr(http.StatusUnauthorized, "no_permissions",
+			"Cannot execute query "+opName+" without permissions").gql())
+		return
+	}
 	ctx = graphql.StartOperationTrace(ctx)
 	op, errs := h.exec.CreateOperationContext(ctx, params)
 	if errs != nil {
-		writeErrors(w, http.StatusBadRequest, mapParseErrors(errs)...)
+		writeErrors(w, http.StatusBadRequest, h.mapErrors(op, errs)...)
 		return
 	}
 	if r.Method == http.MethodGet && op.Operation.Operation != ast.Query {
@@ -257,6 +295,9 @@ func (h *Handler) params(r *http.Request) (*graphql.RawParams, *httpError) {
 		vars          json.RawMessage
 	)
 	if r.Method == http.MethodGet {
+		if int64(len(r.URL.RawQuery)) > h.maxIn {
+			return nil, h.errTooLarge()
+		}
 		q, err := url.ParseQuery(r.URL.RawQuery)
 		if err != nil {
 			return nil, requestErr(http.StatusBadRequest, "invalid_query_parameters", "The query string is invalid")
@@ -266,9 +307,17 @@ func (h *Handler) params(r *http.Request) (*graphql.RawParams, *httpError) {
 			vars = json.RawMessage(v)
 		}
 	} else {
-		body, err := io.ReadAll(io.LimitReader(r.Body, h.maxIn))
+		if r.ContentLength > h.maxIn {
+			return nil, h.errTooLarge()
+		}
+		buf := bytes.NewBuffer(make([]byte, 0, min(max(r.ContentLength, 512), h.maxIn)+1))
+		_, err := buf.ReadFrom(io.LimitReader(r.Body, h.maxIn+1))
+		body := buf.Bytes()
 		if err != nil {
 			return nil, requestErr(http.StatusBadRequest, "invalid_json_body", "The request JSON body is invalid")
+		}
+		if int64(len(body)) > h.maxIn {
+			return nil, h.errTooLarge()
 		}
 		var req struct {
 			Query         *string         `json:"query"`
@@ -294,6 +343,14 @@ func (h *Handler) params(r *http.Request) (*graphql.RawParams, *httpError) {
 		return nil, requestErr(http.StatusBadRequest, "variables_invalid_json", "The variables' JSON is invalid")
 	}
 	return &graphql.RawParams{Query: query, OperationName: opName, Variables: vm, Headers: r.Header}, nil
+}
+
+// errTooLarge refuses a request over max_request_size (HTTP 413,
+// limit_exceeded) without reading the rest of it.
+func (h *Handler) errTooLarge() *httpError {
+	e := errLimit("max_request_size", h.limits.MaxRequestSize, 0)
+	e.Status = http.StatusRequestEntityTooLarge
+	return e
 }
 
 // variables decodes the variables, given as an object, a JSON string

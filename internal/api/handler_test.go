@@ -42,7 +42,7 @@ func (brokenDomainAdmins) CheckPassword(context.Context, string, string) (bool, 
 func serve(t *testing.T, h http.Handler, user, pass, query string) (int, map[string]any) {
 	t.Helper()
 	body, _ := json.Marshal(map[string]any{"query": query})
-	req := httptest.NewRequest(http.MethodPost, "/api/graphql", bytes.NewReader(body))
+	req := httptest.NewRequest(http.MethodPost, "http://localhost/api/graphql", bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	if user != "" {
 		req.SetBasicAuth(user, pass)

@@ -216,6 +216,19 @@ func TestErrors(t *testing.T) {
 		{"graphql bad category", base + "[[listen.http]]\nport = 5561\n[[listen.http.handlers.mongoose_graphql_handler]]\n" +
 			"host = \"_\"\npath = \"/api/graphql\"\nschema_endpoint = \"user\"\nallowed_categories = [\"roster\", \"mam\"]\n", 10, 33,
 			"listen.http[0].handlers.mongoose_graphql_handler[0].allowed_categories[1]", `got "mam"`, false},
+		{"admin without credentials on every interface", base + "[[listen.http]]\nport = 5551\n[[listen.http.handlers.mongoose_graphql_handler]]\n" +
+			"host = \"_\"\npath = \"/api/graphql\"\nschema_endpoint = \"admin\"\n", 6, 24,
+			"listen.http[0].handlers.mongoose_graphql_handler[0]", `without username and password on ip_address "0.0.0.0"`, false},
+		{"admin without credentials on a public address", base + "[[listen.http]]\nip_address = \"192.0.2.7\"\nport = 5551\n" +
+			"[[listen.http.handlers.mongoose_graphql_handler]]\nhost = \"_\"\npath = \"/api/graphql\"\nschema_endpoint = \"admin\"\n", 7, 24,
+			"listen.http[0].handlers.mongoose_graphql_handler[0]", "allow_remote_without_credentials = true", false},
+		{"graphql allowed_hosts with a port", base + "[[listen.http]]\nip_address = \"127.0.0.1\"\nport = 5551\n" +
+			"[[listen.http.handlers.mongoose_graphql_handler]]\nhost = \"_\"\npath = \"/api/graphql\"\nschema_endpoint = \"admin\"\n" +
+			"allowed_hosts = [\"admin.example.net:5551\"]\n", 11, 18,
+			"listen.http[0].handlers.mongoose_graphql_handler[0].allowed_hosts[0]", "without port", false},
+		{"graphql max_depth zero", base + "[[listen.http]]\nip_address = \"127.0.0.1\"\nport = 5551\n" +
+			"[[listen.http.handlers.mongoose_graphql_handler]]\nhost = \"_\"\npath = \"/api/graphql\"\nschema_endpoint = \"admin\"\n" +
+			"max_depth = 0\n", 11, 1, "listen.http[0].handlers.mongoose_graphql_handler[0].max_depth", "positive integer", false},
 		{"missing default_server_domain", "[general]\n  hosts = [\"localhost\"]\n", 1, 2, "general.default_server_domain", "is required", false},
 		{"default_server_domain not in hosts", "[general]\nhosts = [\"a\"]\ndefault_server_domain = \"b\"\n", 3, 1,
 			"general.default_server_domain", "must be one of general.hosts", false},
@@ -269,6 +282,31 @@ func TestErrors(t *testing.T) {
 				t.Errorf("errors.Is(ErrUnknownKey) = %v, want %v", !tt.unknown, tt.unknown)
 			}
 		})
+	}
+}
+
+// TestRemoteAdminOptIn: an admin endpoint without credentials loads on a
+// loopback address, or elsewhere with the explicit opt-in; the limit and
+// host keys reach the handler.
+func TestRemoteAdminOptIn(t *testing.T) {
+	handler := func(ip, extra string) string {
+		return base + "[[listen.http]]\nip_address = \"" + ip + "\"\nport = 5551\n[[listen.http.handlers.mongoose_graphql_handler]]\n" +
+			"host = \"_\"\npath = \"/api/graphql\"\nschema_endpoint = \"admin\"\n" + extra
+	}
+	for _, doc := range []string{handler("127.0.0.1", ""), handler("::1", ""), handler("127.0.0.2", ""),
+		handler("0.0.0.0", "allow_remote_without_credentials = true\n"),
+		handler("0.0.0.0", "username = \"admin\"\npassword = \"secret\"\n")} {
+		if _, err := Parse([]byte(doc), "gander.toml"); err != nil {
+			t.Errorf("Parse(%q): %v", doc, err)
+		}
+	}
+	c, err := Parse([]byte(handler("127.0.0.1", "max_depth = 7\nmax_tokens = 100\nallowed_hosts = [\"admin.example.net\", \"::1\"]\n")), "gander.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := c.Listen.HTTP[0].Handlers.GraphQL[0]
+	if g.MaxDepth != 7 || g.MaxTokens != 100 || g.MaxFields != 0 || !slices.Equal(g.AllowedHosts, []string{"admin.example.net", "::1"}) {
+		t.Errorf("handler = %+v", g)
 	}
 }
 

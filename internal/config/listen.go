@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"reflect"
+	"strings"
 )
 
 // Listen is the [listen] section.
@@ -151,6 +152,33 @@ type GraphQLHandler struct {
 	AllowedCategories []string `toml:"allowed_categories"`
 	// SSEIdleTimeout is in milliseconds (default 3600000).
 	SSEIdleTimeout Limit `toml:"sse_idle_timeout"`
+
+	// Gander: limits on every request, authenticated or not, checked
+	// before it is validated or runs (docs/security.md). 0 (unset) means
+	// the default of docs/configuration.md.
+
+	// MaxRequestSize caps the body (POST) or query string (GET), bytes.
+	MaxRequestSize int `toml:"max_request_size"`
+	// MaxTokens caps the tokens of the GraphQL document.
+	MaxTokens int `toml:"max_tokens"`
+	// MaxDepth caps the nesting of fields, fragments expanded.
+	MaxDepth int `toml:"max_depth"`
+	// MaxFields caps the fields (and fragment uses) of an operation,
+	// fragments expanded.
+	MaxFields int `toml:"max_fields"`
+	// MaxAliases caps the aliased fields, fragments expanded.
+	MaxAliases int `toml:"max_aliases"`
+	// MaxComplexity caps gqlgen's complexity of an operation.
+	MaxComplexity int `toml:"max_complexity"`
+	// AllowedHosts (Gander), when set, are the only Host header names
+	// the endpoint answers. Unset, an admin endpoint without credentials
+	// answers loopback names only (localhost, 127.0.0.0/8, ::1), against
+	// DNS rebinding.
+	AllowedHosts []string `toml:"allowed_hosts"`
+	// AllowRemoteWithoutCredentials (Gander) lets an admin endpoint
+	// without username/password listen on a non-loopback address, which
+	// otherwise is a configuration error.
+	AllowRemoteWithoutCredentials bool `toml:"allow_remote_without_credentials"`
 }
 
 // PrometheusHandler is a mongoose_prometheus_handler.
@@ -295,7 +323,17 @@ func (h *HTTP) check(c *checker, key string) string {
 	}
 	hk := key + ".handlers"
 	for i := range h.Handlers.GraphQL {
-		h.Handlers.GraphQL[i].check(c, fmt.Sprintf("%s.mongoose_graphql_handler[%d]", hk, i))
+		g := &h.Handlers.GraphQL[i]
+		gk := fmt.Sprintf("%s.mongoose_graphql_handler[%d]", hk, i)
+		g.check(c, gk)
+		// docs/security.md: without credentials every request is the
+		// global admin, so only this machine may reach the endpoint.
+		if g.SchemaEndpoint == "admin" && g.Username == "" && !g.AllowRemoteWithoutCredentials && !loopbackIP(h.IPAddress) {
+			c.errorf(gk, "is an admin endpoint without username and password on ip_address %q, so anyone who can reach "+
+				"port %d could administer the server: set username and password, or bind %s.ip_address to a loopback "+
+				"address such as \"127.0.0.1\", or set allow_remote_without_credentials = true to accept the risk",
+				h.IPAddress, h.Port, key)
+		}
 	}
 	for i, p := range h.Handlers.Prometheus {
 		k := fmt.Sprintf("%s.mongoose_prometheus_handler[%d]", hk, i)
@@ -339,4 +377,21 @@ func (g *GraphQLHandler) check(c *checker, key string) {
 	}
 	c.listOf(key+".allowed_categories", g.AllowedCategories, graphQLCategories()...)
 	c.limitDefault(key+".sse_idle_timeout", &g.SSEIdleTimeout, 3600000)
+	for k, v := range map[string]*int{"max_request_size": &g.MaxRequestSize, "max_tokens": &g.MaxTokens, "max_depth": &g.MaxDepth,
+		"max_fields": &g.MaxFields, "max_aliases": &g.MaxAliases, "max_complexity": &g.MaxComplexity} {
+		c.intDefault(key+"."+k, v, 0, 1)
+	}
+	c.listOf(key+".allowed_hosts", g.AllowedHosts)
+	for i, h := range g.AllowedHosts {
+		if _, err := netip.ParseAddr(h); err != nil && (h == "" || strings.ContainsAny(h, ":/[] ")) {
+			c.errorf(fmt.Sprintf("%s.allowed_hosts[%d]", key, i), "must be a host name without port, got %q", h)
+		}
+	}
+}
+
+// loopbackIP reports whether ip_address is a loopback address
+// (127.0.0.0/8, ::1); 0.0.0.0 and :: listen on every interface.
+func loopbackIP(ip string) bool {
+	a, err := netip.ParseAddr(ip)
+	return err == nil && a.Unmap().IsLoopback()
 }

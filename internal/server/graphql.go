@@ -23,6 +23,9 @@ func (s *Server) mountGraphQL(mux *http.ServeMux, g config.GraphQLHandler) error
 		Username:          g.Username,
 		Password:          g.Password,
 		AllowedCategories: g.AllowedCategories,
+		Limits: api.Limits{MaxRequestSize: g.MaxRequestSize, MaxTokens: g.MaxTokens, MaxDepth: g.MaxDepth,
+			MaxFields: g.MaxFields, MaxAliases: g.MaxAliases, MaxComplexity: g.MaxComplexity},
+		AllowedHosts: g.AllowedHosts,
 	}
 	if g.SchemaEndpoint == api.EndpointUser {
 		mux.Handle(g.Path, s.instrumentAPI(g.SchemaEndpoint, userapi.NewHandler(opts, s.apiDeps())))
