@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/gander-xmpp/gander/internal/batch"
+	"github.com/gander-xmpp/gander/internal/jid"
 	"github.com/gander-xmpp/gander/internal/xmlstream"
 )
 
@@ -38,6 +39,9 @@ type task struct {
 	// resetMsg is the marker id of a conditional reset; nil for an
 	// explicit reset.
 	resetMsg *string
+	// notify is the owner as it appears in the routed message (the from
+	// of an auto-unarchive notification, §8.7); zero for other writes.
+	notify jid.JID
 	// log, when set, makes this the pending log of a MUC Light room (see
 	// roomlog.go); the other fields are then unused.
 	log *roomLog
@@ -195,6 +199,10 @@ type asyncWriter struct {
 	store Store
 	w     *batch.Writer[taskKey, task]
 	log   *slog.Logger
+	// check, when set, is the module's auto-unarchive check
+	// (Module.checkArchive), called before a flush's message writes;
+	// the function it returns runs once they are stored.
+	check func(ctx context.Context, ws []written) func(context.Context)
 }
 
 func newAsyncWriter(store Store, opts batch.Options) *asyncWriter {
@@ -225,12 +233,15 @@ func (a *asyncWriter) entries(items []batch.Item[taskKey, task]) *entryWrites {
 }
 
 // flush applies a batch with a few multi-row statements: one upsert per
-// kind of count (absolute, increment), one reset and one move to the bin.
+// kind of count (absolute, increment), one reset and one move to the bin;
+// before the upserts, the auto-unarchive check reads the previous boxes of
+// the entries not known to be out of the archive (check).
 // Each key appears once in a batch, so the statements commute. Every
 // operation is idempotent under retry: the upserts are guarded by their
 // timestamp, resets and moves to the bin set absolute values.
 func (a *asyncWriter) flush(ctx context.Context, items []batch.Item[taskKey, task]) error {
 	var ups []OwnedUpsert
+	var msgs []written
 	var resets []OwnedReset
 	var bins []EntryKey
 	copies := storedCopies{}
@@ -241,6 +252,7 @@ func (a *asyncWriter) flush(ctx context.Context, items []batch.Item[taskKey, tas
 		case kSet, kInc:
 			ups = append(ups, OwnedUpsert{k.Owner, Upsert{Remote: k.Remote, MsgID: t.msgID, Content: copies.content(t),
 				Timestamp: t.ts, Count: t.count, Incr: t.kind == kInc, Box: t.box}})
+			msgs = append(msgs, written{k, t})
 		case kReset:
 			resets = append(resets, OwnedReset{EntryKey(k), t.resetMsg, t.ts})
 		case kRemove:
@@ -248,8 +260,17 @@ func (a *asyncWriter) flush(ctx context.Context, items []batch.Item[taskKey, tas
 		}
 	}
 	if len(ups) > 0 {
+		var checked func(context.Context)
+		if a.check != nil {
+			checked = a.check(ctx, msgs)
+		}
 		if err := a.store.UpsertMany(ctx, ups); err != nil {
 			return err
+		}
+		if checked != nil {
+			// Before the other statements: a retried flush reads the
+			// boxes again and does not notify twice.
+			checked(ctx)
 		}
 	}
 	if len(resets) > 0 {

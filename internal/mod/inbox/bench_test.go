@@ -6,8 +6,12 @@ import (
 	"testing"
 
 	"github.com/gander-xmpp/gander/internal/batch"
+	"github.com/gander-xmpp/gander/internal/config"
 	"github.com/gander-xmpp/gander/internal/db"
 	"github.com/gander-xmpp/gander/internal/db/dbtest"
+	"github.com/gander-xmpp/gander/internal/hooks"
+	"github.com/gander-xmpp/gander/internal/iq"
+	"github.com/gander-xmpp/gander/internal/jid"
 	"github.com/gander-xmpp/gander/internal/stanza"
 	"github.com/gander-xmpp/gander/internal/xmlstream"
 )
@@ -210,6 +214,41 @@ func BenchmarkLookup(b *testing.B) {
 				if err != nil || len(es) != 1 {
 					b.Fatal(len(es), err)
 				}
+			}
+		})
+	}
+}
+
+// BenchmarkAsyncNewConversation is the sender's path of a one-to-one
+// message with rdbms_async when its conversation is not known to be out
+// of the archive (a new conversation, or one whose properties were just
+// set): the hook's cost on the session's goroutine, the flushes running
+// behind it. Run with -bench AsyncNewConversation/pgsql for PostgreSQL.
+func BenchmarkAsyncNewConversation(b *testing.B) {
+	for _, driver := range dbtest.Drivers() {
+		b.Run(driver, func(b *testing.B) {
+			ctx := context.Background()
+			cfg, err := config.Parse([]byte(config.DefaultTOML+"\n[modules.mod_inbox]\nbackend = \"rdbms_async\"\n"), "t.toml")
+			if err != nil {
+				b.Fatal(err)
+			}
+			m, err := New(Deps{Store: NewSQLStore(dbtest.Open(b, driver)), Router: &routed{}, Hooks: &hooks.Hooks{}, IQ: iq.NewRegistry(nil),
+				Async: &batch.Options{Name: "inbox_bench", Workers: 2, QueueSize: 100000}}, *cfg.Modules.Inbox, iq.Policy{Type: "no_queue"})
+			if err != nil {
+				b.Fatal(err)
+			}
+			bob := jid.MustParse("bob@localhost")
+			msg := xmlstream.New(stanza.NSClient, "message", "type", "chat", "id", "c1", "to", "bob@localhost")
+			msg.Append(xmlstream.New(stanza.NSClient, "body").AppendText("hi"))
+			i := 0
+			for b.Loop() {
+				from := jid.MustParse(fmt.Sprintf("u%d@localhost/pc", i))
+				m.localMessage(ctx, &hooks.StanzaEvent{From: from, To: bob, Stanza: msg})
+				i++
+			}
+			b.StopTimer()
+			if err := m.Stop(ctx); err != nil {
+				b.Fatal(err)
 			}
 		})
 	}

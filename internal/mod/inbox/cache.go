@@ -18,7 +18,10 @@ const cacheLimit = 200_000
 // resources are told. A write never moves an entry into the archive (new
 // messages leave bin and custom boxes alone and bring archived entries back
 // to the inbox), and removals leave no archived entry, so after a write the
-// entry is known not archived until a property set changes its box.
+// entry is known not archived until a property set changes its box. With
+// rdbms the read is the message path's, just before the write; with
+// rdbms_async it is the flush's (checkArchive), batched, never on the
+// sender's goroutine.
 //
 // A property set bumps epoch after its store call and then forgets the
 // key; a write remembers its key only if epoch did not move while it ran,
@@ -27,12 +30,11 @@ const cacheLimit = 200_000
 // database, a property set on another node is not seen here (Gander has no
 // cluster routing of c2s sessions yet, so one node owns a user's sessions).
 //
-// rooms extends it to MUC Light rooms (rdbms_async): a room is listed, with
-// its version, when every member's entry of that version is known not
-// archived and every member is an existing local account; the list holds
-// those members. A message to a listed room at the same version skips the
-// per-member checks. Forgetting any of the room's keys, or any owner,
-// unlists rooms.
+// rooms lists MUC Light rooms (rdbms_async) with their version and the
+// members that are existing local accounts: a message to a listed room at
+// the same version skips the per-member account checks (the archive check
+// is the flush's). Forgetting any of the room's keys, or any owner, unlists
+// rooms.
 type notArchived struct {
 	mu    sync.Mutex
 	keys  map[taskKey]struct{}

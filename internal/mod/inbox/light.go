@@ -13,10 +13,11 @@ import (
 // entries removed.
 
 // lightMessageAsync is lightMessage with rdbms_async: the message is
-// queued once on the room's log. When the room is listed as known (cache.go)
-// at the message's version, that is all; otherwise lightQueue checks each
-// member first. This runs deep in the sending session's stack: it is kept
-// small, the rare work being in lightQueue.
+// queued once on the room's log. When the room is listed (cache.go) at the
+// message's version, that is all; otherwise lightQueue checks each
+// member's account first. The previous boxes of the members' entries are
+// read by the flush (checkArchive). This runs deep in the sending
+// session's stack: it is kept small, the rare work being in lightQueue.
 func (m *Module) lightMessageAsync(ctx context.Context, ev *hooks.LightMessage) bool {
 	ok, marker := allRules.classify(ev.Stanza)
 	if !ok || marker {
@@ -45,10 +46,10 @@ type lightMember struct {
 }
 
 // lightMembers returns the members of a room message whose entries are
-// written: existing local accounts. For entries not known to be out of the
-// archive it reads the previous properties, for the auto-unarchive
-// notification (§8.7) that lightWritten sends.
-func (m *Module) lightMembers(ctx context.Context, ev *hooks.LightMessage, room string) []lightMember {
+// written: existing local accounts. With readProps (rdbms), for entries not
+// known to be out of the archive it reads the previous properties, for the
+// auto-unarchive notification (§8.7) that lightWritten sends.
+func (m *Module) lightMembers(ctx context.Context, ev *hooks.LightMessage, room string, readProps bool) []lightMember {
 	out := make([]lightMember, 0, len(ev.Members))
 	for _, u := range ev.Members {
 		u = u.Bare()
@@ -57,7 +58,7 @@ func (m *Module) lightMembers(ctx context.Context, ev *hooks.LightMessage, room 
 		if !mb.known && !m.exists(ctx, u) {
 			continue
 		}
-		if !mb.known {
+		if !mb.known && readProps {
 			mb.prev, mb.perr = m.store.Props(ctx, k.Owner, room)
 		}
 		out = append(out, mb)
@@ -98,7 +99,7 @@ func (m *Module) lightMessage(ctx context.Context, ev *hooks.LightMessage) bool 
 	}
 	room, sender := remoteKey(ev.Room), ev.Sender.Bare()
 	epoch := m.notArchived.epoch.Load()
-	members := m.lightMembers(ctx, ev, room)
+	members := m.lightMembers(ctx, ev, room, true)
 	if len(members) == 0 {
 		return false
 	}
@@ -120,22 +121,20 @@ func (m *Module) lightMessage(ctx context.Context, ev *hooks.LightMessage) bool 
 	return false
 }
 
-// lightQueue queues a message of a room not listed as known (rdbms_async):
-// each member is checked as lightMembers does, and the room is listed for
-// the next messages.
+// lightQueue queues a message of a room not listed (rdbms_async): each
+// member's account is checked as lightMembers does, and the room is listed
+// for the next messages.
 func (m *Module) lightQueue(ctx context.Context, ev *hooks.LightMessage, room string) {
-	sender := ev.Sender.Bare()
 	epoch := m.notArchived.epoch.Load()
-	members := m.lightMembers(ctx, ev, room)
+	members := m.lightMembers(ctx, ev, room, false)
 	jids := make([]jid.JID, len(members))
 	for i, mb := range members {
 		jids[i] = mb.u
 	}
-	if err := m.async.w.Put(ctx, lightKey(room), newRun(jids, ev.Stanza, sender, m.timestamp())); err != nil {
+	if err := m.async.w.Put(ctx, lightKey(room), newRun(jids, ev.Stanza, ev.Sender.Bare(), m.timestamp())); err != nil {
 		m.log.Error("inbox: write", "room", room, "err", err)
 		return
 	}
-	m.lightWritten(ctx, room, sender, members, epoch)
 	m.notArchived.rememberRoom(room, ev.Version, jids, epoch)
 }
 

@@ -126,6 +126,7 @@ func New(d Deps, opts config.ModInbox, policy iq.Policy) (*Module, error) {
 	}
 	if d.Async != nil {
 		m.async = newAsyncWriter(m.store, *d.Async)
+		m.async.check = m.checkArchive
 	}
 	if err := d.IQ.Register(iq.SessionManager, NS, m.handleInbox, policy); err != nil {
 		return nil, err

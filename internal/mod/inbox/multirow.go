@@ -18,6 +18,9 @@ type BatchStore interface {
 	UpsertMany(ctx context.Context, rows []OwnedUpsert) error
 	ResetMany(ctx context.Context, rows []OwnedReset) error
 	MoveManyToBin(ctx context.Context, keys []EntryKey) error
+	// ArchivedMany returns the properties of those entries of keys that
+	// are in the archive box (the auto-unarchive check of a flush).
+	ArchivedMany(ctx context.Context, keys []EntryKey) (map[EntryKey]Props, error)
 }
 
 // EntryKey names one entry: an owner's conversation with a remote JID.
@@ -193,6 +196,40 @@ func (s *SQLStore) MoveManyToBin(ctx context.Context, keys []EntryKey) error {
 	})
 }
 
+// ArchivedMany reads the properties of the archived entries among keys,
+// one statement per maxRows keys.
+func (s *SQLStore) ArchivedMany(ctx context.Context, keys []EntryKey) (map[EntryKey]Props, error) {
+	out := map[EntryKey]Props{}
+	err := chunks(keys, func(ks []EntryKey) error {
+		var b strings.Builder
+		b.WriteString(`SELECT lserver, luser, remote_bare_jid, muted_until, unread_count FROM inbox WHERE box = 'archive' AND (`)
+		args := make([]any, 0, 3*len(ks))
+		for i, k := range ks {
+			if i > 0 {
+				b.WriteString(" OR ")
+			}
+			b.WriteString("(lserver = ? AND luser = ? AND remote_bare_jid = ?)")
+			args = append(args, k.Owner.LServer, k.Owner.LUser, k.Remote)
+		}
+		b.WriteString(")")
+		rows, err := s.db.QueryContext(ctx, s.db.Rebind(b.String()), args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var k EntryKey
+			p := Props{Box: "archive"}
+			if err := rows.Scan(&k.Owner.LServer, &k.Owner.LUser, &k.Remote, &p.MutedUntil, &p.UnreadCount); err != nil {
+				return err
+			}
+			out[k] = p
+		}
+		return rows.Err()
+	})
+	return out, err
+}
+
 // observeRows counts a multi-row call as one backend call per row under
 // each row's host_type and function (as if the rows had been written one
 // by one), and observes the statement's time once per host_type and
@@ -239,6 +276,17 @@ func (m *meteredStore) ResetMany(ctx context.Context, rows []OwnedReset) error {
 	}
 	m.observeRows(hs, func(int) string { return "reset_unread" }, start)
 	return err
+}
+
+func (m *meteredStore) ArchivedMany(ctx context.Context, keys []EntryKey) (map[EntryKey]Props, error) {
+	start := time.Now()
+	out, err := m.s.ArchivedMany(ctx, keys)
+	hs := make([]string, len(keys))
+	for i, k := range keys {
+		hs[i] = k.Owner.LServer
+	}
+	m.observeRows(hs, func(int) string { return "get_entry_properties" }, start)
+	return out, err
 }
 
 func (m *meteredStore) MoveManyToBin(ctx context.Context, keys []EntryKey) error {

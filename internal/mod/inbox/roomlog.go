@@ -133,7 +133,7 @@ func (l *roomLog) add(s *roomSeg) {
 
 // derive is the write a run makes to member u's entry.
 func (s *roomSeg) derive(u jid.JID) task {
-	t := task{kind: kInc, count: s.n, msgID: s.last.Attr("id"), msg: s.last, to: u.String(), ts: s.ts, box: "inbox"}
+	t := task{kind: kInc, count: s.n, msgID: s.last.Attr("id"), msg: s.last, to: u.String(), ts: s.ts, box: "inbox", notify: u}
 	if i := s.ownPos(u); i > 0 {
 		t.kind, t.count = kSet, s.n-i
 	}

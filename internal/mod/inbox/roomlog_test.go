@@ -59,7 +59,7 @@ func TestRoomLogMatchesPerEntryWrites(t *testing.T) {
 				el := xmlstream.New(stanza.NSClient, "message", "id", fmt.Sprint("m", ts), "type", "groupchat")
 				putLog(newRun(members, el, u, ts))
 				for _, m := range members {
-					w := task{kind: kInc, count: 1, msgID: fmt.Sprint("m", ts), msg: withTo(el, m.String()), ts: ts, box: "inbox"}
+					w := task{kind: kInc, count: 1, msgID: fmt.Sprint("m", ts), msg: withTo(el, m.String()), ts: ts, box: "inbox", notify: m}
 					if m == u {
 						w.kind, w.count = kSet, 0
 					}
@@ -80,7 +80,7 @@ func TestRoomLogMatchesPerEntryWrites(t *testing.T) {
 				putEntry(k, w)
 			case r < 18: // an affiliation-change message
 				el := xmlstream.New(stanza.NSClient, "message", "id", fmt.Sprint("a", ts))
-				w := task{kind: kInc, count: 1, msgID: fmt.Sprint("a", ts), msg: el, ts: ts, box: "inbox"}
+				w := task{kind: kInc, count: 1, msgID: fmt.Sprint("a", ts), msg: el, ts: ts, box: "inbox", notify: u}
 				putLog(newMemberSeg(k.Owner, w))
 				putEntry(k, w)
 			default: // the member list changes

@@ -123,10 +123,25 @@ func (m *Module) localMessage(ctx context.Context, ev *hooks.StanzaEvent) bool {
 
 // write upserts a message into ownerJID's entry for remote and sends the
 // auto-unarchive notification when the entry left the archive (§8.7).
-// notifyFrom is the owner as it appears in the routed stanza.
+// notifyFrom is the owner as it appears in the routed stanza. With
+// rdbms_async the write is queued, and the flush that stores it reads the
+// previous box and notifies (checkArchive).
 func (m *Module) write(ctx context.Context, notifyFrom, ownerJID jid.JID, remote string, el *xmlstream.Element, ts int64, count int, incr bool) {
 	o := owner(ownerJID)
 	key := taskKey{o, remote}
+	if m.async != nil {
+		// The previous box is read by the flush that stores the write,
+		// not here on the sender's goroutine (checkArchive).
+		kind := kSet
+		if incr {
+			kind = kInc
+		}
+		t := task{kind: kind, count: count, msgID: el.Attr("id"), msg: el, ts: ts, box: "inbox", notify: notifyFrom}
+		if err := m.put(ctx, key, t); err != nil {
+			m.log.Error("inbox: write", "owner", ownerJID.String(), "remote", remote, "err", err)
+		}
+		return
+	}
 	epoch := m.notArchived.epoch.Load()
 	known := m.notArchived.known(key)
 	var prev Props
@@ -134,19 +149,8 @@ func (m *Module) write(ctx context.Context, notifyFrom, ownerJID jid.JID, remote
 	if !known {
 		prev, perr = m.store.Props(ctx, o, remote)
 	}
-	var changed bool
-	var err error
-	if m.async != nil {
-		kind := kSet
-		if incr {
-			kind = kInc
-		}
-		err = m.put(ctx, key, task{kind: kind, count: count, msgID: el.Attr("id"), msg: el, ts: ts, box: "inbox"})
-		changed = true // the previous box read decides the notification (§10.5)
-	} else {
-		changed, err = m.store.Upsert(ctx, o, Upsert{Remote: remote, MsgID: el.Attr("id"), Content: el.String(),
-			Timestamp: ts, Count: count, Incr: incr, Box: "inbox"})
-	}
+	changed, err := m.store.Upsert(ctx, o, Upsert{Remote: remote, MsgID: el.Attr("id"), Content: el.String(),
+		Timestamp: ts, Count: count, Incr: incr, Box: "inbox"})
 	if err != nil {
 		m.log.Error("inbox: write", "owner", ownerJID.String(), "remote", remote, "err", err)
 		return
@@ -178,6 +182,63 @@ func (m *Module) unarchived(ctx context.Context, notifyFrom, ownerJID jid.JID, r
 	msg := xmlstream.New(stanza.NSClient, "message", "id", m.newID(), "from", notifyFrom.String(), "to", ownerJID.String())
 	msg.Append(x)
 	m.r.Route(ctx, notifyFrom, ownerJID, msg)
+}
+
+// written is a message write of a flush: an entry key and its task.
+type written struct {
+	k taskKey
+	t task
+}
+
+// checkArchive is the auto-unarchive check of rdbms_async (§8.7, §10.5),
+// run by a flush on the writer's goroutine before it stores its message
+// writes ws: the previous properties of the entries not known to be out of
+// the archive are read in one statement per maxRows entries. The returned
+// function, nil when there is nothing to do, runs once the writes are
+// stored: it remembers those entries (unless a property set ran since) and
+// notifies the owners of the archived ones. A failed read only costs the
+// notifications, as with rdbms.
+func (m *Module) checkArchive(ctx context.Context, ws []written) func(context.Context) {
+	epoch := m.notArchived.epoch.Load()
+	var check []written
+	var keys []EntryKey
+	for _, w := range ws {
+		if !m.notArchived.known(w.k) {
+			check = append(check, w)
+			keys = append(keys, EntryKey(w.k))
+		}
+	}
+	if len(check) == 0 {
+		return nil
+	}
+	archived, err := m.store.ArchivedMany(ctx, keys)
+	if err != nil {
+		m.log.Warn("inbox: flush: reading previous boxes", "entries", len(keys), "err", err)
+	}
+	return func(ctx context.Context) {
+		for _, w := range check {
+			m.notArchived.remember(w.k, epoch)
+			prev, ok := archived[EntryKey(w.k)]
+			if !ok || w.t.box == "bin" {
+				// A write merged with a removal goes to the bin, not
+				// back to the inbox.
+				continue
+			}
+			u, err := jid.New(w.k.Owner.LUser, w.k.Owner.LServer, "")
+			if err != nil {
+				continue
+			}
+			unread := w.t.count
+			if w.t.kind == kInc {
+				unread += prev.UnreadCount
+			}
+			from := w.t.notify
+			if from.IsZero() {
+				from = u
+			}
+			m.unarchived(ctx, from, u, w.k.Remote, prev, unread)
+		}
+	}
 }
 
 func (m *Module) remove(ctx context.Context, u jid.JID, remote string) {
