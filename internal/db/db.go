@@ -4,8 +4,8 @@
 //
 // Queries are written once, with ? placeholders, in SQL that both backends
 // accept; Rebind turns them into PostgreSQL's $1, $2, ... form. What cannot be
-// written portably lives in dialect.go and in the dialect-specific migration
-// files, and nowhere else.
+// written portably lives in dialect.go, the schema's differences included,
+// and nowhere else.
 package db
 
 import (

@@ -1,8 +1,8 @@
 package db
 
 // This file holds every difference between SQLite and PostgreSQL that the
-// rest of Gander would otherwise have to know about. The schema differences
-// are in the migration files named NNNNN_*.sqlite.sql and NNNNN_*.pgsql.sql.
+// rest of Gander would otherwise have to know about, the schema's included:
+// the migration files ask schemaFor for what differs.
 
 import (
 	"database/sql"
@@ -18,6 +18,27 @@ import (
 	"github.com/jackc/pgx/v5/stdlib"
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 )
+
+// schemaDialect is what a migration file may ask of the dialect it is
+// rendered for (see renderMigrations).
+type schemaDialect struct {
+	// PostgreSQL is true on PostgreSQL and false on SQLite, for a step that
+	// only one of them has ({{if .PostgreSQL}}...{{end}}).
+	PostgreSQL bool
+	// AutoID is the type and constraint of a generated 64-bit primary key
+	// that never hands out the id of a deleted row again: a sequence on
+	// PostgreSQL, AUTOINCREMENT on SQLite (whose plain INTEGER PRIMARY KEY
+	// reuses the largest id after a delete).
+	AutoID string
+}
+
+// schemaFor returns the schemaDialect of dialect.
+func schemaFor(dialect string) schemaDialect {
+	if dialect == PostgreSQL {
+		return schemaDialect{PostgreSQL: true, AutoID: "BIGSERIAL PRIMARY KEY"}
+	}
+	return schemaDialect{AutoID: "INTEGER PRIMARY KEY AUTOINCREMENT"}
+}
 
 // Rebind rewrites the ? placeholders of query into the dialect's form: $1,
 // $2, ... for PostgreSQL, unchanged for SQLite. A ? inside a single-quoted

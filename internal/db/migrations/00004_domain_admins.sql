@@ -1,4 +1,4 @@
--- Domain administrator passwords (spec/server.md §2.3): the password of
+-- Domain administrator passwords (docs/api.md): the password of
 -- admin@<domain> on the domain_admin GraphQL endpoint, set by the global
 -- administrator with domain.setDomainPassword. Stored as a salted SCRAM
 -- SHA-256 key like account passwords (base64 text), never in clear.

@@ -1,4 +1,4 @@
--- Last activity (XEP-0012, spec/last.md §3.1): one record per account, the
+-- Last activity (XEP-0012, docs/modules/mod_last.md): one record per account, the
 -- Unix time in seconds of the last "went unavailable" event and its status
 -- text. The (server, seconds) index serves "count active users" and the
 -- old-user queries, which scan one domain by time.

@@ -1,5 +1,5 @@
 -- +goose Up
--- mod_inbox (spec/inbox.md §3): one entry per (owner, remote bare JID).
+-- mod_inbox (docs/modules/mod_inbox.md): one entry per (owner, remote bare JID).
 -- Timestamps are microseconds since the Unix epoch; content is the
 -- serialised XML of the last message.
 CREATE TABLE inbox (

@@ -1,4 +1,5 @@
--- mod_inbox: let the message upserts be HOT updates (heap-only tuples).
+-- mod_inbox: let the message upserts be HOT updates (heap-only tuples) on
+-- PostgreSQL, and spare SQLite an index write per entry write.
 -- Every message rewrites its entries' ts, so with an index on ts every
 -- update added a new entry to each of the table's indexes and left the old
 -- row version for VACUUM: with a busy room the table and its indexes grew by
@@ -9,12 +10,16 @@
 -- The inbox query reads one user's entries through the primary key
 -- (lserver, luser, ...) and sorts them; the bin cleaner uses i_inbox_bin.
 -- The free space per page (fillfactor) is what HOT needs to stay on the
--- page. This file and 00011_inbox_hot.sqlite.sql differ only in it.
+-- page; SQLite has no such setting.
 
 -- +goose Up
 DROP INDEX i_inbox_ts;
+{{- if .PostgreSQL}}
 ALTER TABLE inbox SET (fillfactor = 50);
+{{- end}}
 
 -- +goose Down
+{{- if .PostgreSQL}}
 ALTER TABLE inbox RESET (fillfactor);
+{{- end}}
 CREATE INDEX i_inbox_ts ON inbox (lserver, luser, ts);

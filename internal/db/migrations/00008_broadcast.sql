@@ -1,11 +1,10 @@
--- Admin broadcasts (spec/broadcast.md §3.2). This file and
--- 00008_broadcast.pgsql.sql differ only in how job ids are generated.
--- Timestamps are microseconds since the Unix epoch, taken from the database
--- clock.
+-- Admin broadcasts (docs/modules/mod_broadcast.md). Job ids are the
+-- dialect's generated key (AutoID in internal/db/dialect.go). Timestamps are
+-- microseconds since the Unix epoch, taken from the database clock.
 
 -- +goose Up
 CREATE TABLE broadcast_jobs (
-    id               INTEGER PRIMARY KEY AUTOINCREMENT,
+    id               {{.AutoID}},
     name             TEXT    NOT NULL,
     domain           TEXT    NOT NULL,
     host_type        TEXT    NOT NULL,
@@ -19,7 +18,7 @@ CREATE TABLE broadcast_jobs (
         CHECK (execution_state IN ('running', 'finished', 'abort_error', 'abort_admin')),
     abortion_reason  TEXT,
     -- The node that owned the job last; kept after the ownership record is
-    -- gone so that finished jobs still show it (spec §4.4, Gander).
+    -- gone so that finished jobs still show it.
     last_owner_node  TEXT    NOT NULL,
     created_at       BIGINT  NOT NULL,
     started_at       BIGINT,
@@ -29,7 +28,7 @@ CREATE INDEX i_broadcast_jobs_domain ON broadcast_jobs (domain, id);
 CREATE INDEX i_broadcast_jobs_host_type_state ON broadcast_jobs (host_type, execution_state);
 CREATE INDEX i_broadcast_jobs_domain_state ON broadcast_jobs (domain, execution_state);
 -- At most one running job per domain, enforced by the database itself
--- (spec §5.2, §16.4): concurrent starts on different nodes cannot both win.
+-- so concurrent starts on different nodes cannot both win.
 CREATE UNIQUE INDEX u_broadcast_jobs_running_domain ON broadcast_jobs (domain)
     WHERE execution_state = 'running';
 
@@ -49,7 +48,7 @@ CREATE TABLE broadcast_worker_state (
     finished             BOOLEAN NOT NULL DEFAULT FALSE
 );
 
--- Live nodes (spec §2: two live nodes may not share a name). A node writes
+-- Live nodes (two live nodes may not share a name). A node writes
 -- its row at start with a random instance id, refreshes heartbeat_at while it
 -- runs and deletes the row when it stops.
 CREATE TABLE node_heartbeat (

@@ -1,11 +1,10 @@
--- MUC Light rooms (spec/muclight.md §5.2), sqlite version: see
--- 00006_muclight.pgsql.sql. The two differ only in how room ids are
--- generated. Affiliation 1 = owner, 2 = member; block kind 1 = room,
--- 2 = user, as in the reference.
+-- MUC Light rooms (docs/modules/mod_muc_light.md). Room ids are the
+-- dialect's generated key (AutoID in internal/db/dialect.go). Affiliation
+-- 1 = owner, 2 = member; block kind 1 = room, 2 = user, as in MongooseIM.
 
 -- +goose Up
 CREATE TABLE muc_light_rooms (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    id {{.AutoID}},
     luser   VARCHAR(250) NOT NULL,
     lserver VARCHAR(250) NOT NULL,
     version VARCHAR(20)  NOT NULL,

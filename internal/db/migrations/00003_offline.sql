@@ -1,11 +1,10 @@
--- Offline messages, SQLite version: see 00003_offline.pgsql.sql. The two
--- differ only in how id is generated. AUTOINCREMENT keeps ids of deleted
--- messages from being reused, so a delivery acknowledged "up to id N" never
--- covers a message stored later.
+-- Offline messages. The id is the dialect's generated key (AutoID in
+-- internal/db/dialect.go), which never reuses the id of a deleted message, so
+-- a delivery acknowledged "up to id N" never covers a message stored later.
 
 -- +goose Up
 CREATE TABLE offline_message (
-    id        INTEGER PRIMARY KEY AUTOINCREMENT,
+    id        {{.AutoID}},
     server    TEXT    NOT NULL,
     username  TEXT    NOT NULL,
     timestamp BIGINT  NOT NULL,
