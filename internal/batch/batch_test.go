@@ -13,6 +13,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/gander-xmpp/gander/internal/metrics"
+	"github.com/gander-xmpp/gander/internal/wait"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -262,8 +263,12 @@ func TestFlushIntervalMergesUntilDue(t *testing.T) {
 	r = &recorder{}
 	w = New(Options{Name: "t", Workers: 1, FlushInterval: 20 * time.Millisecond}, r.flush, sum)
 	require.NoError(t, w.Put(ctx, "c", 7))
-	require.Eventually(t, func() bool { return r.written()["c"] == 7 }, 10*time.Second, 5*time.Millisecond,
-		"the interval's timer flushes without Sync")
+	wait.Until(t, 10*time.Second, func() error {
+		if got := r.written()["c"]; got != 7 {
+			return fmt.Errorf("the interval's timer flushes without Sync: c = %v, want 7", got)
+		}
+		return nil
+	})
 	stop(t, w)
 }
 
@@ -276,8 +281,12 @@ func TestFlushIntervalFullBatchAndStop(t *testing.T) {
 	for i := range 7 {
 		require.NoError(t, w.Put(ctx, fmt.Sprint("k", i), i))
 	}
-	require.Eventually(t, func() bool { return len(r.written()) == 5 }, 10*time.Second, 5*time.Millisecond,
-		"the first five keys make a full batch")
+	wait.Until(t, 10*time.Second, func() error {
+		if n := len(r.written()); n != 5 {
+			return fmt.Errorf("the first five keys make a full batch: %d written", n)
+		}
+		return nil
+	})
 	require.Equal(t, 2, w.Len(), "the other two wait for the interval")
 	stop(t, w)
 	require.Len(t, r.written(), 7, "Stop drains the rest")

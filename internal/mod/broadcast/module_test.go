@@ -18,6 +18,7 @@ import (
 	"github.com/gander-xmpp/gander/internal/db/dbtest"
 	"github.com/gander-xmpp/gander/internal/jid"
 	"github.com/gander-xmpp/gander/internal/metrics"
+	"github.com/gander-xmpp/gander/internal/wait"
 	"github.com/gander-xmpp/gander/internal/xmlstream"
 )
 
@@ -124,27 +125,12 @@ func code(err error) string {
 	return fmt.Sprintf("not an *Error: %v", err)
 }
 
-func eventually(t *testing.T, d time.Duration, f func() error) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for {
-		err := f()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("condition not met within %s: %v", d, err)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 // waitCounter waits until the localhost counter name of reg is want: a
 // worker counts a job's end after storing it, so a test that has seen the
 // stored state polls for the count.
 func waitCounter(t *testing.T, reg *metrics.Registry, name string, want float64) {
 	t.Helper()
-	eventually(t, 5*time.Second, func() error {
+	wait.Until(t, 5*time.Second, func() error {
 		if got := testutil.ToFloat64(reg.Counter(name, "count", "host_type").WithLabelValues("localhost")); got != want {
 			return fmt.Errorf("%s = %v, want %v", name, got, want)
 		}
@@ -155,7 +141,7 @@ func waitCounter(t *testing.T, reg *metrics.Registry, name string, want float64)
 func waitState(t *testing.T, m *Module, id int64, st State) Job {
 	t.Helper()
 	var j Job
-	eventually(t, 20*time.Second, func() error {
+	wait.Until(t, 20*time.Second, func() error {
 		var err error
 		if j, err = m.GetBroadcast(context.Background(), "localhost", id); err != nil {
 			return err
@@ -327,7 +313,7 @@ func TestJobLifecycle(t *testing.T) {
 		} {
 			require.Equal(t, want, testutil.ToFloat64(reg.Spiral(name, "count", "host_type").WithLabelValues("localhost")), name)
 		}
-		eventually(t, 5*time.Second, func() error {
+		wait.Until(t, 5*time.Second, func() error {
 			if v := testutil.ToFloat64(reg.Gauge("mod_broadcast_live_jobs", "count", "host_type").WithLabelValues("localhost")); v != 0 {
 				return fmt.Errorf("live jobs %v", v)
 			}
@@ -362,7 +348,7 @@ func TestRunningJobLimit(t *testing.T) {
 		}))
 		require.NoError(t, err)
 		require.NotEqual(t, id1, id2)
-		eventually(t, 5*time.Second, func() error {
+		wait.Until(t, 5*time.Second, func() error {
 			if n := len(m.WorkerStates()); n != 2 {
 				return fmt.Errorf("%d workers", n)
 			}
@@ -556,12 +542,16 @@ func TestSnapshotAndPaging(t *testing.T) {
 type failing struct {
 	Store
 	down atomic.Bool
+	// syncsRefused counts the sync cycles (TakeExpiredLeases, their first
+	// step) refused while down: the manager's clock in safety mode.
+	syncsRefused atomic.Int64
 }
 
 var errDown = errors.New("database unreachable")
 
 func (f *failing) TakeExpiredLeases(ctx context.Context, ht, node string, lease time.Duration) ([]int64, error) {
 	if f.down.Load() {
+		f.syncsRefused.Add(1)
 		return nil, errDown
 	}
 	return f.Store.TakeExpiredLeases(ctx, ht, node, lease)
@@ -584,14 +574,14 @@ func TestSafetyModePausesAndResumes(t *testing.T) {
 		ctx := context.Background()
 		id, err := m.StartBroadcast(ctx, req(func(r *StartRequest) { r.MessageRate = 10 }))
 		require.NoError(t, err)
-		eventually(t, 5*time.Second, func() error {
+		wait.Until(t, 5*time.Second, func() error {
 			if r.n.Load() < 2 {
 				return errors.New("not sending yet")
 			}
 			return nil
 		})
 		st.down.Store(true)
-		eventually(t, 5*time.Second, func() error {
+		wait.Until(t, 5*time.Second, func() error {
 			if !m.SafetyMode("localhost") || m.WorkerStates()[id] != workerPaused {
 				return fmt.Errorf("safety %v, workers %v", m.SafetyMode("localhost"), m.WorkerStates())
 			}
@@ -599,22 +589,31 @@ func TestSafetyModePausesAndResumes(t *testing.T) {
 		})
 		_, err = m.StartBroadcast(ctx, req())
 		require.Equal(t, "temporarily_unavailable", code(err))
-		// Paused: nothing more is sent (checked over a few worker periods).
+		// Paused: nothing more is sent, checked across five more sync
+		// cycles, which safety mode runs lease/10 = 100 ms apart (four send
+		// periods at 10 msg/s): the manager's retries are the clock.
 		sent := r.n.Load()
-		time.Sleep(500 * time.Millisecond)
+		since := st.syncsRefused.Load()
+		wait.Until(t, 5*time.Second, func() error {
+			if n := st.syncsRefused.Load() - since; n < 5 {
+				return fmt.Errorf("%d sync cycles since the pause, want 5", n)
+			}
+			return nil
+		})
 		require.Equal(t, sent, r.n.Load(), "a paused worker sends nothing")
+		require.Equal(t, workerPaused, m.WorkerStates()[id])
 		// Reads still work while the database is back only for them.
 		_, err = m.GetBroadcast(ctx, "localhost", id)
 		require.NoError(t, err)
 
 		st.down.Store(false)
-		eventually(t, 5*time.Second, func() error {
+		wait.Until(t, 5*time.Second, func() error {
 			if m.SafetyMode("localhost") || m.WorkerStates()[id] != workerSending {
 				return fmt.Errorf("safety %v, workers %v", m.SafetyMode("localhost"), m.WorkerStates())
 			}
 			return nil
 		})
-		eventually(t, 5*time.Second, func() error {
+		wait.Until(t, 5*time.Second, func() error {
 			if r.n.Load() <= sent {
 				return errors.New("not sending after resume")
 			}
@@ -640,7 +639,7 @@ func TestTakeoverFromSavedCursor(t *testing.T) {
 		id, err := a.StartBroadcast(ctx, req(func(r *StartRequest) { r.MessageRate = 100 }))
 		require.NoError(t, err)
 		// Past the first batch boundary: progress 100 is saved.
-		eventually(t, 10*time.Second, func() error {
+		wait.Until(t, 10*time.Second, func() error {
 			j, err := a.GetBroadcast(ctx, "localhost", id)
 			if err != nil || j.RecipientsProcessed < 100 {
 				return fmt.Errorf("processed %d %v", j.RecipientsProcessed, err)
@@ -709,7 +708,7 @@ func TestAbortWithOwnerDown(t *testing.T) {
 		// starting a job there and seeing only that one live.
 		id2, err := a2.StartBroadcast(ctx, req(func(r *StartRequest) { r.MessageRate = 1 }))
 		require.NoError(t, err)
-		eventually(t, 5*time.Second, func() error {
+		wait.Until(t, 5*time.Second, func() error {
 			ws := a2.WorkerStates()
 			if len(ws) != 1 || ws[id2] == "" {
 				return fmt.Errorf("workers %v", ws)
@@ -731,7 +730,7 @@ func TestAbortStopsRemoteWorkerWithinOneBatch(t *testing.T) {
 		ctx := context.Background()
 		id, err := a.StartBroadcast(ctx, req(func(r *StartRequest) { r.MessageRate = 20 }))
 		require.NoError(t, err)
-		eventually(t, 5*time.Second, func() error {
+		wait.Until(t, 5*time.Second, func() error {
 			if ra.n.Load() == 0 {
 				return errors.New("nothing sent")
 			}
@@ -739,7 +738,7 @@ func TestAbortStopsRemoteWorkerWithinOneBatch(t *testing.T) {
 		})
 		_, err = b.AbortBroadcast(ctx, "localhost", id)
 		require.NoError(t, err)
-		eventually(t, 5*time.Second, func() error {
+		wait.Until(t, 5*time.Second, func() error {
 			if len(a.WorkerStates()) != 0 {
 				return fmt.Errorf("workers %v", a.WorkerStates())
 			}

@@ -11,6 +11,7 @@ import (
 	"github.com/gander-xmpp/gander/internal/db"
 	"github.com/gander-xmpp/gander/internal/db/dbtest"
 	"github.com/gander-xmpp/gander/internal/jid"
+	"github.com/gander-xmpp/gander/internal/wait"
 	"github.com/gander-xmpp/gander/internal/xmlstream"
 )
 
@@ -67,16 +68,16 @@ func BenchmarkBroadcastRate(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				for {
+				wait.Until(b, 2*seconds*time.Second, func() error {
 					j, err := m.GetBroadcast(context.Background(), "localhost", id)
 					if err != nil {
-						b.Fatal(err)
+						return err
 					}
-					if j.State != StateRunning {
-						break
+					if j.State == StateRunning {
+						return fmt.Errorf("job %d still running, %d of %d sent", id, j.RecipientsProcessed, j.RecipientCount)
 					}
-					time.Sleep(100 * time.Millisecond)
-				}
+					return nil
+				})
 				if err := m.Stop(context.Background()); err != nil {
 					b.Fatal(err)
 				}

@@ -12,6 +12,7 @@ import (
 	"github.com/gander-xmpp/gander/internal/batch"
 	"github.com/gander-xmpp/gander/internal/db"
 	"github.com/gander-xmpp/gander/internal/db/dbtest"
+	"github.com/gander-xmpp/gander/internal/wait"
 )
 
 // applyOne is the single-row reference of a flush: one statement per
@@ -175,15 +176,16 @@ func TestRewritesAreHOT(t *testing.T) {
 	// seconds); closing the pool's idle connections makes them report now.
 	d.SQL.SetMaxIdleConns(0)
 	var upd, hot int64
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		require.NoError(t, d.QueryRowContext(ctx,
-			`SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables WHERE relname = 'inbox'`).Scan(&upd, &hot))
-		if upd >= entries || time.Now().After(deadline) {
-			break
+	wait.Until(t, 30*time.Second, func() error {
+		if err := d.QueryRowContext(ctx,
+			`SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables WHERE relname = 'inbox'`).Scan(&upd, &hot); err != nil {
+			return err
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		if upd < entries {
+			return fmt.Errorf("%d updates counted in pg_stat_user_tables, want %d", upd, entries)
+		}
+		return nil
+	})
 	require.Equal(t, int64(entries), upd, "updates counted in pg_stat_user_tables")
 	require.Equal(t, upd, hot, "every rewrite of an entry is a HOT update")
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/gander-xmpp/gander/internal/metrics"
 	"github.com/gander-xmpp/gander/internal/router"
 	"github.com/gander-xmpp/gander/internal/stanza"
+	"github.com/gander-xmpp/gander/internal/wait"
 	"github.com/gander-xmpp/gander/internal/xmlstream"
 )
 
@@ -442,10 +443,12 @@ func TestCacheRefreshAhead(t *testing.T) {
 		require.NoError(t, err)
 	}
 	require.Equal(t, 1.0, counterValue(m.m.cacheRefresh), "one refresh for the room")
-	require.Eventually(t, func() bool {
-		_, err := m.SendMessage(ctx, room, j("carol@localhost"), "", "2")
-		return err == nil
-	}, 5*time.Second, 10*time.Millisecond, "the refreshed list has carol, before the TTL")
+	wait.Until(t, 5*time.Second, func() error {
+		if _, err := m.SendMessage(ctx, room, j("carol@localhost"), "", "2"); err != nil {
+			return fmt.Errorf("the refreshed list has carol, before the TTL: %w", err)
+		}
+		return nil
+	})
 	require.Equal(t, 0.0, counterValue(m.m.cacheMiss), "no message read storage")
 
 	// The refreshed entry is new: 100 s later it is refreshed again, and
@@ -455,10 +458,12 @@ func TestCacheRefreshAhead(t *testing.T) {
 	advance(100 * time.Second)
 	_, err = m.SendMessage(ctx, room, j("bob@localhost"), "", "3")
 	require.NoError(t, err, "still the cached list while it refreshes")
-	require.Eventually(t, func() bool {
-		_, err := m.SendMessage(ctx, room, j("bob@localhost"), "", "4")
-		return errors.Is(err, ErrRoomNotFound)
-	}, 5*time.Second, 10*time.Millisecond)
+	wait.Until(t, 5*time.Second, func() error {
+		if _, err := m.SendMessage(ctx, room, j("bob@localhost"), "", "4"); !errors.Is(err, ErrRoomNotFound) {
+			return fmt.Errorf("bob's message: %v, want %v", err, ErrRoomNotFound)
+		}
+		return nil
+	})
 	require.Equal(t, 2.0, counterValue(m.m.cacheRefresh))
 	m.Stop()
 }
