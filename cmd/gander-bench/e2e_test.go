@@ -17,8 +17,11 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/gander-xmpp/gander/internal/config"
+	"github.com/gander-xmpp/gander/internal/db"
+	"github.com/gander-xmpp/gander/internal/db/dbtest"
 	"github.com/gander-xmpp/gander/internal/server"
 	"github.com/gander-xmpp/gander/internal/server/servertest"
+	"github.com/gander-xmpp/gander/internal/wait"
 )
 
 // TestMain fails the package if a connection's reader or a sender outlives
@@ -33,13 +36,13 @@ func benchServer(t *testing.T, users int, extraTOML string) *server.Server {
 	t.Helper()
 	cfg, err := config.Parse([]byte(config.DefaultTOML+extraTOML), "test.toml")
 	require.NoError(t, err)
-	srv := servertest.Start(t, cfg)
+	srv := servertest.Start(t, servertest.WithAdminAPI(cfg), dbtest.Open(t, db.SQLite))
 	ctx := context.Background()
 	for i := 1; i <= users; i++ {
 		_, err := srv.Accounts().Register(ctx, "localhost", fmt.Sprintf("bench%d", i), "benchpass")
 		require.NoError(t, err)
 	}
-	return srv
+	return srv.Server
 }
 
 // runJSON runs the CLI with --json and decodes the result generically, so
@@ -159,28 +162,12 @@ func TestIdleAndSpikeAgainstGander(t *testing.T) {
 	sp := m["spike"].(map[string]any)
 	require.EqualValues(t, 10, sp["connections"])
 	// The server notices every dropped socket.
-	eventually(t, 5*time.Second, func() error {
+	wait.Until(t, 5*time.Second, func() error {
 		if n := srv.Router().SessionCount(); n != 0 {
 			return fmt.Errorf("%d sessions left", n)
 		}
 		return nil
 	})
-}
-
-// eventually polls fn until it returns nil or d passes.
-func eventually(t *testing.T, d time.Duration, fn func() error) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for {
-		err := fn()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatal(err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 // TestTurnsAgainstGander: two generators taking turns (--turns 2) load the

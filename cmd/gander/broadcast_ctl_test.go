@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gander-xmpp/gander/internal/config"
+	"github.com/gander-xmpp/gander/internal/wait"
 )
 
 // bcastCtlServer starts a server with mod_broadcast (node gander@ctl), the
@@ -41,6 +42,7 @@ func ctlStart(t *testing.T, flags []string, rate int) int {
 }
 
 func TestCtlBroadcast(t *testing.T) {
+	t.Parallel()
 	offline := []string{"ctl", "--url", "http://127.0.0.1:1/api/graphql"}
 	code, _, out := runCtl(t, offline, "--help")
 	require.Equal(t, 0, code)
@@ -83,10 +85,13 @@ func TestCtlBroadcast(t *testing.T) {
 	require.Equal(t, "bad_parameter", e["extensions"].(map[string]any)["code"])
 
 	// The progress view of a finished job: the header and one final line.
-	require.Eventually(t, func() bool {
+	wait.Until(t, 30*time.Second, func() error {
 		_, m, _ := runCtl(t, flags, "broadcast", "getBroadcast", "--domain", "localhost", "--id", fmt.Sprint(id))
-		return m["data"].(map[string]any)["broadcast"].(map[string]any)["getBroadcast"].(map[string]any)["executionState"] == "FINISHED"
-	}, 30*time.Second, 20*time.Millisecond)
+		if st := m["data"].(map[string]any)["broadcast"].(map[string]any)["getBroadcast"].(map[string]any)["executionState"]; st != "FINISHED" {
+			return fmt.Errorf("job %d is %v", id, st)
+		}
+		return nil
+	})
 	code, _, out = runCtl(t, flags, "broadcast", "getBroadcast", "--domain", "localhost", "--id", fmt.Sprint(id), "--watch")
 	require.Equal(t, 0, code, out)
 	lines := strings.Split(strings.TrimSpace(out), "\n")
@@ -121,6 +126,7 @@ func TestCtlBroadcast(t *testing.T) {
 }
 
 func TestRenderProgress(t *testing.T) {
+	t.Parallel()
 	start := time.Date(2026, 2, 5, 12, 0, 0, 0, time.UTC)
 	now := start.Add(5 * time.Second)
 	j := jobView{ExecutionState: "RUNNING", MessageRate: 100, RecipientCount: 2000, RecipientsProcessed: 500, StartTimestamp: &start}
@@ -134,6 +140,7 @@ func TestRenderProgress(t *testing.T) {
 }
 
 func TestRateMeter(t *testing.T) {
+	t.Parallel()
 	start := time.Date(2026, 2, 5, 12, 0, 0, 0, time.UTC)
 	j := jobView{ExecutionState: "RUNNING", MessageRate: 100, RecipientCount: 5000, StartTimestamp: &start}
 	var m rateMeter

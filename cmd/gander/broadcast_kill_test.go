@@ -18,6 +18,7 @@ import (
 	"github.com/gander-xmpp/gander/internal/db/dbtest"
 	"github.com/gander-xmpp/gander/internal/jid"
 	"github.com/gander-xmpp/gander/internal/mod/broadcast"
+	"github.com/gander-xmpp/gander/internal/wait"
 	"github.com/gander-xmpp/gander/internal/xmlstream"
 )
 
@@ -66,6 +67,7 @@ func buildGander(t *testing.T) string {
 // recipient gets the message at least once; duplicates are at most one
 // batch (rate × 10).
 func TestBroadcastSurvivesSIGKILLOfOwner(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("builds the binary and runs two nodes for ~40 s")
 	}
@@ -177,14 +179,13 @@ func TestBroadcastSurvivesSIGKILLOfOwner(t *testing.T) {
 	}
 	waitFor := func(what string, limit time.Duration, ok func() bool) {
 		t.Helper()
-		deadline := time.Now().Add(limit)
-		for !ok() {
-			if time.Now().After(deadline) {
+		wait.Until(t, limit, func() error {
+			if !ok() {
 				p, s, o := progress()
-				t.Fatalf("%s: not within %s (processed %d, state %s, owner %s)", what, limit, p, s, o)
+				return fmt.Errorf("%s (processed %d, state %s, owner %s)", what, p, s, o)
 			}
-			time.Sleep(100 * time.Millisecond)
-		}
+			return nil
+		})
 	}
 
 	a, _ := run("gander@a")

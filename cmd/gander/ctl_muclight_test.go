@@ -11,6 +11,7 @@ import (
 // TestCtlMucLight: the muc_light category comes to gander ctl from the
 // schema, with list and input-object arguments as JSON.
 func TestCtlMucLight(t *testing.T) {
+	t.Parallel()
 	cfg, err := config.Parse([]byte(config.DefaultTOML+"\n[modules.mod_muc_light]\n"), "test.toml")
 	require.NoError(t, err)
 	flags, _ := ctlServerWith(t, cfg)

@@ -17,6 +17,8 @@ import (
 	mjid "mellium.im/xmpp/jid"
 
 	"github.com/gander-xmpp/gander/internal/config"
+	"github.com/gander-xmpp/gander/internal/db"
+	"github.com/gander-xmpp/gander/internal/db/dbtest"
 	"github.com/gander-xmpp/gander/internal/server"
 	"github.com/gander-xmpp/gander/internal/server/servertest"
 )
@@ -34,9 +36,8 @@ func ctlServer(t *testing.T) (flags []string, c2sAddr string) {
 // returns the ctl flags that reach it and the server.
 func ctlServerWith(t *testing.T, cfg *config.Config) ([]string, *server.Server) {
 	t.Helper()
-	srv := servertest.Start(t, cfg)
-	url := "http://" + srv.HTTPAddrs()[0].String() + "/api/graphql"
-	return []string{"ctl", "--url", url, "--user", servertest.AdminUser, "--password", servertest.AdminPassword}, srv
+	srv := servertest.Start(t, servertest.WithAdminAPI(cfg), dbtest.Open(t, db.SQLite))
+	return []string{"ctl", "--url", srv.AdminURL(), "--user", servertest.AdminUser, "--password", servertest.AdminPassword}, srv.Server
 }
 
 // runCtl runs gander ctl and decodes its JSON output.
@@ -52,6 +53,7 @@ func runCtl(t *testing.T, flags []string, args ...string) (int, map[string]any, 
 }
 
 func TestCtlRegisterLoginListKick(t *testing.T) {
+	t.Parallel()
 	flags, addr := ctlServer(t)
 	code, m, out := runCtl(t, flags, "account", "registerUser", "--domain", "localhost", "--username", "alice", "--password", "secret pw")
 	require.Equal(t, 0, code, out)
@@ -93,6 +95,7 @@ func TestCtlRegisterLoginListKick(t *testing.T) {
 }
 
 func TestCtlHelpAndUsageErrors(t *testing.T) {
+	t.Parallel()
 	flags := []string{"ctl", "--url", "http://127.0.0.1:1/api/graphql"}
 	code, _, out := runCtl(t, flags, "account", "--help")
 	require.Equal(t, 0, code)
@@ -122,6 +125,7 @@ func TestCtlHelpAndUsageErrors(t *testing.T) {
 }
 
 func TestCtlDocument(t *testing.T) {
+	t.Parallel()
 	// The generated operation declares every argument as a variable and
 	// selects every field of the result.
 	flags, _ := ctlServer(t)
@@ -136,6 +140,7 @@ func TestCtlDocument(t *testing.T) {
 }
 
 func TestCtlEndpointFromConfig(t *testing.T) {
+	t.Parallel()
 	ep, err := endpoint(common{}, "", "", "")
 	require.NoError(t, err)
 	require.Equal(t, ctlEndpoint{url: "http://127.0.0.1:5551/api/graphql"}, ep)

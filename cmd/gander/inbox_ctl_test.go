@@ -13,6 +13,7 @@ import (
 // flushGlobalBin against a server with rdbms_async, where MUC Light kicks
 // (done with gander ctl muc_light) move room entries to the bin.
 func TestCtlInbox(t *testing.T) {
+	t.Parallel()
 	cfg, err := config.Parse([]byte(config.DefaultTOML+"\n[modules.mod_muc_light]\n[modules.mod_inbox]\nbackend = \"rdbms_async\"\n"), "test.toml")
 	require.NoError(t, err)
 	flags, srv := ctlServerWith(t, cfg)

@@ -11,6 +11,7 @@ import (
 
 // TestCtlLast: the last category comes to gander ctl from the schema.
 func TestCtlLast(t *testing.T) {
+	t.Parallel()
 	flags := []string{"ctl", "--url", "http://127.0.0.1:1/api/graphql"}
 	code, _, out := runCtl(t, flags, "--help")
 	require.Equal(t, 0, code)

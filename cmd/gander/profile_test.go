@@ -10,12 +10,15 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/gander-xmpp/gander/internal/wait"
 )
 
 // TestServeProfiles runs gander serve with --cpuprofile and --memprofile,
 // stops it with SIGTERM and checks that both profiles were written as
 // go tool pprof reads them (gzip-compressed protocol buffers).
 func TestServeProfiles(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
@@ -47,23 +50,18 @@ func TestServeProfiles(t *testing.T) {
 	defer func() { _ = cmd.Process.Kill() }()
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	wait.Until(t, 30*time.Second, func() error {
 		select {
 		case err := <-exited:
 			t.Fatalf("serve exited before listening: %v\n%s", err, logs)
 		default:
 		}
 		c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
-		if err == nil {
-			c.Close()
-			break
+		if err != nil {
+			return fmt.Errorf("not listening on %d: %v\n%s", port, err, logs)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("not listening on %d after 30 s: %v\n%s", port, err, logs)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return c.Close()
+	})
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}

@@ -43,8 +43,9 @@ func loginAs(t *testing.T, addr, user, password string) error {
 // over an overlapping range (existing accounts are skipped), and logs some
 // of them in over XMPP.
 func TestRegisterBulk(t *testing.T) {
+	t.Parallel()
 	dbtest.ForEach(t, func(t *testing.T, d *db.DB) {
-		srv := servertest.StartDB(t, config.Default(), d)
+		srv := servertest.Start(t, nil, d)
 		ctx := context.Background()
 
 		var out, errb bytes.Buffer
@@ -72,6 +73,7 @@ func TestRegisterBulk(t *testing.T) {
 // TestRegisterBulkCommand runs the command line's bulk mode on the embedded
 // database and checks its usage errors.
 func TestRegisterBulkCommand(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	cfgFile := filepath.Join(dir, "gander.toml")
 	require.NoError(t, os.WriteFile(cfgFile, []byte(config.DefaultTOML+"\n[auth.password]\n  scram_iterations = 4096\n"), 0o600))

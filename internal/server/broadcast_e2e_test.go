@@ -17,6 +17,8 @@ import (
 	"github.com/gander-xmpp/gander/internal/jid"
 	"github.com/gander-xmpp/gander/internal/mod/broadcast"
 	"github.com/gander-xmpp/gander/internal/server"
+	"github.com/gander-xmpp/gander/internal/server/servertest"
+	"github.com/gander-xmpp/gander/internal/wait"
 	"github.com/gander-xmpp/gander/internal/xmlstream"
 )
 
@@ -67,7 +69,9 @@ func checkBroadcastMessage(t *testing.T, el *xmlstream.Element, jobID int64, to 
 // ones get the message live, the others from offline storage when they log
 // in; everyone gets it exactly once.
 func TestBroadcastToTwoThousandUsers(t *testing.T) {
+	// Heavy: not parallel, see servertest.Heavy.
 	forEachDB(t, func(t *testing.T, d *db.DB) {
+		servertest.Heavy(t)
 		s := startServer(t, d, withBroadcast("gander@e2e", 600))
 		names := []string{"alice"}
 		for i := 1; i < 2000; i++ {
@@ -100,12 +104,7 @@ func TestBroadcastToTwoThousandUsers(t *testing.T) {
 		// An account created after the start is not a recipient.
 		s.addAccounts(t, []string{"latecomer"})
 
-		require.Eventually(t, func() bool {
-			j, err := s.Broadcast().GetBroadcast(ctx, "localhost", id)
-			return err == nil && j.State == broadcast.StateFinished
-		}, 30*time.Second, 50*time.Millisecond)
-		j, err := s.Broadcast().GetBroadcast(ctx, "localhost", id)
-		require.NoError(t, err)
+		j := waitJob(t, s, id, 30*time.Second, func(j broadcast.Job) bool { return j.State == broadcast.StateFinished })
 		require.Equal(t, 2000, j.RecipientCount)
 		require.Equal(t, 2000, j.RecipientsProcessed)
 		require.Equal(t, "gander@e2e", j.OwnerNode)
@@ -155,6 +154,35 @@ func TestBroadcastToTwoThousandUsers(t *testing.T) {
 	})
 }
 
+// waitJob waits until the job id, read on s, satisfies ok, and returns it.
+func waitJob(t *testing.T, s *testServer, id int64, limit time.Duration, ok func(broadcast.Job) bool) broadcast.Job {
+	t.Helper()
+	var j broadcast.Job
+	wait.Until(t, limit, func() error {
+		var err error
+		if j, err = s.Broadcast().GetBroadcast(context.Background(), "localhost", id); err != nil {
+			return err
+		}
+		if !ok(j) {
+			return fmt.Errorf("job %d: %s, %d of %d recipients processed, owner %s", id, j.State, j.RecipientsProcessed, j.RecipientCount, j.OwnerNode)
+		}
+		return nil
+	})
+	return j
+}
+
+// waitSafetyMode waits until s's broadcast manager is in safety mode for
+// localhost (on) or out of it.
+func waitSafetyMode(t *testing.T, s *testServer, on bool, limit time.Duration) {
+	t.Helper()
+	wait.Until(t, limit, func() error {
+		if got := s.Broadcast().SafetyMode("localhost"); got != on {
+			return fmt.Errorf("safety mode %v, want %v; workers %v", got, on, s.Broadcast().WorkerStates())
+		}
+		return nil
+	})
+}
+
 // pgOnly runs fn on PostgreSQL only: the multi-node tests share one
 // server database, as a cluster does.
 func pgOnly(t *testing.T, fn func(t *testing.T, d *db.DB)) {
@@ -167,7 +195,9 @@ func pgOnly(t *testing.T, fn func(t *testing.T, d *db.DB)) {
 // continues from the saved cursor and finishes it. Every recipient gets
 // the message at least once, duplicates are at most one batch.
 func TestBroadcastTakeoverByAnotherNode(t *testing.T) {
+	// Heavy: not parallel, see servertest.Heavy.
 	pgOnly(t, func(t *testing.T, d *db.DB) {
+		servertest.Heavy(t)
 		a := startServer(t, d, withBroadcast("gander@a", 10))
 		b := startServer(t, d, withBroadcast("gander@b", 10))
 		names := []string{"alice"}
@@ -182,17 +212,10 @@ func TestBroadcastTakeoverByAnotherNode(t *testing.T) {
 			Sender: jid.MustParse("alice@localhost"), MessageRate: rate})
 		require.NoError(t, err)
 		// Wait for the first batch boundary: progress 500 is saved.
-		require.Eventually(t, func() bool {
-			j, err := b.Broadcast().GetBroadcast(ctx, "localhost", id)
-			return err == nil && j.RecipientsProcessed == 500
-		}, 30*time.Second, 50*time.Millisecond)
+		waitJob(t, b, id, 30*time.Second, func(j broadcast.Job) bool { return j.RecipientsProcessed == 500 })
 		require.NoError(t, a.Stop(ctx))
 
-		var j broadcast.Job
-		require.Eventually(t, func() bool {
-			j, err = b.Broadcast().GetBroadcast(ctx, "localhost", id)
-			return err == nil && j.State == broadcast.StateFinished
-		}, 60*time.Second, 100*time.Millisecond)
+		j := waitJob(t, b, id, 60*time.Second, func(j broadcast.Job) bool { return j.State == broadcast.StateFinished })
 		require.Equal(t, "gander@b", j.OwnerNode)
 		require.Equal(t, 600, j.RecipientsProcessed)
 
@@ -225,6 +248,7 @@ func TestBroadcastTakeoverByAnotherNode(t *testing.T) {
 // TestBroadcastAbortWithOwnerDown aborts, from another node, a job whose
 // owner node is down; the owner does not resume it when it comes back.
 func TestBroadcastAbortWithOwnerDown(t *testing.T) {
+	t.Parallel()
 	pgOnly(t, func(t *testing.T, d *db.DB) {
 		a := startServer(t, d, withBroadcast("gander@a", 600))
 		b := startServer(t, d, withBroadcast("gander@b", 600))
@@ -254,11 +278,11 @@ func TestBroadcastAbortWithOwnerDown(t *testing.T) {
 // TestBroadcastNodeNameInUse: a second live node with the same name on the
 // same database refuses to start.
 func TestBroadcastNodeNameInUse(t *testing.T) {
+	t.Parallel()
 	pgOnly(t, func(t *testing.T, d *db.DB) {
 		startServer(t, d, withBroadcast("gander@a", 600))
-		cfg := config.Default()
+		cfg := servertest.Config()
 		cfg.Listen.C2S[0].Port = 0
-		cfg.Listen.HTTP = nil
 		withBroadcast("gander@a", 600)(cfg)
 		srv, err := server.New(context.Background(), cfg, server.Options{DataDir: t.TempDir(), DB: d,
 			Log: slog.New(slog.DiscardHandler)})
@@ -270,6 +294,7 @@ func TestBroadcastNodeNameInUse(t *testing.T) {
 }
 
 func TestBroadcastPrerequisites(t *testing.T) {
+	t.Parallel()
 	cfg := config.Default()
 	withBroadcast("gander@a", 5)(cfg)
 	_, err := server.New(context.Background(), cfg, server.Options{DataDir: t.TempDir(), Log: slog.New(slog.DiscardHandler)})

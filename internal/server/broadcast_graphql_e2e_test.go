@@ -14,6 +14,7 @@ import (
 	"github.com/gander-xmpp/gander/internal/config"
 	"github.com/gander-xmpp/gander/internal/db"
 	"github.com/gander-xmpp/gander/internal/db/dbtest"
+	"github.com/gander-xmpp/gander/internal/wait"
 	"github.com/gander-xmpp/gander/internal/xmlstream"
 )
 
@@ -72,14 +73,18 @@ func startOK(t *testing.T, c *apiClient, v map[string]any) float64 {
 func waitState(t *testing.T, c *apiClient, domain string, id float64, state string) map[string]any {
 	t.Helper()
 	var job map[string]any
-	require.Eventually(t, func() bool {
+	wait.Until(t, 30*time.Second, func() error {
 		job = c.ok(qGetBcast, vars("domain", domain, "id", id), "broadcast", "getBroadcast").(map[string]any)
-		return job["executionState"] == state
-	}, 30*time.Second, 20*time.Millisecond, "job %v never %s", id, state)
+		if job["executionState"] != state {
+			return fmt.Errorf("job %v is %v, want %s", id, job["executionState"], state)
+		}
+		return nil
+	})
 	return job
 }
 
 func TestBroadcastAPIStartAndGet(t *testing.T) {
+	t.Parallel()
 	forEachDB(t, func(t *testing.T, d *db.DB) {
 		srv, c := startBcastAPI(t, d, nil)
 		srv.register(t, "alice", "bob", "carol")
@@ -132,6 +137,7 @@ func TestBroadcastAPIStartAndGet(t *testing.T) {
 // length boundaries that are accepted are shown by the next check,
 // running_job_limit_exceeded, while a job runs on the domain.
 func TestBroadcastAPIValidation(t *testing.T) {
+	t.Parallel()
 	forEachDB(t, func(t *testing.T, d *db.DB) {
 		srv, c := startBcastAPI(t, d, nil)
 		srv.register(t, "alice")
@@ -211,6 +217,7 @@ func TestBroadcastAPIValidation(t *testing.T) {
 }
 
 func TestBroadcastAPIAbortAndDelete(t *testing.T) {
+	t.Parallel()
 	forEachDB(t, func(t *testing.T, d *db.DB) {
 		srv, c := startBcastAPI(t, d, nil)
 		srv.register(t, "alice")
@@ -268,6 +275,7 @@ func TestBroadcastAPIAbortAndDelete(t *testing.T) {
 }
 
 func TestBroadcastAPIPagination(t *testing.T) {
+	t.Parallel()
 	forEachDB(t, func(t *testing.T, d *db.DB) {
 		srv, c := startBcastAPI(t, d, nil)
 		srv.register(t, "alice")
@@ -303,6 +311,7 @@ func TestBroadcastAPIPagination(t *testing.T) {
 }
 
 func TestBroadcastAPIDomainAdmin(t *testing.T) {
+	t.Parallel()
 	forEachDB(t, func(t *testing.T, d *db.DB) {
 		srv, c := startBcastAPI(t, d, func(c *config.Config) {
 			c.Services.DomainDB = &config.ServiceDomainDB{}
@@ -339,6 +348,7 @@ func TestBroadcastAPIDomainAdmin(t *testing.T) {
 }
 
 func TestBroadcastAPIModuleNotLoaded(t *testing.T) {
+	t.Parallel()
 	forEachDB(t, func(t *testing.T, d *db.DB) {
 		srv, c := startAPI(t, d, func(c *config.Config) { c.General.Hosts = []string{"localhost", "localhost.bis"} })
 		srv.register(t, "alice")
@@ -365,6 +375,7 @@ func TestBroadcastAPIModuleNotLoaded(t *testing.T) {
 // logged in with the mellium client, with the spec's from, subject, body
 // and ids.
 func TestBroadcastAPIReceived(t *testing.T) {
+	t.Parallel()
 	forEachDB(t, func(t *testing.T, d *db.DB) {
 		srv, c := startBcastAPI(t, d, nil)
 		srv.register(t, "alice", "bob")
@@ -384,6 +395,7 @@ func TestBroadcastAPIReceived(t *testing.T) {
 // of reach (safety mode), startBroadcast answers temporarily_unavailable
 // through the API, before any other check; afterwards it works again.
 func TestBroadcastAPITemporarilyUnavailable(t *testing.T) {
+	t.Parallel()
 	direct := dbtest.Open(t, db.PostgreSQL)
 	var name string
 	require.NoError(t, direct.QueryRowContext(t.Context(), `SELECT current_database()`).Scan(&name))
@@ -403,14 +415,14 @@ func TestBroadcastAPITemporarilyUnavailable(t *testing.T) {
 	srv.register(t, "alice")
 	proxy.cut()
 	// The next lease sync (at most 2/3 × 10 s away) fails: safety mode.
-	require.Eventually(t, func() bool { return srv.Broadcast().SafetyMode("localhost") }, 20*time.Second, 50*time.Millisecond)
+	waitSafetyMode(t, srv, true, 20*time.Second)
 	const unavailable = "Broadcast manager is temporarily unavailable"
 	for _, v := range []map[string]any{bcastVars(), bcastVars("rate", 2000, "sender", "zed@localhost")} {
 		ext := c.fails(qStartBcast, v, "temporarily_unavailable", unavailable, "broadcast", "startBroadcast")
 		require.Equal(t, map[string]any{"code": "temporarily_unavailable", "domain": "localhost", "name": "maint"}, ext)
 	}
 	proxy.restore()
-	require.Eventually(t, func() bool { return !srv.Broadcast().SafetyMode("localhost") }, 10*time.Second, 50*time.Millisecond)
+	waitSafetyMode(t, srv, false, 10*time.Second)
 	id := startOK(t, c, bcastVars())
 	waitState(t, c, "localhost", id, "FINISHED")
 }
@@ -418,6 +430,7 @@ func TestBroadcastAPITemporarilyUnavailable(t *testing.T) {
 // TestBroadcastCategoryDisabled: an admin endpoint whose allowed_categories
 // leave broadcast out answers category_disabled for it.
 func TestBroadcastCategoryDisabled(t *testing.T) {
+	t.Parallel()
 	srv, c := startBcastAPI(t, nil, func(c *config.Config) {
 		c.Listen.HTTP = append(c.Listen.HTTP,
 			gqlListener(config.GraphQLHandler{SchemaEndpoint: "admin", AllowedCategories: []string{"account"}}))

@@ -18,6 +18,7 @@ import (
 	"github.com/gander-xmpp/gander/internal/db/dbtest"
 	"github.com/gander-xmpp/gander/internal/jid"
 	"github.com/gander-xmpp/gander/internal/mod/broadcast"
+	"github.com/gander-xmpp/gander/internal/wait"
 )
 
 // pgProxy is a TCP proxy in front of PostgreSQL that a test can cut (all
@@ -100,6 +101,7 @@ func (p *pgProxy) restore() {
 // worker pauses, new jobs are refused), and when the database is back it
 // resumes the job and finishes it.
 func TestBroadcastSafetyModeWhenDatabaseGoesAway(t *testing.T) {
+	t.Parallel()
 	direct := dbtest.Open(t, db.PostgreSQL)
 	var name string
 	require.NoError(t, direct.QueryRowContext(t.Context(), `SELECT current_database()`).Scan(&name))
@@ -127,28 +129,49 @@ func TestBroadcastSafetyModeWhenDatabaseGoesAway(t *testing.T) {
 	require.NoError(t, err)
 	processed := testutil.ToFloat64 // shorthand
 	metric := s.Metrics().Spiral("mod_broadcast_recipients_processed", "count", "host_type").WithLabelValues("localhost")
-	require.Eventually(t, func() bool { return processed(metric) >= 2 }, 5*time.Second, 20*time.Millisecond)
+	wait.Until(t, 5*time.Second, func() error {
+		if n := processed(metric); n < 2 {
+			return fmt.Errorf("%v recipients processed", n)
+		}
+		return nil
+	})
 
 	proxy.cut()
 	// The next lease sync (at most 2/3 × 10 s away) fails: safety mode.
-	require.Eventually(t, func() bool {
-		return s.Broadcast().SafetyMode("localhost") && s.Broadcast().WorkerStates()[id] == "paused"
-	}, 20*time.Second, 50*time.Millisecond)
+	waitSafetyMode(t, s, true, 20*time.Second)
+	wait.Until(t, 5*time.Second, func() error {
+		if st := s.Broadcast().WorkerStates()[id]; st != "paused" {
+			return fmt.Errorf("worker %s", st)
+		}
+		return nil
+	})
 	_, err = s.Broadcast().StartBroadcast(ctx, broadcast.StartRequest{Name: "x", Domain: "localhost",
 		Body: "b", Sender: jid.MustParse("u0000@localhost"), MessageRate: 10})
 	require.ErrorIs(t, err, broadcast.ErrTemporarilyUnavailable)
 	paused := processed(metric)
-	// Over several send periods (0.1 s at 10 msg/s) nothing goes out.
-	deadline := time.Now().Add(time.Second)
-	for time.Now().Before(deadline) {
-		require.Equal(t, paused, processed(metric), "a paused worker sends nothing")
-		time.Sleep(50 * time.Millisecond)
-	}
+	// Nothing goes out while paused, checked across two more sync cycles
+	// of the node: each begins a transaction that fails, and they run a
+	// safety interval apart (min(30 s, lease/10) = 1 s, ten send periods at
+	// 10 msg/s). The node's own retries are the clock, not a sleep.
+	failedBegins := s.Metrics().Spiral("rdbms_query", "error_count", "function").WithLabelValues("begin")
+	since := processed(failedBegins)
+	wait.Until(t, 10*time.Second, func() error {
+		if n := processed(failedBegins) - since; n < 2 {
+			return fmt.Errorf("%v failed sync cycles since the pause, want 2", n)
+		}
+		return nil
+	})
+	require.Equal(t, paused, processed(metric), "a paused worker sends nothing")
+	require.Equal(t, "paused", s.Broadcast().WorkerStates()[id])
 
 	proxy.restore()
-	// Safety retries run every min(30 s, lease/10) = 1 s.
-	require.Eventually(t, func() bool { return !s.Broadcast().SafetyMode("localhost") }, 10*time.Second, 50*time.Millisecond)
-	require.Eventually(t, func() bool { return processed(metric) > paused }, 10*time.Second, 50*time.Millisecond)
+	waitSafetyMode(t, s, false, 10*time.Second)
+	wait.Until(t, 10*time.Second, func() error {
+		if n := processed(metric); n <= paused {
+			return fmt.Errorf("%v recipients processed, as when paused", n)
+		}
+		return nil
+	})
 	// Finish quickly: abort is not what we test, so let it run at its rate
 	// only until we see it going again, then check the job is healthy.
 	j, err := s.Broadcast().GetBroadcast(ctx, "localhost", id)

@@ -4,6 +4,7 @@ package server_test
 // mellium client: two resources per user, carbons enabled with raw IQs.
 
 import (
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/gander-xmpp/gander/internal/db"
 	"github.com/gander-xmpp/gander/internal/jid"
+	"github.com/gander-xmpp/gander/internal/wait"
 	"github.com/gander-xmpp/gander/internal/xmlstream"
 )
 
@@ -87,6 +89,7 @@ func startCarbons(t *testing.T, d *db.DB) *carbonsEnv {
 func (e *carbonsEnv) all() []*client { return []*client{e.a1, e.a2, e.b1, e.b2} }
 
 func TestCarbons_EnableDisable(t *testing.T) {
+	t.Parallel()
 	forEachDB(t, func(t *testing.T, d *db.DB) {
 		e := startCarbons(t, d)
 		// XEP-0280 §3: the server announces the feature.
@@ -125,6 +128,7 @@ func TestCarbons_EnableDisable(t *testing.T) {
 }
 
 func TestCarbons_SentAndReceived(t *testing.T) {
+	t.Parallel()
 	forEachDB(t, func(t *testing.T, d *db.DB) {
 		e := startCarbons(t, d)
 		for _, c := range e.all() {
@@ -175,6 +179,7 @@ func TestCarbons_SentAndReceived(t *testing.T) {
 }
 
 func TestCarbons_PrivateNoCopyAndIneligible(t *testing.T) {
+	t.Parallel()
 	forEachDB(t, func(t *testing.T, d *db.DB) {
 		e := startCarbons(t, d)
 		for _, c := range e.all() {
@@ -212,6 +217,7 @@ func TestCarbons_PrivateNoCopyAndIneligible(t *testing.T) {
 }
 
 func TestCarbons_DisabledResourceGetsNone(t *testing.T) {
+	t.Parallel()
 	forEachDB(t, func(t *testing.T, d *db.DB) {
 		e := startCarbons(t, d)
 		enableCarbons(t, e.a1, true)
@@ -238,6 +244,7 @@ func TestCarbons_DisabledResourceGetsNone(t *testing.T) {
 // the original, the other carbons-enabled resources a copy, and nobody
 // both.
 func TestCarbons_BareJIDNoDuplicates(t *testing.T) {
+	t.Parallel()
 	forEachDB(t, func(t *testing.T, d *db.DB) {
 		e := startCarbons(t, d)
 		for _, c := range e.all() {
@@ -269,6 +276,7 @@ func TestCarbons_BareJIDNoDuplicates(t *testing.T) {
 }
 
 func TestCarbons_SessionEndClearsState(t *testing.T) {
+	t.Parallel()
 	forEachDB(t, func(t *testing.T, d *db.DB) {
 		e := startCarbons(t, d)
 		enableCarbons(t, e.a1, true)
@@ -276,8 +284,15 @@ func TestCarbons_SessionEndClearsState(t *testing.T) {
 		require.Equal(t, 2.0, metricSum(t, e.s, "mod_carboncopy_enabled_sessions_count", "", ""))
 		a2 := jid.MustParse(e.a2.jid)
 		require.NoError(t, e.a2.sess.Close())
-		eventually(t, func() bool { return e.s.Router().Session(a2) == nil })
-		eventually(t, func() bool { return metricSum(t, e.s, "mod_carboncopy_enabled_sessions_count", "", "") == 1 })
+		wait.Until(t, 15*time.Second, func() error {
+			if e.s.Router().Session(a2) != nil {
+				return errors.New("the closed session is still routed to")
+			}
+			if n := metricSum(t, e.s, "mod_carboncopy_enabled_sessions_count", "", ""); n != 1 {
+				return fmt.Errorf("%v sessions with carbons enabled, want 1", n)
+			}
+			return nil
+		})
 		require.False(t, e.s.Carbons().Enabled(a2))
 
 		// The same resource bound again starts with carbons off.

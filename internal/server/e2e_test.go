@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -11,10 +12,12 @@ import (
 
 	"github.com/gander-xmpp/gander/internal/config"
 	"github.com/gander-xmpp/gander/internal/db"
+	"github.com/gander-xmpp/gander/internal/wait"
 	"github.com/gander-xmpp/gander/internal/xmlstream"
 )
 
 func TestLoginMechanismsAndChat(t *testing.T) {
+	t.Parallel()
 	forEachDB(t, func(t *testing.T, d *db.DB) {
 		s := startServer(t, d, nil)
 		s.register(t, "alice", "bob")
@@ -44,6 +47,7 @@ func TestLoginMechanismsAndChat(t *testing.T) {
 }
 
 func TestTwoResourcesOfOneUser(t *testing.T) {
+	t.Parallel()
 	forEachDB(t, func(t *testing.T, d *db.DB) {
 		s := startServer(t, d, nil)
 		s.register(t, "alice", "bob")
@@ -100,6 +104,7 @@ func isRosterPush(contact, sub string) func(*xmlstream.Element) bool {
 }
 
 func TestSubscriptionHandshakeAndRosterPushes(t *testing.T) {
+	t.Parallel()
 	forEachDB(t, func(t *testing.T, d *db.DB) {
 		s := startServer(t, d, nil)
 		s.register(t, "alice", "bob")
@@ -152,6 +157,7 @@ func TestSubscriptionHandshakeAndRosterPushes(t *testing.T) {
 }
 
 func TestOfflineMessages(t *testing.T) {
+	t.Parallel()
 	forEachDB(t, func(t *testing.T, d *db.DB) {
 		s := startServer(t, d, nil)
 		s.register(t, "alice", "bob")
@@ -159,11 +165,7 @@ func TestOfflineMessages(t *testing.T) {
 		alice.send(`<message to='bob@localhost' type='chat' id='o1'><body>first</body></message>`)
 		alice.send(`<message to='bob@localhost/gone' type='chat' id='o2'><body>second</body></message>`)
 		// Wait until both are stored before bob comes online.
-		require.Eventually(t, func() bool {
-			var n int
-			err := d.QueryRowContext(t.Context(), `SELECT COUNT(*) FROM offline_message WHERE server = ? AND username = ?`, "localhost", "bob").Scan(&n)
-			return err == nil && n == 2
-		}, 5*time.Second, 20*time.Millisecond)
+		waitOffline(t, d, "bob", 2)
 
 		bob := s.login(t, "bob", "b")
 		bob.send(`<presence/>`)
@@ -175,11 +177,7 @@ func TestOfflineMessages(t *testing.T) {
 		bob.expect("second offline message", isMessage("second"))
 
 		// Delivered messages are gone from storage.
-		require.Eventually(t, func() bool {
-			var n int
-			err := d.QueryRowContext(t.Context(), `SELECT COUNT(*) FROM offline_message WHERE server = ? AND username = ?`, "localhost", "bob").Scan(&n)
-			return err == nil && n == 0
-		}, 5*time.Second, 20*time.Millisecond)
+		waitOffline(t, d, "bob", 0)
 
 		// A message to an unknown user is refused.
 		alice.send(`<message to='nobody@localhost' type='chat' id='x1'><body>?</body></message>`)
@@ -191,6 +189,7 @@ func TestOfflineMessages(t *testing.T) {
 }
 
 func TestServerIQs(t *testing.T) {
+	t.Parallel()
 	forEachDB(t, func(t *testing.T, d *db.DB) {
 		s := startServer(t, d, nil)
 		s.register(t, "alice")
@@ -224,6 +223,7 @@ func TestServerIQs(t *testing.T) {
 }
 
 func TestBadInputClosesOnlyThatConnection(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, nil, func(c *config.Config) { c.Listen.C2S[0].MaxStanzaSize = 4096 })
 	s.register(t, "alice")
 	cases := []struct {
@@ -261,6 +261,7 @@ func TestBadInputClosesOnlyThatConnection(t *testing.T) {
 }
 
 func TestWhitespaceKeepaliveAndCleanShutdown(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, nil, nil)
 	s.register(t, "alice")
 	r := s.loginRaw(t, "alice", "alice@localhost/keep")
@@ -279,6 +280,7 @@ func TestWhitespaceKeepaliveAndCleanShutdown(t *testing.T) {
 }
 
 func TestMaxConnections(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, nil, func(c *config.Config) { c.Listen.C2S[0].MaxConnections = 1 })
 	s.register(t, "alice")
 	first := s.login(t, "alice", "first")
@@ -293,13 +295,28 @@ func TestMaxConnections(t *testing.T) {
 	// Once the first connection is gone, a new one gets in.
 	first.sess.Close()
 	first.sess.Conn().Close()
-	require.Eventually(t, func() bool {
+	wait.Until(t, 10*time.Second, func() error {
 		c, err := s.dial(t, "alice", dialOpts{})
 		if err != nil {
-			return false
+			return err
 		}
 		c.sess.Close()
 		c.sess.Conn().Close()
-		return true
-	}, 10*time.Second, 50*time.Millisecond)
+		return nil
+	})
+}
+
+// waitOffline waits until user@localhost has n messages in offline storage.
+func waitOffline(t *testing.T, d *db.DB, user string, n int) {
+	t.Helper()
+	wait.Until(t, 5*time.Second, func() error {
+		var got int
+		if err := d.QueryRowContext(t.Context(), `SELECT COUNT(*) FROM offline_message WHERE server = ? AND username = ?`, "localhost", user).Scan(&got); err != nil {
+			return err
+		}
+		if got != n {
+			return fmt.Errorf("%d offline messages for %s, want %d", got, user, n)
+		}
+		return nil
+	})
 }

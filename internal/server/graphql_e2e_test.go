@@ -168,6 +168,7 @@ const (
 )
 
 func TestAdminAccountAPI(t *testing.T) {
+	t.Parallel()
 	forEachDB(t, func(t *testing.T, d *db.DB) {
 		srv, c := startAPI(t, d, nil)
 		reg := []string{"account", "registerUser"}
@@ -260,6 +261,7 @@ func waitClosed(t *testing.T, c *client) {
 }
 
 func TestAdminRegisterLimit(t *testing.T) {
+	t.Parallel()
 	forEachDB(t, func(t *testing.T, d *db.DB) {
 		_, c := startAPI(t, d, func(c *config.Config) { c.Auth.MaxUsersPerDomain = 1 })
 		c.ok(qRegister, map[string]any{"domain": "localhost", "username": "a", "password": "x"}, "account", "registerUser")
@@ -269,6 +271,7 @@ func TestAdminRegisterLimit(t *testing.T) {
 }
 
 func TestAdminAuthentication(t *testing.T) {
+	t.Parallel()
 	forEachDB(t, func(t *testing.T, d *db.DB) {
 		srv, c := startAPI(t, d, nil)
 		const checkAuth = `{ checkAuth { domain authType authStatus } }`
@@ -291,6 +294,7 @@ func TestAdminAuthentication(t *testing.T) {
 }
 
 func TestAdminWithoutCredentials(t *testing.T) {
+	t.Parallel()
 	srv := startServer(t, nil, func(c *config.Config) {
 		c.Listen.HTTP = append(c.Listen.HTTP, gqlListener(config.GraphQLHandler{SchemaEndpoint: "admin"}))
 	})

@@ -2,7 +2,7 @@ package server_test
 
 import (
 	"bytes"
-	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"sort"
@@ -14,6 +14,7 @@ import (
 
 	"github.com/gander-xmpp/gander/internal/config"
 	"github.com/gander-xmpp/gander/internal/db"
+	"github.com/gander-xmpp/gander/internal/wait"
 	"github.com/gander-xmpp/gander/internal/xmlstream"
 )
 
@@ -23,6 +24,7 @@ const (
 )
 
 func TestDomainAdmin(t *testing.T) {
+	t.Parallel()
 	forEachDB(t, func(t *testing.T, d *db.DB) {
 		srv, c := startAPI(t, d, func(c *config.Config) {
 			c.General.Hosts = []string{"localhost", "localhost.bis"}
@@ -68,12 +70,14 @@ func TestDomainAdmin(t *testing.T) {
 }
 
 func TestDomainPasswordNeedsDomainDB(t *testing.T) {
+	t.Parallel()
 	_, c := startAPI(t, nil, nil)
 	ext := c.fails(qSetDomainPass, map[string]any{"d": "localhost", "p": "x"}, "deps_not_loaded", "Some of the required services are not loaded", "domain", "setDomainPassword")
 	require.Equal(t, []any{"service_domain_db"}, ext["not_loaded_services"])
 }
 
 func TestAdminRequestErrors(t *testing.T) {
+	t.Parallel()
 	srv, c := startAPI(t, nil, func(c *config.Config) {
 		c.Listen.HTTP = append(c.Listen.HTTP, gqlListener(config.GraphQLHandler{SchemaEndpoint: "admin", AllowedCategories: []string{"checkAuth", "server"}}))
 	})
@@ -124,6 +128,7 @@ func TestAdminRequestErrors(t *testing.T) {
 }
 
 func TestAdminSessionAPI(t *testing.T) {
+	t.Parallel()
 	forEachDB(t, func(t *testing.T, d *db.DB) {
 		srv, c := startAPI(t, d, func(c *config.Config) { c.General.Hosts = []string{"localhost", "localhost.bis"} })
 		srv.register(t, "alice", "bob")
@@ -131,8 +136,11 @@ func TestAdminSessionAPI(t *testing.T) {
 		laptop := srv.login(t, "alice", "laptop")
 		bob := srv.login(t, "bob", "web")
 		phone.send(`<presence/>`)
-		eventually(t, func() bool {
-			return c.ok(`{ session { countUsersWithStatus(domain: "localhost", status: "available") } }`, nil, "session", "countUsersWithStatus") == 1.0
+		wait.Until(t, 15*time.Second, func() error {
+			if n := c.ok(`{ session { countUsersWithStatus(domain: "localhost", status: "available") } }`, nil, "session", "countUsersWithStatus"); n != 1.0 {
+				return fmt.Errorf("%v users available, want 1", n)
+			}
+			return nil
 		})
 
 		// mellium lets the server pick the resources: sort the bound JIDs.
@@ -161,9 +169,12 @@ func TestAdminSessionAPI(t *testing.T) {
 
 		// setPresence acts as the client: the session becomes "away".
 		require.Equal(t, "Presence set successfully", c.ok(`mutation($u: FullJID!) { session { setPresence(user: $u, type: AVAILABLE, show: AWAY, status: "lunch", priority: 5) { message } } }`, map[string]any{"u": bob.jid}, "session", "setPresence", "message"))
-		eventually(t, func() bool {
+		wait.Until(t, 15*time.Second, func() error {
 			l, _ := c.ok(`{ session { listUsersWithStatus(domain: "localhost", status: "away") { user priority text } } }`, nil, "session", "listUsersWithStatus").([]any)
-			return len(l) == 1 && l[0].(map[string]any)["text"] == "lunch" && l[0].(map[string]any)["priority"] == 5.0
+			if len(l) != 1 || l[0].(map[string]any)["text"] != "lunch" || l[0].(map[string]any)["priority"] != 5.0 {
+				return fmt.Errorf("users away: %v", l)
+			}
+			return nil
 		})
 		c.fails(`mutation { session { setPresence(user: "bob@localhost/none", type: AVAILABLE) { message } } }`, nil, "no_session", "Given session does not exist", "session", "setPresence")
 
@@ -172,32 +183,29 @@ func TestAdminSessionAPI(t *testing.T) {
 		require.Equal(t, map[string]any{"jid": phone.jid, "kicked": true, "code": nil, "message": "Session kicked"},
 			c.ok(kick, map[string]any{"u": phone.jid}, "session", "kickUser"))
 		waitClosed(t, phone)
-		eventually(t, func() bool {
-			return c.ok(`{ session { countSessions } }`, nil, "session", "countSessions") == 2.0
-		})
+		waitSessions(t, c, 2)
 		require.Equal(t, map[string]any{"jid": phone.jid, "kicked": false, "code": "no_session", "message": "No active session"},
 			c.ok(kick, map[string]any{"u": phone.jid}, "session", "kickUser"))
 		require.Equal(t, true, c.ok(`mutation { session { kickUser(user: "bob@localhost", reason: "bye") { kicked } } }`, nil, "session", "kickUser", "kicked"))
 		waitClosed(t, bob)
-		eventually(t, func() bool {
-			return c.ok(`{ session { countSessions } }`, nil, "session", "countSessions") == 1.0
-		})
+		waitSessions(t, c, 1)
 		_ = laptop
 	})
 }
 
-// eventually polls cond until it holds or 15 seconds pass.
-func eventually(t *testing.T, cond func() bool) {
+// waitSessions waits until the admin API counts n sessions.
+func waitSessions(t *testing.T, c *apiClient, n float64) {
 	t.Helper()
-	eventuallyErr(t, 15*time.Second, func() error {
-		if cond() {
-			return nil
+	wait.Until(t, 15*time.Second, func() error {
+		if got := c.ok(`{ session { countSessions } }`, nil, "session", "countSessions"); got != n {
+			return fmt.Errorf("%v sessions, want %v", got, n)
 		}
-		return errors.New("not yet")
+		return nil
 	})
 }
 
 func TestAdminStanzaAPI(t *testing.T) {
+	t.Parallel()
 	forEachDB(t, func(t *testing.T, d *db.DB) {
 		srv, c := startAPI(t, d, nil)
 		srv.register(t, "alice", "bob")
@@ -230,6 +238,7 @@ func TestAdminStanzaAPI(t *testing.T) {
 }
 
 func TestAdminServerAndDomainAPI(t *testing.T) {
+	t.Parallel()
 	_, c := startAPI(t, nil, func(c *config.Config) { c.General.NodeName = "node1@host" })
 	status := c.ok(`{ server { status { statusCode message version } } }`, nil, "server", "status").(map[string]any)
 	require.Equal(t, "RUNNING", status["statusCode"])
@@ -244,6 +253,7 @@ func TestAdminServerAndDomainAPI(t *testing.T) {
 }
 
 func TestHealthEndpoints(t *testing.T) {
+	t.Parallel()
 	srv, c := startAPI(t, nil, nil)
 	base := strings.TrimSuffix(c.url, "/api/graphql")
 	for _, p := range []string{"/health", "/health/ready"} {
@@ -256,6 +266,7 @@ func TestHealthEndpoints(t *testing.T) {
 }
 
 func TestAdminCSRFProtection(t *testing.T) {
+	t.Parallel()
 	_, c := startAPI(t, nil, nil)
 	// A mutation over GET is refused (a link must not change state).
 	q := url.Values{"query": {`mutation { account { registerUser(domain: "localhost", username: "x", password: "y") { jid } } }`}}
@@ -280,6 +291,7 @@ func TestAdminCSRFProtection(t *testing.T) {
 }
 
 func TestUserEndpoint(t *testing.T) {
+	t.Parallel()
 	forEachDB(t, func(t *testing.T, d *db.DB) {
 		srv, _ := startAPI(t, d, func(c *config.Config) {
 			c.Listen.HTTP = append(c.Listen.HTTP, gqlListener(config.GraphQLHandler{SchemaEndpoint: "user"}))

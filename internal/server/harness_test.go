@@ -6,11 +6,8 @@ import (
 	"crypto/tls"
 	"encoding/base64"
 	"encoding/xml"
-	"fmt"
 	"io"
-	"log/slog"
 	"net"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -25,10 +22,12 @@ import (
 	"github.com/gander-xmpp/gander/internal/db"
 	"github.com/gander-xmpp/gander/internal/db/dbtest"
 	"github.com/gander-xmpp/gander/internal/server"
+	"github.com/gander-xmpp/gander/internal/server/servertest"
 	"github.com/gander-xmpp/gander/internal/xmlstream"
 )
 
-// testServer is a Gander node on random loopback ports.
+// testServer is a Gander node on random loopback ports, with the XMPP
+// client helpers below.
 type testServer struct {
 	*server.Server
 	addr string
@@ -36,35 +35,16 @@ type testServer struct {
 
 const password = "s3cret pässword"
 
-// startServer runs the default configuration on port 0 over d, with
-// edit applied to the configuration first.
+// startServer runs servertest.Config() over d, with edit applied to the
+// configuration first.
 func startServer(t *testing.T, d *db.DB, edit func(*config.Config)) *testServer {
 	t.Helper()
-	cfg := config.Default()
-	cfg.Listen.C2S[0].Port = 0
-	cfg.Listen.HTTP = nil
-	cfg.Auth.Password.ScramIterations = 4096
-	// A fixed node name, whatever the machine's hostname (the default is
-	// gander@<hostname>); tests check it in API messages.
-	cfg.General.NodeName = "gander@localhost"
+	cfg := servertest.Config()
 	if edit != nil {
 		edit(cfg)
 	}
-	level := slog.LevelWarn
-	if os.Getenv("GANDER_TEST_LOG") != "" {
-		level = slog.LevelDebug
-	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
-	ctx := context.Background()
-	srv, err := server.New(ctx, cfg, server.Options{DataDir: t.TempDir(), Log: log, DB: d})
-	require.NoError(t, err)
-	require.NoError(t, srv.Start(ctx))
-	t.Cleanup(func() {
-		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		require.NoError(t, srv.Stop(sctx))
-	})
-	return &testServer{Server: srv, addr: srv.C2SAddrs()[0].String()}
+	s := servertest.Start(t, cfg, d)
+	return &testServer{Server: s.Server, addr: s.Addr}
 }
 
 func (s *testServer) register(t *testing.T, users ...string) {
@@ -302,8 +282,6 @@ func (r *rawConn) readUntilClosed() string {
 const streamOpen = `<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' to='localhost' version='1.0'>`
 
 func forEachDB(t *testing.T, fn func(t *testing.T, d *db.DB)) { dbtest.ForEach(t, fn) }
-
-var _ = fmt.Sprintf
 
 // readUntil reads from r until the accumulated text contains marker.
 func readUntil(t *testing.T, r io.Reader, setDeadline func(time.Time) error, marker string) string {

@@ -50,6 +50,7 @@ func bareOf(s string) string {
 // sent it (the API runs the same user-send hooks as c2s); so do the
 // admin sendStanza and the user API's sendMessage. A headline is ignored.
 func TestInboxAPI_SendMessage(t *testing.T) {
+	t.Parallel()
 	forEachInbox(t, func(t *testing.T, d *db.DB, opts string) {
 		srv, c := startInboxAPIML(t, d, opts)
 		srv.register(t, "alice", "bob")
@@ -89,6 +90,7 @@ func TestInboxAPI_SendMessage(t *testing.T) {
 // from the default view (rdbms deletes it; rdbms_async moves it to the
 // bin, §10.5).
 func TestInbox_36_RoomDeletedGraphQL(t *testing.T) {
+	t.Parallel()
 	forEachInbox(t, func(t *testing.T, d *db.DB, opts string) {
 		srv, c := startInboxAPIML(t, d, opts)
 		srv.register(t, "alice", "bob", "kate")

@@ -6,6 +6,7 @@ package server_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -13,25 +14,23 @@ import (
 
 	"github.com/gander-xmpp/gander/internal/db"
 	"github.com/gander-xmpp/gander/internal/mod/inbox"
+	"github.com/gander-xmpp/gander/internal/wait"
 	"github.com/gander-xmpp/gander/internal/xmlstream"
 )
 
 const asyncOpts = "backend = \"rdbms_async\"\nasync_writer.pool_size = 1\n"
 
-// pollInbox polls an inbox query until check accepts it.
+// pollInbox repeats an inbox query until check accepts it.
 func pollInbox(t *testing.T, what string, query func() []inboxResult, check func([]inboxResult) bool) []inboxResult {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		rs := query()
-		if check(rs) {
-			return rs
+	var rs []inboxResult
+	wait.Until(t, 10*time.Second, func() error {
+		if rs = query(); !check(rs) {
+			return fmt.Errorf("%s: not reached, last result %d entries", what, len(rs))
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not reached, last result %d entries", what, len(rs))
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return nil
+	})
+	return rs
 }
 
 func one(unread int, body string) func([]inboxResult) bool {
@@ -43,6 +42,7 @@ func one(unread int, body string) func([]inboxResult) bool {
 // TestInboxAsync_14_23_25_26_OneToOne covers 14, 23, 25 and 26 under the
 // asynchronous backend.
 func TestInboxAsync_14_23_25_26_OneToOne(t *testing.T) {
+	t.Parallel()
 	forEachDB(t, func(t *testing.T, d *db.DB) {
 		e := startInbox(t, d, asyncOpts)
 		chat(t, e.alice, e.bob, "bob", "m1", "one")
@@ -65,6 +65,7 @@ func TestInboxAsync_14_23_25_26_OneToOne(t *testing.T) {
 // (the cleaner empties the bin, with an async pool request counted) and
 // 65 (the empty-bin IQ).
 func TestInboxAsync_42_48_63_64_65_Bin(t *testing.T) {
+	t.Parallel()
 	forEachDB(t, func(t *testing.T, d *db.DB) {
 		e := startInboxML(t, d, asyncOpts+"bin_ttl = 0\naff_changes = false", true)
 		post(t, e.alice, "g-1", "hello", e.bob, e.kate)
@@ -94,6 +95,7 @@ func TestInboxAsync_42_48_63_64_65_Bin(t *testing.T) {
 // asynchronous backend: affiliation entries at creation, then posts from
 // two members, including the sender's echo.
 func TestInboxAsync_34_37_41_MucLight(t *testing.T) {
+	t.Parallel()
 	forEachDB(t, func(t *testing.T, d *db.DB) {
 		e := startInboxML(t, d, asyncOpts, false)
 		require.Equal(t, "result", e.alice.mlIQ("set", ibRoom, nsMLCrt, "<occupants>"+users("bob@localhost", "member", "kate@localhost", "member")+"</occupants>").Attr("type"))
@@ -117,6 +119,7 @@ func TestInboxAsync_34_37_41_MucLight(t *testing.T) {
 // (so a property set right after a message finds the entry), and a clean
 // stop writes what is still pending.
 func TestInboxAsync_FlushInterval(t *testing.T) {
+	t.Parallel()
 	forEachDB(t, func(t *testing.T, d *db.DB) {
 		e := startInbox(t, d, asyncOpts+"async_writer.flush_interval = 600000\n")
 		for _, c := range []*client{e.alice, e.bob, e.kate, e.mike} {

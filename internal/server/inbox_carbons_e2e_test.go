@@ -14,6 +14,7 @@ import (
 // carbons did not exist. mod_carboncopy queues its copies on the sessions
 // directly, so they never pass the hooks mod_inbox listens on.
 func TestInbox_19_CarbonsAreNotStored(t *testing.T) {
+	t.Parallel()
 	forEachInbox(t, func(t *testing.T, d *db.DB, opts string) {
 		e := startInbox(t, d, opts)
 		a2, b2 := online(t, e.s, "alice"), online(t, e.s, "bob")

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -67,6 +68,7 @@ var settleBeforeQuery sync.Map
 func forEachInbox(t *testing.T, fn func(t *testing.T, d *db.DB, opts string)) {
 	for _, b := range []struct{ name, opts string }{{"rdbms", ""}, {"rdbms_async", asyncOpts}} {
 		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
 			forEachDB(t, func(t *testing.T, d *db.DB) { fn(t, d, b.opts) })
 		})
 	}
@@ -126,7 +128,8 @@ func formXML(kv ...string) string {
 	return b.String()
 }
 
-var iqSeq int
+// iqSeq numbers IQs; tests run in parallel.
+var iqSeq atomic.Int64
 
 // query runs an inbox query with the raw form and RSM XML and returns the
 // result messages (in arrival order) and the final IQ. On an IQ error
@@ -136,8 +139,7 @@ func query(t *testing.T, c *client, queryID, inner string) ([]inboxResult, fin) 
 	if s, ok := settleBeforeQuery.Load(c); ok {
 		require.NoError(t, s.(*testServer).Inbox().Sync(context.Background()))
 	}
-	iqSeq++
-	id := fmt.Sprintf("q%d", iqSeq)
+	id := fmt.Sprintf("q%d", iqSeq.Add(1))
 	qid := ""
 	if queryID != "" {
 		qid = " queryid='" + queryID + "'"
@@ -220,6 +222,7 @@ func requireOwnBare(t *testing.T, bare, from string) {
 }
 
 func TestInbox_01_DiscoService(t *testing.T) {
+	t.Parallel()
 	forEachInbox(t, func(t *testing.T, d *db.DB, opts string) {
 		e := startInbox(t, d, opts)
 		resp := e.alice.sendIQ(`<iq type='get' id='d1' to='localhost'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>`)
@@ -229,6 +232,7 @@ func TestInbox_01_DiscoService(t *testing.T) {
 }
 
 func TestInbox_02_ReturnsValidForm(t *testing.T) {
+	t.Parallel()
 	forEachInbox(t, func(t *testing.T, d *db.DB, opts string) {
 		e := startInbox(t, d, opts)
 		for _, name := range []string{"inbox", "query"} {
@@ -274,6 +278,7 @@ func TestInbox_02_ReturnsValidForm(t *testing.T) {
 // (unknown field), 78 (archive=invalid), 79 (RSM max NaN) and the other
 // errors of §5.7.
 func TestInbox_03_10_78_79_FormErrors(t *testing.T) {
+	t.Parallel()
 	forEachInbox(t, func(t *testing.T, d *db.DB, opts string) {
 		e := startInbox(t, d, opts)
 		a := e.alice
@@ -315,6 +320,7 @@ func TestInbox_03_10_78_79_FormErrors(t *testing.T) {
 }
 
 func TestInbox_11_12_LimitResult(t *testing.T) {
+	t.Parallel()
 	forEachInbox(t, func(t *testing.T, d *db.DB, opts string) {
 		e := startInbox(t, d, opts+"max_result_limit = 2")
 		chat(t, e.alice, e.bob, "bob", "m1", "b")
@@ -336,6 +342,7 @@ func TestInbox_11_12_LimitResult(t *testing.T) {
 // 33 (counters zero at no activity), 14 (msg_sent_stored_in_inbox), 15-16
 // (queryid fallback and queryid) and 20 (user_has_two_conversations).
 func TestInbox_13_14_15_16_20_33_OneToOne(t *testing.T) {
+	t.Parallel()
 	forEachInbox(t, func(t *testing.T, d *db.DB, opts string) {
 		e := startInbox(t, d, opts)
 		rs, f := query(t, e.alice, "", "")
@@ -387,6 +394,7 @@ func TestInbox_13_14_15_16_20_33_OneToOne(t *testing.T) {
 // (user_has_two_unread_messages), 24 (other_resources_do_not_interfere)
 // and the §8.2 filters for headline, error and chat states.
 func TestInbox_17_18_22_23_24_Filters(t *testing.T) {
+	t.Parallel()
 	forEachInbox(t, func(t *testing.T, d *db.DB, opts string) {
 		e := startInbox(t, d, opts)
 		e.alice.send(`<message to='bob@localhost' type='chat' id='ns'><body>secret</body><no-store xmlns='urn:xmpp:hints'/></message>`)
@@ -430,6 +438,7 @@ func TestInbox_17_18_22_23_24_Filters(t *testing.T) {
 // 26 (reset stanza; the interlocutor gets nothing), 27 (marker with a
 // wrong id) and 28 (non-reset marker).
 func TestInbox_25_26_27_28_Markers(t *testing.T) {
+	t.Parallel()
 	forEachInbox(t, func(t *testing.T, d *db.DB, opts string) {
 		e := startInbox(t, d, opts)
 		chat(t, e.alice, e.bob, "bob", "m-1", "hello")
@@ -464,6 +473,7 @@ func TestInbox_25_26_27_28_Markers(t *testing.T) {
 // TestInbox_29_30_31_32_Counters covers 29 (hidden_read), 30
 // (reset_unread_counter_and_show_only_unread), 31 and 32 (fin counters).
 func TestInbox_29_30_31_32_Counters(t *testing.T) {
+	t.Parallel()
 	forEachInbox(t, func(t *testing.T, d *db.DB, opts string) {
 		e := startInbox(t, d, opts)
 		chat(t, e.alice, e.bob, "bob", "a1", "x1")
@@ -496,6 +506,7 @@ func TestInbox_29_30_31_32_Counters(t *testing.T) {
 // (timestamp_is_updated_on_new_message), 59 (order ascending) and 60-62
 // (start/end ranges).
 func TestInbox_58_62_Timestamps(t *testing.T) {
+	t.Parallel()
 	forEachInbox(t, func(t *testing.T, d *db.DB, opts string) {
 		e := startInbox(t, d, opts)
 		delay := func(r inboxResult) string {
@@ -530,6 +541,7 @@ func TestInbox_58_62_Timestamps(t *testing.T) {
 // TestInbox_114_120_Pagination covers 114-120 (pagination over Bob, then
 // Kate, then Mike; the newest is Mike).
 func TestInbox_114_120_Pagination(t *testing.T) {
+	t.Parallel()
 	forEachInbox(t, func(t *testing.T, d *db.DB, opts string) {
 		e := startInbox(t, d, opts)
 		chat(t, e.alice, e.bob, "bob", "p1", "bob")

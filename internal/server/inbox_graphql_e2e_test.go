@@ -84,6 +84,7 @@ func countBin(t *testing.T, d *db.DB, server string) int {
 // TestInboxGraphQL_122_129_Admin covers the admin operations and their
 // errors on both backends and both databases.
 func TestInboxGraphQL_122_129_Admin(t *testing.T) {
+	t.Parallel()
 	forEachInbox(t, func(t *testing.T, d *db.DB, opts string) {
 		srv, c := startInboxAPI(t, d, opts)
 		srv.register(t, "alice", "bob", "kate")
@@ -137,6 +138,7 @@ func TestInboxGraphQL_122_129_Admin(t *testing.T) {
 // TestInboxGraphQL_131_132_DomainAdminAndUser covers the domain admin's
 // limits and the user's flushBin.
 func TestInboxGraphQL_131_132_DomainAdminAndUser(t *testing.T) {
+	t.Parallel()
 	forEachInbox(t, func(t *testing.T, d *db.DB, opts string) {
 		srv, c := startInboxAPI(t, d, opts)
 		c.ok(qSetDomainPass, vars("d", "localhost", "p", "dpass"), "domain", "setDomainPassword")
@@ -177,6 +179,7 @@ func TestInboxGraphQL_131_132_DomainAdminAndUser(t *testing.T) {
 // TestInboxGraphQL_130_NotLoaded: without mod_inbox every operation is
 // deps_not_loaded.
 func TestInboxGraphQL_130_NotLoaded(t *testing.T) {
+	t.Parallel()
 	forEachDB(t, func(t *testing.T, d *db.DB) {
 		srv, c := startInboxAPI(t, d, "off")
 		srv.register(t, "bob")

@@ -14,6 +14,7 @@ import (
 // user is delivered after reconnection and the offline replay (which
 // carries <delay>) is not counted twice.
 func TestInbox_21_MsgSentToOfflineUser(t *testing.T) {
+	t.Parallel()
 	forEachInbox(t, func(t *testing.T, d *db.DB, opts string) {
 		ib := inboxConfig(t, opts)
 		s := startServer(t, d, func(c *config.Config) {
@@ -37,6 +38,7 @@ func TestInbox_21_MsgSentToOfflineUser(t *testing.T) {
 // (flushes, conversations per flush, flush latency, queue length back at
 // 0 once settled).
 func TestInboxMetrics(t *testing.T) {
+	t.Parallel()
 	forEachInbox(t, func(t *testing.T, d *db.DB, opts string) {
 		srv, c := startInboxAPIML(t, d, opts)
 		srv.register(t, "alice", "bob")
@@ -66,6 +68,7 @@ func TestInboxMetrics(t *testing.T) {
 // entry leaves the inbox; rdbms deletes it, rdbms_async moves it to the
 // bin holding the last room message (unread 1).
 func TestInbox_48_NoAffRemoveOnKicked(t *testing.T) {
+	t.Parallel()
 	forEachInbox(t, func(t *testing.T, d *db.DB, opts string) {
 		e := startInboxML(t, d, opts+"aff_changes = false", true)
 		post(t, e.alice, "g-1", "hello", e.bob, e.kate)

@@ -101,6 +101,7 @@ func entryProps(t *testing.T, s *testServer, c *client, remote string) *xmlstrea
 // room/nick to the user's bare JID; a user without affiliation gets
 // nothing.
 func TestInbox_51_GroupchatStoredInAllInboxes(t *testing.T) {
+	t.Parallel()
 	forEachInbox(t, func(t *testing.T, d *db.DB, opts string) {
 		e := startInboxMuc(t, d, opts)
 		join(t, e.mike, ibMucRoom, "mike-nick", "")
@@ -124,6 +125,7 @@ func TestInbox_51_GroupchatStoredInAllInboxes(t *testing.T) {
 // and mod_muc_light running: classic MUC copies are counted once, by the
 // classic MUC path only (spec/inbox.md §8.5, last bullet).
 func TestInbox_51_WithMucLight(t *testing.T) {
+	t.Parallel()
 	forEachInbox(t, func(t *testing.T, d *db.DB, opts string) {
 		ml := mlConfig(t, "")
 		e := startInboxMucWith(t, d, "groupchat = [\"muc\", \"muclight\"]\n"+opts, func(c *config.Config) { c.Modules.MucLight = ml })
@@ -140,6 +142,7 @@ func TestInbox_51_WithMucLight(t *testing.T) {
 // (unread_count_is_the_same_after_going_online_again): a member who left
 // still counts, and the history replayed on rejoining does not count.
 func TestInbox_52_53_OfflineMemberAndRejoin(t *testing.T) {
+	t.Parallel()
 	forEachInbox(t, func(t *testing.T, d *db.DB, opts string) {
 		e := startInboxMuc(t, d, opts)
 		e.kate.send(`<presence to='` + ibMucRoom + `/kate-nick' type='unavailable'/>`)
@@ -162,6 +165,7 @@ func TestInbox_52_53_OfflineMemberAndRejoin(t *testing.T) {
 // (unread_count_is_reset_after_sending_chatmarker) and 55
 // (non_reset_marker_should_not_affect_muc_inbox).
 func TestInbox_54_55_Markers(t *testing.T) {
+	t.Parallel()
 	forEachInbox(t, func(t *testing.T, d *db.DB, opts string) {
 		e := startInboxMuc(t, d, opts)
 		mucSay(t, e.bob, "bob-nick", "g-1", "read me", e.alice, e.kate)
@@ -185,6 +189,7 @@ func TestInbox_54_55_Markers(t *testing.T) {
 // (unread_count_is_reset_after_sending_reset_stanza): the deprecated reset
 // IQ works on a room JID and sends nothing to anybody.
 func TestInbox_56_ResetIQForRoom(t *testing.T) {
+	t.Parallel()
 	forEachInbox(t, func(t *testing.T, d *db.DB, opts string) {
 		e := startInboxMuc(t, d, opts)
 		mucSay(t, e.bob, "bob-nick", "g-1", "reset me", e.alice, e.kate)
@@ -207,6 +212,7 @@ func TestInbox_56_ResetIQForRoom(t *testing.T) {
 // stores the recipient's copy as delivered (to = Bob's full JID; the
 // reference keeps to = room/bob-nick, spec/inbox.md §8.8).
 func TestInbox_57_PrivateMessagesAreOneToOne(t *testing.T) {
+	t.Parallel()
 	forEachInbox(t, func(t *testing.T, d *db.DB, opts string) {
 		e := startInboxMuc(t, d, opts)
 		e.kate.send(`<message to='` + ibMucRoom + `/bob-nick' type='chat' id='pm-1'><body>Hi Bob!</body></message>`)

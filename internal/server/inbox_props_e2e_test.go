@@ -16,6 +16,7 @@ import (
 	"github.com/gander-xmpp/gander/internal/db"
 	"github.com/gander-xmpp/gander/internal/jid"
 	"github.com/gander-xmpp/gander/internal/mod/muclight"
+	"github.com/gander-xmpp/gander/internal/wait"
 	"github.com/gander-xmpp/gander/internal/xmlstream"
 )
 
@@ -26,8 +27,7 @@ func setProps(t *testing.T, c *client, jidAttr, extra, children string) (*xmlstr
 	if s, ok := settleBeforeQuery.Load(c); ok {
 		require.NoError(t, s.(*testServer).Inbox().Sync(context.Background()))
 	}
-	iqSeq++
-	id := fmt.Sprintf("p%d", iqSeq)
+	id := fmt.Sprintf("p%d", iqSeq.Add(1))
 	resp := c.sendIQ(fmt.Sprintf(`<iq type='set' id='%s'><query xmlns='%s' jid='%s'%s>%s</query></iq>`, id, nsConv, jidAttr, extra, children))
 	if resp.Attr("type") != "result" {
 		return resp, nil
@@ -52,6 +52,7 @@ func propsErr(t *testing.T, c *client, jidAttr, children string) string {
 // TestInbox_66_77_108_PropertyErrors covers 66-77 (property set errors)
 // and 108 (returns_valid_properties_form), plus the get errors of §7.2.
 func TestInbox_66_77_108_PropertyErrors(t *testing.T) {
+	t.Parallel()
 	forEachInbox(t, func(t *testing.T, d *db.DB, opts string) {
 		e := startInbox(t, d, opts)
 		a := e.alice
@@ -95,6 +96,7 @@ func TestInbox_66_77_108_PropertyErrors(t *testing.T) {
 // fallback and queryid), 109-110 (get, complete get) and 113 (timestamp
 // not reset by properties).
 func TestInbox_80_84_109_110_113_Read(t *testing.T) {
+	t.Parallel()
 	forEachInbox(t, func(t *testing.T, d *db.DB, opts string) {
 		e := startInbox(t, d, opts)
 		chat(t, e.alice, e.bob, "bob", "m1", "one")
@@ -156,6 +158,7 @@ func names(el *xmlstream.Element) []string {
 // sides, custom box stays, box has preference over archive, box=all) and
 // 97-103 (the legacy archive flag).
 func TestInbox_85_103_Boxes(t *testing.T) {
+	t.Parallel()
 	forEachInbox(t, func(t *testing.T, d *db.DB, opts string) {
 		e := startInbox(t, d, opts)
 		chat(t, e.alice, e.bob, "bob", "m1", "one")
@@ -239,6 +242,7 @@ func TestInbox_85_103_Boxes(t *testing.T) {
 // read time, a new value replaces the old) and 111-112 (several
 // properties at once).
 func TestInbox_104_107_111_112_Mute(t *testing.T) {
+	t.Parallel()
 	forEachInbox(t, func(t *testing.T, d *db.DB, opts string) {
 		e := startInbox(t, d, opts)
 		chat(t, e.alice, e.bob, "bob", "m1", "one")
@@ -262,11 +266,12 @@ func TestInbox_104_107_111_112_Mute(t *testing.T) {
 
 		setProps(t, e.bob, "alice@localhost", "", "<mute>1</mute>")
 		require.NotEqual(t, "0", entries(t, e.bob)[0].prop("mute"))
-		deadline := time.Now().Add(10 * time.Second)
-		for entries(t, e.bob)[0].prop("mute") != "0" {
-			require.True(t, time.Now().Before(deadline), "106: the mute never expired")
-			time.Sleep(100 * time.Millisecond)
-		}
+		wait.Until(t, 10*time.Second, func() error {
+			if m := entries(t, e.bob)[0].prop("mute"); m != "0" {
+				return fmt.Errorf("106: the mute never expired (mute %s)", m)
+			}
+			return nil
+		})
 
 		_, x = setProps(t, e.bob, "alice@localhost", " queryid='many'", "\n  <archive>true</archive>\n  <read>true</read>\n  <mute>86400</mute>\n")
 		require.Equal(t, "many", x.Attr("queryid"), "112")
@@ -280,6 +285,7 @@ func TestInbox_104_107_111_112_Mute(t *testing.T) {
 // TestInbox_65_EmptyBin covers 65 (xmpp_bin_flush), §6 and the periodic
 // cleaner's purge (§11; 64 with the synchronous backend).
 func TestInbox_65_EmptyBin(t *testing.T) {
+	t.Parallel()
 	forEachInbox(t, func(t *testing.T, d *db.DB, opts string) {
 		e := startInbox(t, d, opts+"bin_ttl = 0")
 		chat(t, e.alice, e.bob, "bob", "m1", "one")
@@ -305,6 +311,7 @@ func TestInbox_65_EmptyBin(t *testing.T) {
 // TestInbox_UserRemovalCleansInbox covers §8.9: user removal deletes the
 // user's entries; entries pointing at the user stay.
 func TestInbox_UserRemovalCleansInbox(t *testing.T) {
+	t.Parallel()
 	forEachInbox(t, func(t *testing.T, d *db.DB, opts string) {
 		e := startInbox(t, d, opts)
 		chat(t, e.alice, e.bob, "bob", "m1", "one")
@@ -361,6 +368,7 @@ func roomEntry(t *testing.T, c *client, unread int, body string) inboxResult {
 // markers), 39 (non-reset markers), 40 (reset stanza for the room) and
 // 121 (set unread on a room entry).
 func TestInbox_34_38_39_40_43_44_121_MucLight(t *testing.T) {
+	t.Parallel()
 	forEachInbox(t, func(t *testing.T, d *db.DB, opts string) {
 		e := startInboxML(t, d, opts, true)
 		post(t, e.alice, "g-1", "Hi room", e.bob, e.kate)
@@ -408,6 +416,7 @@ func TestInbox_34_38_39_40_43_44_121_MucLight(t *testing.T) {
 // 37 (advanced_groupchat_stored_in_all_inbox), 42
 // (leave_and_remove_conversation) and 35 (room destroyed over XMPP).
 func TestInbox_35_37_41_42_MucLightLifecycle(t *testing.T) {
+	t.Parallel()
 	forEachInbox(t, func(t *testing.T, d *db.DB, opts string) {
 		e := startInboxML(t, d, opts, false)
 		require.Equal(t, "result", e.alice.mlIQ("set", ibRoom, nsMLCrt, "<occupants>"+users("bob@localhost", "member", "kate@localhost", "member")+"</occupants>").Attr("type"))
@@ -448,6 +457,7 @@ func TestInbox_35_37_41_42_MucLightLifecycle(t *testing.T) {
 // TestInbox_46_50_MucLightNoAffChanges covers 46 and 50 (aff_changes =
 // false).
 func TestInbox_46_50_MucLightNoAffChanges(t *testing.T) {
+	t.Parallel()
 	forEachInbox(t, func(t *testing.T, d *db.DB, opts string) {
 		{
 			e := startInboxML(t, d, opts+"aff_changes = false", false)
@@ -468,6 +478,7 @@ func TestInbox_46_50_MucLightNoAffChanges(t *testing.T) {
 // TestInbox_47_49_MucLightKeepOnKick covers 47 and 49 (remove_on_kicked =
 // false).
 func TestInbox_47_49_MucLightKeepOnKick(t *testing.T) {
+	t.Parallel()
 	forEachInbox(t, func(t *testing.T, d *db.DB, opts string) {
 		{
 			e := startInboxML(t, d, opts+"remove_on_kicked = false", true)

@@ -16,6 +16,8 @@ import (
 	"github.com/gander-xmpp/gander/internal/db/dbtest"
 	"github.com/gander-xmpp/gander/internal/mod/last"
 	"github.com/gander-xmpp/gander/internal/mod/roster"
+	"github.com/gander-xmpp/gander/internal/server/servertest"
+	"github.com/gander-xmpp/gander/internal/wait"
 	"github.com/gander-xmpp/gander/internal/xmlstream"
 )
 
@@ -33,6 +35,7 @@ func forEachLastBackend(t *testing.T, fn func(t *testing.T, s *testServer, d *db
 			p := policies[i%len(policies)]
 			i++
 			t.Run(driver+"/"+backend+"/"+p.Type, func(t *testing.T) {
+				t.Parallel()
 				d := dbtest.Open(t, driver)
 				s := startServer(t, d, func(c *config.Config) {
 					c.Modules.Last = &config.ModLast{Backend: backend, IQDisc: p}
@@ -40,24 +43,6 @@ func forEachLastBackend(t *testing.T, fn func(t *testing.T, s *testServer, d *db
 				fn(t, s, d)
 			})
 		}
-	}
-}
-
-// eventually polls fn until it returns nil or the deadline passes.
-func eventuallyErr(t *testing.T, d time.Duration, fn func() error) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		err := fn()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("condition not met within %v: %v", d, err)
-		}
-		<-tick.C
 	}
 }
 
@@ -100,6 +85,7 @@ func requireIQError(t *testing.T, res *xmlstream.Element, from, cond, typ, code 
 }
 
 func TestLastActivityQueries(t *testing.T) {
+	t.Parallel()
 	forEachLastBackend(t, func(t *testing.T, s *testServer, d *db.DB) {
 		s.register(t, "alice", "bob", "carol", "dave", "eve", "gina")
 		// Bob's roster decides who may ask about Bob (§5.2): alice both,
@@ -120,7 +106,7 @@ func TestLastActivityQueries(t *testing.T) {
 		bob.expect("own presence", func(el *xmlstream.Element) bool { return el.Local == "presence" && el.Attr("from") == bob.jid })
 
 		// §5.1: the server's uptime, > 0 once a second has passed.
-		eventuallyErr(t, 5*time.Second, func() error {
+		wait.Until(t, 5*time.Second, func() error {
 			n, text := requireLastResult(t, alice.sendIQ(lastGet("s1", "localhost")), "localhost")
 			require.Empty(t, text)
 			if n <= 0 {
@@ -188,7 +174,7 @@ func TestLastActivityQueries(t *testing.T) {
 			return el.Local == "presence" && el.Attr("from") == bob.jid && el.Attr("type") == "unavailable"
 		})
 		bob.sess.Close()
-		eventuallyErr(t, 5*time.Second, func() error {
+		wait.Until(t, 5*time.Second, func() error {
 			res := alice.sendIQ(lastGet("o1", "bob@localhost"))
 			if res.Attr("type") != "result" {
 				return fmt.Errorf("got %s", res)
@@ -214,11 +200,12 @@ func TestLastActivityQueries(t *testing.T) {
 // TestLastActivityCloseStatus checks the status stored when a session
 // ends while available (spec/last.md §4.1 table).
 func TestLastActivityCloseStatus(t *testing.T) {
+	t.Parallel()
 	forEachLastBackend(t, func(t *testing.T, s *testServer, d *db.DB) {
 		s.register(t, "bob", "rita")
 		ctx := context.Background()
 		waitStatus := func(user, want string) {
-			eventuallyErr(t, 5*time.Second, func() error {
+			wait.Until(t, 5*time.Second, func() error {
 				a, err := s.Last().GetLast(ctx, user+"@localhost")
 				if err != nil {
 					return err
@@ -248,6 +235,7 @@ func TestLastActivityCloseStatus(t *testing.T) {
 
 // TestLastActivityModuleNotLoaded is spec/last.md §5.4.
 func TestLastActivityModuleNotLoaded(t *testing.T) {
+	t.Parallel()
 	forEachDB(t, func(t *testing.T, d *db.DB) {
 		s := startServer(t, d, nil)
 		s.register(t, "alice", "bob")
@@ -268,9 +256,12 @@ func TestLastActivityModuleNotLoaded(t *testing.T) {
 // TestLastActivityDisconnectMany disconnects a few hundred real clients at
 // once and checks every stored record and that writes were batched.
 func TestLastActivityDisconnectMany(t *testing.T) {
+	// Heavy: not parallel, see servertest.Heavy.
 	const n = 200
 	for _, driver := range dbtest.Drivers() {
 		t.Run(driver, func(t *testing.T) {
+			t.Parallel()
+			servertest.Heavy(t)
 			d := dbtest.Open(t, driver)
 			s := startServer(t, d, func(c *config.Config) {
 				c.Modules.Last = &config.ModLast{Backend: "rdbms", IQDisc: config.IQDisc{Type: "one_queue"}}
@@ -305,7 +296,7 @@ func TestLastActivityDisconnectMany(t *testing.T) {
 				c.sess.Conn().Close() // socket gone, no stream end
 			}
 			ctx := context.Background()
-			eventuallyErr(t, 20*time.Second, func() error {
+			wait.Until(t, 20*time.Second, func() error {
 				for i := range n {
 					a, err := s.Last().GetLast(ctx, fmt.Sprintf("u%03d@localhost", i))
 					if err != nil {
@@ -355,6 +346,7 @@ func metricSum(t *testing.T, s *testServer, name, label, value string) float64 {
 // online: their sessions end with system_shutdown and every write queued
 // on the way is in the database after Stop returns.
 func TestLastActivitySurvivesCleanStop(t *testing.T) {
+	t.Parallel()
 	const n = 25
 	forEachDB(t, func(t *testing.T, d *db.DB) {
 		s := startServer(t, d, func(c *config.Config) {

@@ -13,6 +13,7 @@ import (
 	"github.com/gander-xmpp/gander/internal/db"
 	"github.com/gander-xmpp/gander/internal/db/dbtest"
 	"github.com/gander-xmpp/gander/internal/mod/roster"
+	"github.com/gander-xmpp/gander/internal/wait"
 )
 
 // The GraphQL last category (spec/last.md §6), admin, domain admin and
@@ -71,7 +72,10 @@ func registerAt(t *testing.T, s *testServer, domain string, users ...string) {
 func forEachLastAPI(t *testing.T, fn func(t *testing.T, d *db.DB, backend string)) {
 	for _, driver := range dbtest.Drivers() {
 		for _, backend := range []string{"rdbms", "mnesia"} {
-			t.Run(driver+"/"+backend, func(t *testing.T) { fn(t, dbtest.Open(t, driver), backend) })
+			t.Run(driver+"/"+backend, func(t *testing.T) {
+				t.Parallel()
+				fn(t, dbtest.Open(t, driver), backend)
+			})
 		}
 	}
 }
@@ -85,6 +89,7 @@ func vars(kv ...any) map[string]any {
 }
 
 func TestLastAdminGetSet(t *testing.T) {
+	t.Parallel()
 	forEachLastAPI(t, func(t *testing.T, d *db.DB, backend string) {
 		srv, c := startLastAPI(t, d, backend, nil)
 		srv.register(t, "alice", "bob")
@@ -131,6 +136,7 @@ func TestLastAdminGetSet(t *testing.T) {
 }
 
 func TestLastAdminCountListRemove(t *testing.T) {
+	t.Parallel()
 	forEachLastAPI(t, func(t *testing.T, d *db.DB, backend string) {
 		srv, c := startLastAPI(t, d, backend, nil)
 		srv.register(t, "alice", "bob")
@@ -193,6 +199,7 @@ func TestLastAdminCountListRemove(t *testing.T) {
 }
 
 func TestLastAdminOldUsersNoRecordAndOnline(t *testing.T) {
+	t.Parallel()
 	forEachDB(t, func(t *testing.T, d *db.DB) {
 		srv, c := startLastAPI(t, d, "rdbms", nil)
 		srv.register(t, "u1", "u2")
@@ -224,6 +231,7 @@ func TestLastAdminOldUsersNoRecordAndOnline(t *testing.T) {
 // TestLastSetThroughAPIAnsweredOverXMPP: what setLast stores is what a
 // jabber:iq:last query to the bare JID answers (mellium client).
 func TestLastSetThroughAPIAnsweredOverXMPP(t *testing.T) {
+	t.Parallel()
 	forEachLastAPI(t, func(t *testing.T, d *db.DB, backend string) {
 		srv, c := startLastAPI(t, d, backend, nil)
 		srv.register(t, "alice", "bob")
@@ -249,7 +257,7 @@ func TestLastSetThroughAPIAnsweredOverXMPP(t *testing.T) {
 		bob := srv.login(t, "bob", "b")
 		bob.send(`<presence/>`)
 		bob.send(`<presence type='unavailable'><status>I am a banana!</status></presence>`)
-		eventuallyErr(t, 5*time.Second, func() error {
+		wait.Until(t, 5*time.Second, func() error {
 			_, m := c.do(qGetLast, vars("user", "bob@localhost"))
 			if s := lookup(m, "data", "last", "getLast", "status"); s != "I am a banana!" {
 				return fmt.Errorf("status %v (%v)", s, m)
@@ -262,6 +270,7 @@ func TestLastSetThroughAPIAnsweredOverXMPP(t *testing.T) {
 }
 
 func TestLastDomainAdmin(t *testing.T) {
+	t.Parallel()
 	forEachDB(t, func(t *testing.T, d *db.DB) {
 		srv, c := startLastAPI(t, d, "rdbms", func(c *config.Config) {
 			c.Services.DomainDB = &config.ServiceDomainDB{}
@@ -313,6 +322,7 @@ func TestLastDomainAdmin(t *testing.T) {
 }
 
 func TestLastUserAPI(t *testing.T) {
+	t.Parallel()
 	forEachLastAPI(t, func(t *testing.T, d *db.DB, backend string) {
 		srv, c := startLastAPI(t, d, backend, func(c *config.Config) {
 			c.Listen.HTTP = append(c.Listen.HTTP, gqlListener(config.GraphQLHandler{SchemaEndpoint: "user"}))
@@ -361,6 +371,7 @@ func TestLastUserAPI(t *testing.T) {
 }
 
 func TestLastAPIModuleNotLoaded(t *testing.T) {
+	t.Parallel()
 	forEachDB(t, func(t *testing.T, d *db.DB) {
 		srv, c := startLastAPI(t, d, "", func(c *config.Config) {
 			c.Listen.HTTP = append(c.Listen.HTTP, gqlListener(config.GraphQLHandler{SchemaEndpoint: "user"}))
@@ -406,6 +417,7 @@ func lookup(v any, path ...string) any {
 }
 
 func TestLastCategoryDisabled(t *testing.T) {
+	t.Parallel()
 	srv, _ := startLastAPI(t, nil, "mnesia", func(c *config.Config) {
 		c.Listen.HTTP = append(c.Listen.HTTP,
 			gqlListener(config.GraphQLHandler{SchemaEndpoint: "admin", AllowedCategories: []string{"account"}}),

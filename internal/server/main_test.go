@@ -3,11 +3,11 @@ package server_test
 import (
 	"testing"
 
-	"go.uber.org/goleak"
+	"github.com/gander-xmpp/gander/internal/server/servertest"
 )
 
-// TestMain fails the package if any goroutine outlives the tests: every
-// listener, session, writer and worker the server starts must end on Stop.
+// TestMain runs the end-to-end tests several at a time and fails the
+// package if any goroutine outlives them (servertest.Main).
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m)
+	servertest.Main(m)
 }

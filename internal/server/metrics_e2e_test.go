@@ -1,9 +1,11 @@
 package server_test
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
@@ -11,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gander-xmpp/gander/internal/db"
+	"github.com/gander-xmpp/gander/internal/wait"
 	"github.com/gander-xmpp/gander/internal/xmlstream"
 )
 
@@ -63,6 +66,7 @@ next:
 }
 
 func TestMetricsMove(t *testing.T) {
+	t.Parallel()
 	forEachDB(t, func(t *testing.T, d *db.DB) {
 		srv, c := startAPI(t, d, nil)
 		srv.register(t, "alice", "bob")
@@ -91,9 +95,7 @@ func TestMetricsMove(t *testing.T) {
 		bob.send(`<presence/>`)
 		bob.expect("offline message", isMessage("one"))
 
-		eventually(t, func() bool {
-			return value(t, scrape(t, c), "mod_offline_delivered_count") == 1
-		})
+		waitMetric(t, c, 1, "mod_offline_delivered_count")
 		after := scrape(t, c)
 		require.Equal(t, 2.0, value(t, after, "sm_session_logins_count", "host_type", "localhost"))
 		require.Equal(t, 2.0, value(t, after, "c2s_auth_success_count", "mechanism", "SCRAM-SHA-256"))
@@ -120,11 +122,21 @@ func TestMetricsMove(t *testing.T) {
 		r := srv.raw(t)
 		r.write(streamOpen + `<message><!-- no --></message>`)
 		r.readUntilClosed()
-		eventually(t, func() bool { return value(t, scrape(t, c), "c2s_xml_parse_error_count") == 1 })
+		waitMetric(t, c, 1, "c2s_xml_parse_error_count")
 		bob.sess.Close()
-		eventually(t, func() bool {
-			return value(t, scrape(t, c), "sm_session_logouts_count", "host_type", "localhost") == 1
-		})
+		waitMetric(t, c, 1, "sm_session_logouts_count", "host_type", "localhost")
+	})
+}
+
+// waitMetric waits until the scraped metric name (with the label pairs)
+// has the value want.
+func waitMetric(t *testing.T, c *apiClient, want float64, name string, labels ...string) {
+	t.Helper()
+	wait.Until(t, 15*time.Second, func() error {
+		if got := value(t, scrape(t, c), name, labels...); got != want {
+			return fmt.Errorf("%s %v = %v, want %v", name, labels, got, want)
+		}
+		return nil
 	})
 }
 

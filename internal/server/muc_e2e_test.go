@@ -141,6 +141,7 @@ func stanzaErr(el *xmlstream.Element) string {
 }
 
 func TestMuc_Disco(t *testing.T) {
+	t.Parallel()
 	e := startMuc(t, "")
 	resp := e.alice.sendIQ(`<iq type='get' to='localhost' id='d0'><query xmlns='http://jabber.org/protocol/disco#items'/></iq>`)
 	require.Contains(t, resp.String(), `jid="`+mucSvc+`"`)
@@ -163,6 +164,7 @@ func TestMuc_Disco(t *testing.T) {
 }
 
 func TestMuc_JoinPresenceLeave(t *testing.T) {
+	t.Parallel()
 	e := startMuc(t, "")
 	room := "lobby@" + mucSvc
 	createRoom(t, e.alice, room, "al")
@@ -221,6 +223,7 @@ func TestMuc_JoinPresenceLeave(t *testing.T) {
 }
 
 func TestMuc_LockedRoom(t *testing.T) {
+	t.Parallel()
 	e := startMuc(t, "")
 	room := "new@" + mucSvc
 	self := join(t, e.alice, room, "al", "")
@@ -246,6 +249,7 @@ func TestMuc_LockedRoom(t *testing.T) {
 }
 
 func TestMuc_GroupchatAndErrors(t *testing.T) {
+	t.Parallel()
 	e := startMuc(t, "")
 	room := "lobby@" + mucSvc
 	createRoom(t, e.alice, room, "al")
@@ -289,6 +293,7 @@ func TestMuc_GroupchatAndErrors(t *testing.T) {
 }
 
 func TestMuc_History(t *testing.T) {
+	t.Parallel()
 	e := startMuc(t, "history_size = 3")
 	room := "lobby@" + mucSvc
 	createRoom(t, e.alice, room, "al")
@@ -328,6 +333,7 @@ func TestMuc_History(t *testing.T) {
 }
 
 func TestMuc_PrivateMessages(t *testing.T) {
+	t.Parallel()
 	e := startMuc(t, "")
 	room := "lobby@" + mucSvc
 	createRoom(t, e.alice, room, "al")
@@ -352,6 +358,7 @@ func TestMuc_PrivateMessages(t *testing.T) {
 }
 
 func TestMuc_Affiliations(t *testing.T) {
+	t.Parallel()
 	e := startMuc(t, "")
 	room := "lobby@" + mucSvc
 	createRoom(t, e.alice, room, "al")

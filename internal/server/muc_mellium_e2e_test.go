@@ -19,6 +19,7 @@ import (
 )
 
 func TestMuc_MelliumHelpers(t *testing.T) {
+	t.Parallel()
 	e := startMuc(t, "")
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()

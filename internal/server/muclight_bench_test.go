@@ -7,7 +7,6 @@ import (
 	"encoding/base64"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"strings"
 	"sync"
@@ -19,7 +18,7 @@ import (
 	"github.com/gander-xmpp/gander/internal/db/dbtest"
 	"github.com/gander-xmpp/gander/internal/jid"
 	"github.com/gander-xmpp/gander/internal/mod/muclight"
-	"github.com/gander-xmpp/gander/internal/server"
+	"github.com/gander-xmpp/gander/internal/server/servertest"
 )
 
 // BenchmarkMucLightFanOutSockets measures room fan-out end to end: one
@@ -32,11 +31,8 @@ func BenchmarkMucLightFanOutSockets(b *testing.B) {
 	for _, n := range []int{10, 100} {
 		b.Run(fmt.Sprintf("members=%d", n), func(b *testing.B) {
 			d := dbtest.Open(b, db.SQLite)
-			cfg := config.Default()
-			cfg.Listen.C2S[0].Port = 0
+			cfg := servertest.Config()
 			cfg.Listen.C2S[0].TLS = nil
-			cfg.Listen.HTTP = nil
-			cfg.Auth.Password.ScramIterations = 4096
 			cfg.Auth.AllowPlainWithoutTLS = true
 			parsed, err := config.Parse([]byte(config.DefaultTOML+"\n[modules.mod_muc_light]\nbackend = \"rdbms\"\n[modules.mod_muc_light.cache_affs]\n"), "b.toml")
 			if err != nil {
@@ -44,15 +40,8 @@ func BenchmarkMucLightFanOutSockets(b *testing.B) {
 			}
 			cfg.Modules.MucLight = parsed.Modules.MucLight
 			ctx := context.Background()
-			srv, err := server.New(ctx, cfg, server.Options{DataDir: b.TempDir(), Log: slog.New(slog.DiscardHandler), DB: d})
-			if err != nil {
-				b.Fatal(err)
-			}
-			if err := srv.Start(ctx); err != nil {
-				b.Fatal(err)
-			}
-			defer srv.Stop(ctx)
-			addr := srv.C2SAddrs()[0].String()
+			srv := servertest.Start(b, cfg, d)
+			addr := srv.Addr
 			var occs []muclight.Occupant
 			for i := range n {
 				u := fmt.Sprintf("b%03d", i)

@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -54,7 +55,10 @@ type mlEnv struct {
 // the in-memory store.
 func forEachML(t *testing.T, fn func(t *testing.T, d *db.DB, backend string)) {
 	forEachDB(t, func(t *testing.T, d *db.DB) { fn(t, d, "rdbms") })
-	t.Run("mnesia", func(t *testing.T) { fn(t, dbtest.Open(t, db.SQLite), "mnesia") })
+	t.Run("mnesia", func(t *testing.T) {
+		t.Parallel()
+		fn(t, dbtest.Open(t, db.SQLite), "mnesia")
+	})
 }
 
 func bare(s string) jid.JID { return jid.MustParse(s) }
@@ -200,9 +204,10 @@ func (c *client) mlIQ(typ, to, ns, inner string) *xmlstream.Element {
 	return c.sendIQ(fmt.Sprintf(`<iq type='%s' to='%s' id='%s'><query xmlns='%s'>%s</query></iq>`, typ, to, newID(), ns, inner))
 }
 
-var idCounter int
+// idCounter numbers IQs; tests run in parallel.
+var idCounter atomic.Int64
 
-func newID() string { idCounter++; return fmt.Sprintf("q%d", idCounter) }
+func newID() string { return fmt.Sprintf("q%d", idCounter.Add(1)) }
 
 func users(kv ...string) string {
 	var b strings.Builder
@@ -278,6 +283,7 @@ func roomExists(t *testing.T, s *testServer, room string) bool {
 // ---- Service ----
 
 func TestMucLightA1AccountRemovalDeletesRoom(t *testing.T) {
+	t.Parallel()
 	forEachML(t, func(t *testing.T, d *db.DB, backend string) {
 		e := startML(t, d, backend, "", false)
 		e.createRoom(t, e.mike, "solo@"+mlSvc)
@@ -291,6 +297,7 @@ func TestMucLightA1AccountRemovalDeletesRoom(t *testing.T) {
 // ---- Entity ----
 
 func TestMucLightA2A3A5Disco(t *testing.T) {
+	t.Parallel()
 	forEachML(t, func(t *testing.T, d *db.DB, backend string) {
 		e := startML(t, d, backend, "", true)
 		res := e.alice.discoItems("localhost", "")
@@ -322,6 +329,7 @@ func TestMucLightA2A3A5Disco(t *testing.T) {
 }
 
 func TestMucLightA7DiscoItemsListsOwnRooms(t *testing.T) {
+	t.Parallel()
 	forEachML(t, func(t *testing.T, d *db.DB, backend string) {
 		e := startML(t, d, backend, "", true)
 		r, err := e.s.MucLight().GetRoom(context.Background(), bare(mlRoom), jid.JID{})
@@ -336,6 +344,7 @@ func TestMucLightA7DiscoItemsListsOwnRooms(t *testing.T) {
 }
 
 func TestMucLightA8DiscoPaging(t *testing.T) {
+	t.Parallel()
 	forEachML(t, func(t *testing.T, d *db.DB, backend string) {
 		e := startML(t, d, backend, "rooms_per_page = 1", true)
 		e.createRoom(t, e.alice, "zroom@"+mlSvc)
@@ -352,8 +361,10 @@ func TestMucLightA8DiscoPaging(t *testing.T) {
 }
 
 func TestMucLightA9A10OneRoom(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct{ name, opts string }{{"A9", "rooms_per_page = 1"}, {"A10", `rooms_per_page = "infinity"`}} {
 		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
 			forEachML(t, func(t *testing.T, d *db.DB, backend string) {
 				e := startML(t, d, backend, c.opts, false)
 				e.createRoom(t, e.alice, "one@"+mlSvc)
@@ -364,8 +375,10 @@ func TestMucLightA9A10OneRoom(t *testing.T) {
 }
 
 func TestMucLightA11A12NoRooms(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct{ name, opts string }{{"A11", `rooms_per_page = "infinity"`}, {"A12", "rooms_per_page = 1"}} {
 		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
 			forEachML(t, func(t *testing.T, d *db.DB, backend string) {
 				e := startML(t, d, backend, c.opts, false)
 				res := e.alice.discoItems(mlSvc, "")
@@ -377,6 +390,7 @@ func TestMucLightA11A12NoRooms(t *testing.T) {
 }
 
 func TestMucLightA13NonOccupantMessage(t *testing.T) {
+	t.Parallel()
 	forEachML(t, func(t *testing.T, d *db.DB, backend string) {
 		e := startML(t, d, backend, "", true)
 		e.mike.send(`<message to='` + mlRoom + `' type='groupchat' id='x1'><body>intruder</body></message>`)
@@ -401,6 +415,7 @@ func rosterRoom(t *testing.T, c *client, room string) *xmlstream.Element {
 }
 
 func TestMucLightA14A15RoomsInRosters(t *testing.T) {
+	t.Parallel()
 	forEachML(t, func(t *testing.T, d *db.DB, backend string) {
 		e := startML(t, d, backend, "rooms_in_rosters = true", true)
 		r, err := e.s.MucLight().GetRoom(context.Background(), bare(mlRoom), jid.JID{})
@@ -418,6 +433,7 @@ func TestMucLightA14A15RoomsInRosters(t *testing.T) {
 }
 
 func TestMucLightA16SchemaWithoutRoomname(t *testing.T) {
+	t.Parallel()
 	forEachML(t, func(t *testing.T, d *db.DB, backend string) {
 		e := startML(t, d, backend, "rooms_in_rosters = true\n[[modules.mod_muc_light.config_schema]]\nfield = \"subject\"\nstring_value = \"\"\n", true)
 		it := e.bob.discoItems(mlSvc, "").Child("", "query").Child("", "item")
@@ -429,6 +445,7 @@ func TestMucLightA16SchemaWithoutRoomname(t *testing.T) {
 // ---- Occupant ----
 
 func TestMucLightA17MessageFanOut(t *testing.T) {
+	t.Parallel()
 	forEachML(t, func(t *testing.T, d *db.DB, backend string) {
 		e := startML(t, d, backend, "", true)
 		e.bob.send(`<message to='` + mlRoom + `' type='groupchat' id='m1'><body>hello room</body><stanza-id xmlns='urn:xmpp:sid:0' by='` + mlRoom + `' id='forged'/></message>`)
@@ -514,6 +531,7 @@ func getConfig(t *testing.T, c *client, room string) map[string]string {
 }
 
 func TestMucLightA18MemberChangesSubject(t *testing.T) {
+	t.Parallel()
 	forEachML(t, func(t *testing.T, d *db.DB, backend string) {
 		e := startML(t, d, backend, "", true)
 		requireResult(t, e.bob.mlIQ("set", mlRoom, nsMLCfg, "<subject>new subject</subject>"))
@@ -524,6 +542,7 @@ func TestMucLightA18MemberChangesSubject(t *testing.T) {
 }
 
 func TestMucLightA19A38OwnerRenames(t *testing.T) {
+	t.Parallel()
 	forEachML(t, func(t *testing.T, d *db.DB, backend string) {
 		e := startML(t, d, backend, "", true)
 		res := e.alice.sendIQ(`<iq type='set' to='` + mlRoom + `' id='cf1'><query xmlns='` + nsMLCfg + `'><roomname>The Den</roomname></query></iq>`)
@@ -538,6 +557,7 @@ func TestMucLightA19A38OwnerRenames(t *testing.T) {
 }
 
 func TestMucLightA20AllCanConfigure(t *testing.T) {
+	t.Parallel()
 	forEachML(t, func(t *testing.T, d *db.DB, backend string) {
 		e := startML(t, d, backend, "all_can_configure = true", true)
 		requireResult(t, e.bob.mlIQ("set", mlRoom, nsMLCfg, "<roomname>Bob's</roomname>"))
@@ -563,6 +583,7 @@ boolean_value = false
 `
 
 func TestMucLightA21SchemaAllCanConfigure(t *testing.T) {
+	t.Parallel()
 	forEachML(t, func(t *testing.T, d *db.DB, backend string) {
 		e := startML(t, d, backend, schemaWithPerms, true)
 		requireError(t, e.bob.mlIQ("set", mlRoom, nsMLCfg, "<roomname>x</roomname>"), "cancel", "not-allowed")
@@ -579,6 +600,7 @@ func TestMucLightA21SchemaAllCanConfigure(t *testing.T) {
 }
 
 func TestMucLightA22MemberCannotRename(t *testing.T) {
+	t.Parallel()
 	forEachML(t, func(t *testing.T, d *db.DB, backend string) {
 		e := startML(t, d, backend, "", true)
 		requireError(t, e.bob.mlIQ("set", mlRoom, nsMLCfg, "<roomname>mine</roomname>"), "cancel", "not-allowed")
@@ -587,7 +609,9 @@ func TestMucLightA22MemberCannotRename(t *testing.T) {
 }
 
 func TestMucLightA23A24ConfigGet(t *testing.T) {
+	t.Parallel()
 	t.Run("A23", func(t *testing.T) {
+		t.Parallel()
 		forEachML(t, func(t *testing.T, d *db.DB, backend string) {
 			e := startML(t, d, backend, "", true)
 			res := e.bob.mlIQ("get", mlRoom, nsMLCfg, "<version>stale</version>")
@@ -603,6 +627,7 @@ func TestMucLightA23A24ConfigGet(t *testing.T) {
 		})
 	})
 	t.Run("A24", func(t *testing.T) {
+		t.Parallel()
 		forEachML(t, func(t *testing.T, d *db.DB, backend string) {
 			e := startML(t, d, backend, customSchema, true)
 			cfg := getConfig(t, e.bob, mlRoom)
@@ -634,6 +659,7 @@ boolean_value = false
 var fixtureAffs = map[string]string{"alice@localhost": "owner", "bob@localhost": "member", "kate@localhost": "member"}
 
 func TestMucLightA25A26AffiliationsAndInfoGet(t *testing.T) {
+	t.Parallel()
 	forEachML(t, func(t *testing.T, d *db.DB, backend string) {
 		e := startML(t, d, backend, "", true)
 		res := e.kate.mlIQ("get", mlRoom, nsMLAff, "")
@@ -663,6 +689,7 @@ func TestMucLightA25A26AffiliationsAndInfoGet(t *testing.T) {
 }
 
 func TestMucLightA27LeaveOneByOne(t *testing.T) {
+	t.Parallel()
 	forEachML(t, func(t *testing.T, d *db.DB, backend string) {
 		e := startML(t, d, backend, "", true)
 		requireResult(t, e.bob.setAffs(mlRoom, "bob@localhost", "none"))
@@ -683,6 +710,7 @@ func TestMucLightA27LeaveOneByOne(t *testing.T) {
 }
 
 func TestMucLightA28MemberRestrictions(t *testing.T) {
+	t.Parallel()
 	forEachML(t, func(t *testing.T, d *db.DB, backend string) {
 		e := startML(t, d, backend, "", true)
 		for _, kv := range [][]string{
@@ -699,6 +727,7 @@ func TestMucLightA28MemberRestrictions(t *testing.T) {
 }
 
 func TestMucLightA29AllCanInvite(t *testing.T) {
+	t.Parallel()
 	forEachML(t, func(t *testing.T, d *db.DB, backend string) {
 		e := startML(t, d, backend, "all_can_invite = true", true)
 		requireError(t, e.bob.setAffs(mlRoom, "kate@localhost", "none"), "cancel", "not-allowed")
@@ -713,6 +742,7 @@ func TestMucLightA29AllCanInvite(t *testing.T) {
 }
 
 func TestMucLightA30SchemaAllCanInvite(t *testing.T) {
+	t.Parallel()
 	forEachML(t, func(t *testing.T, d *db.DB, backend string) {
 		e := startML(t, d, backend, schemaWithPerms, true)
 		requireError(t, e.bob.setAffs(mlRoom, "mike@localhost", "member"), "cancel", "not-allowed")
@@ -726,6 +756,7 @@ func TestMucLightA30SchemaAllCanInvite(t *testing.T) {
 // ---- Owner ----
 
 func TestMucLightA31CreateNamedRoom(t *testing.T) {
+	t.Parallel()
 	forEachML(t, func(t *testing.T, d *db.DB, backend string) {
 		e := startML(t, d, backend, "", false)
 		room := "den@" + mlSvc
@@ -758,8 +789,10 @@ func TestMucLightA31CreateNamedRoom(t *testing.T) {
 }
 
 func TestMucLightA32A33ServerNamedRoom(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct{ name, opts, aff string }{{"A32", "", "owner"}, {"A33", "equal_occupants = true", "member"}} {
 		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
 			forEachML(t, func(t *testing.T, d *db.DB, backend string) {
 				e := startML(t, d, backend, c.opts, false)
 				res := e.alice.mlIQ("set", mlSvc, nsMLCrt, "")
@@ -776,6 +809,7 @@ func TestMucLightA32A33ServerNamedRoom(t *testing.T) {
 }
 
 func TestMucLightA34CreateExistingRoom(t *testing.T) {
+	t.Parallel()
 	forEachML(t, func(t *testing.T, d *db.DB, backend string) {
 		e := startML(t, d, backend, "", true)
 		res := e.mike.mlIQ("set", mlRoom, nsMLCrt, "<configuration><roomname>mine</roomname></configuration>")
@@ -787,6 +821,7 @@ func TestMucLightA34CreateExistingRoom(t *testing.T) {
 }
 
 func TestMucLightA35A36A37Destroy(t *testing.T) {
+	t.Parallel()
 	forEachML(t, func(t *testing.T, d *db.DB, backend string) {
 		e := startML(t, d, backend, "", true)
 		other := "other@" + mlSvc
@@ -813,6 +848,7 @@ func TestMucLightA35A36A37Destroy(t *testing.T) {
 }
 
 func TestMucLightA39PartialConfigChange(t *testing.T) {
+	t.Parallel()
 	forEachML(t, func(t *testing.T, d *db.DB, backend string) {
 		e := startML(t, d, backend, "", true)
 		requireResult(t, e.alice.mlIQ("set", mlRoom, nsMLCfg, "<roomname>Kept</roomname>"))
@@ -824,6 +860,7 @@ func TestMucLightA39PartialConfigChange(t *testing.T) {
 }
 
 func TestMucLightA40A41CustomFields(t *testing.T) {
+	t.Parallel()
 	forEachML(t, func(t *testing.T, d *db.DB, backend string) {
 		e := startML(t, d, backend, customSchema, true)
 		requireResult(t, e.alice.mlIQ("set", mlRoom, nsMLCfg, "<display-lines>+42</display-lines><ratio>2.0</ratio><loud>true</loud>"))
@@ -842,6 +879,7 @@ func TestMucLightA40A41CustomFields(t *testing.T) {
 }
 
 func TestMucLightA42X11DuplicateKeys(t *testing.T) {
+	t.Parallel()
 	forEachML(t, func(t *testing.T, d *db.DB, backend string) {
 		e := startML(t, d, backend, "", true)
 		requireResult(t, e.alice.mlIQ("set", mlRoom, nsMLCfg, "<roomname>a</roomname><roomname>b</roomname>"))
@@ -867,6 +905,7 @@ func TestMucLightA42X11DuplicateKeys(t *testing.T) {
 }
 
 func TestMucLightA43RemoveAndReAdd(t *testing.T) {
+	t.Parallel()
 	forEachML(t, func(t *testing.T, d *db.DB, backend string) {
 		e := startML(t, d, backend, "", true)
 		requireResult(t, e.alice.setAffs(mlRoom, "bob@localhost", "none", "kate@localhost", "none"))
@@ -882,6 +921,7 @@ func TestMucLightA43RemoveAndReAdd(t *testing.T) {
 }
 
 func TestMucLightA44OwnerTransferAndLeave(t *testing.T) {
+	t.Parallel()
 	forEachML(t, func(t *testing.T, d *db.DB, backend string) {
 		e := startML(t, d, backend, "", true)
 		requireResult(t, e.alice.setAffs(mlRoom, "bob@localhost", "none", "alice@localhost", "none", "kate@localhost", "owner"))
@@ -893,7 +933,9 @@ func TestMucLightA44OwnerTransferAndLeave(t *testing.T) {
 }
 
 func TestMucLightA45A46OwnerPromotion(t *testing.T) {
+	t.Parallel()
 	t.Run("A45", func(t *testing.T) {
+		t.Parallel()
 		forEachML(t, func(t *testing.T, d *db.DB, backend string) {
 			e := startML(t, d, backend, "", true)
 			requireResult(t, e.alice.setAffs(mlRoom, "kate@localhost", "owner"))
@@ -903,6 +945,7 @@ func TestMucLightA45A46OwnerPromotion(t *testing.T) {
 		})
 	})
 	t.Run("A46", func(t *testing.T) {
+		t.Parallel()
 		forEachML(t, func(t *testing.T, d *db.DB, backend string) {
 			e := startML(t, d, backend, "allow_multiple_owners = true", true)
 			requireResult(t, e.alice.setAffs(mlRoom, "bob@localhost", "owner"))
@@ -913,7 +956,9 @@ func TestMucLightA45A46OwnerPromotion(t *testing.T) {
 }
 
 func TestMucLightA47A48A49LastOwner(t *testing.T) {
+	t.Parallel()
 	t.Run("A47", func(t *testing.T) {
+		t.Parallel()
 		forEachML(t, func(t *testing.T, d *db.DB, backend string) {
 			e := startML(t, d, backend, "", true)
 			requireResult(t, e.alice.setAffs(mlRoom, "alice@localhost", "member", "bob@localhost", "none"))
@@ -924,6 +969,7 @@ func TestMucLightA47A48A49LastOwner(t *testing.T) {
 		})
 	})
 	t.Run("A48", func(t *testing.T) {
+		t.Parallel()
 		forEachML(t, func(t *testing.T, d *db.DB, backend string) {
 			e := startML(t, d, backend, "promote_on_last_owner_leave = false", true)
 			requireError(t, e.alice.setAffs(mlRoom, "alice@localhost", "member", "bob@localhost", "none"), "modify", "bad-request")
@@ -932,6 +978,7 @@ func TestMucLightA47A48A49LastOwner(t *testing.T) {
 		})
 	})
 	t.Run("A49", func(t *testing.T) {
+		t.Parallel()
 		forEachML(t, func(t *testing.T, d *db.DB, backend string) {
 			e := startML(t, d, backend, "", true)
 			requireResult(t, e.alice.setAffs(mlRoom, "alice@localhost", "member", "bob@localhost", "none", "kate@localhost", "none"))
@@ -942,6 +989,7 @@ func TestMucLightA47A48A49LastOwner(t *testing.T) {
 }
 
 func TestMucLightA50OccupantOnServiceDomain(t *testing.T) {
+	t.Parallel()
 	forEachML(t, func(t *testing.T, d *db.DB, backend string) {
 		e := startML(t, d, backend, "", false)
 		room := "loop@" + mlSvc
@@ -957,6 +1005,7 @@ func TestMucLightA50OccupantOnServiceDomain(t *testing.T) {
 // ---- Limits ----
 
 func TestMucLightA51RoomsPerUser(t *testing.T) {
+	t.Parallel()
 	forEachML(t, func(t *testing.T, d *db.DB, backend string) {
 		e := startML(t, d, backend, "rooms_per_user = 1", true)
 		requireError(t, e.bob.mlIQ("set", "bobs@"+mlSvc, nsMLCrt, ""), "modify", "bad-request")
@@ -969,6 +1018,7 @@ func TestMucLightA51RoomsPerUser(t *testing.T) {
 }
 
 func TestMucLightA52MaxOccupants(t *testing.T) {
+	t.Parallel()
 	forEachML(t, func(t *testing.T, d *db.DB, backend string) {
 		e := startML(t, d, backend, "max_occupants = 1", true)
 		res := e.mike.mlIQ("set", "big@"+mlSvc, nsMLCrt, "<occupants>"+users("bob@localhost", "member", "kate@localhost", "member")+"</occupants>")
@@ -981,6 +1031,7 @@ func TestMucLightA52MaxOccupants(t *testing.T) {
 }
 
 func TestMucLightX1OwnerAtLimitCanRemoveAndLeave(t *testing.T) {
+	t.Parallel()
 	forEachML(t, func(t *testing.T, d *db.DB, backend string) {
 		e := startML(t, d, backend, "rooms_per_user = 1", true)
 		requireResult(t, e.alice.setAffs(mlRoom, "bob@localhost", "none"))
@@ -995,6 +1046,7 @@ func TestMucLightX1OwnerAtLimitCanRemoveAndLeave(t *testing.T) {
 }
 
 func TestMucLightX2JoinersAtLimitDropped(t *testing.T) {
+	t.Parallel()
 	forEachML(t, func(t *testing.T, d *db.DB, backend string) {
 		e := startML(t, d, backend, "rooms_per_user = 1", true)
 		room := "m@" + mlSvc
@@ -1010,6 +1062,7 @@ func TestMucLightX2JoinersAtLimitDropped(t *testing.T) {
 }
 
 func TestMucLightX3ServiceAPICreateAtLimit(t *testing.T) {
+	t.Parallel()
 	forEachML(t, func(t *testing.T, d *db.DB, backend string) {
 		e := startML(t, d, backend, "rooms_per_user = 1", true)
 		_, err := e.s.MucLight().CreateRoom(context.Background(), muclight.CreateRequest{Creator: bare("bob@localhost"), Room: bare(mlSvc)})
@@ -1035,6 +1088,7 @@ func blocklist(t *testing.T, c *client) []string {
 }
 
 func TestMucLightA53X10Blocklist(t *testing.T) {
+	t.Parallel()
 	forEachML(t, func(t *testing.T, d *db.DB, backend string) {
 		e := startML(t, d, backend, "", true)
 		require.Empty(t, blocklist(t, e.bob))
@@ -1056,6 +1110,7 @@ func TestMucLightA53X10Blocklist(t *testing.T) {
 }
 
 func TestMucLightA54BlockedRoom(t *testing.T) {
+	t.Parallel()
 	forEachML(t, func(t *testing.T, d *db.DB, backend string) {
 		e := startML(t, d, backend, "", true)
 		requireResult(t, e.bob.mlIQ("set", mlSvc, nsMLBlk, "<room action='deny'>"+mlRoom+"</room>"))
@@ -1072,6 +1127,7 @@ func TestMucLightA54BlockedRoom(t *testing.T) {
 }
 
 func TestMucLightA55BlockedUser(t *testing.T) {
+	t.Parallel()
 	forEachML(t, func(t *testing.T, d *db.DB, backend string) {
 		e := startML(t, d, backend, "all_can_invite = true", true)
 		requireResult(t, e.bob.mlIQ("set", mlSvc, nsMLBlk, "<user action='deny'>alice@localhost</user>"))
@@ -1089,6 +1145,7 @@ func TestMucLightA55BlockedUser(t *testing.T) {
 }
 
 func TestMucLightA56BlockingDisabled(t *testing.T) {
+	t.Parallel()
 	forEachML(t, func(t *testing.T, d *db.DB, backend string) {
 		e := startML(t, d, backend, "blocking = false", true)
 		requireError(t, e.bob.mlIQ("get", mlSvc, nsMLBlk, ""), "modify", "bad-request")
@@ -1097,6 +1154,7 @@ func TestMucLightA56BlockingDisabled(t *testing.T) {
 }
 
 func TestMucLightX4MemberCannotReAddBlocker(t *testing.T) {
+	t.Parallel()
 	forEachML(t, func(t *testing.T, d *db.DB, backend string) {
 		e := startML(t, d, backend, "all_can_invite = true", true)
 		requireResult(t, e.bob.mlIQ("set", mlSvc, nsMLBlk, "<room action='deny'>"+mlRoom+"</room>"))
@@ -1111,6 +1169,7 @@ func TestMucLightX4MemberCannotReAddBlocker(t *testing.T) {
 }
 
 func TestMucLightX5BlockingDoesNotEvadeKick(t *testing.T) {
+	t.Parallel()
 	forEachML(t, func(t *testing.T, d *db.DB, backend string) {
 		e := startML(t, d, backend, "", true)
 		requireResult(t, e.bob.mlIQ("set", mlSvc, nsMLBlk, "<user action='deny'>alice@localhost</user>"))
@@ -1124,6 +1183,7 @@ func TestMucLightX5BlockingDoesNotEvadeKick(t *testing.T) {
 // ---- Gander's deviations and protocol edges ----
 
 func TestMucLightX6ServiceAPINotifies(t *testing.T) {
+	t.Parallel()
 	forEachML(t, func(t *testing.T, d *db.DB, backend string) {
 		e := startML(t, d, backend, "", true)
 		ctx := context.Background()
@@ -1207,6 +1267,7 @@ func TestMucLightX6ServiceAPINotifies(t *testing.T) {
 }
 
 func TestMucLightX7ErrorsAndResultsNotAnswered(t *testing.T) {
+	t.Parallel()
 	forEachML(t, func(t *testing.T, d *db.DB, backend string) {
 		e := startML(t, d, backend, "", true)
 		for _, to := range []string{mlSvc, mlRoom} {
@@ -1221,6 +1282,7 @@ func TestMucLightX7ErrorsAndResultsNotAnswered(t *testing.T) {
 }
 
 func TestMucLightProtocolErrors(t *testing.T) {
+	t.Parallel()
 	forEachML(t, func(t *testing.T, d *db.DB, backend string) {
 		e := startML(t, d, backend, "", true)
 		check := func(raw, typ, cond, text string) {
@@ -1255,7 +1317,9 @@ func TestMucLightProtocolErrors(t *testing.T) {
 }
 
 func TestMucLightX8DiscoPagingEdges(t *testing.T) {
+	t.Parallel()
 	t.Run("before-after", func(t *testing.T) {
+		t.Parallel()
 		forEachML(t, func(t *testing.T, d *db.DB, backend string) {
 			e := startML(t, d, backend, "", true)
 			e.createRoom(t, e.alice, "zroom1@"+mlSvc)
@@ -1284,6 +1348,7 @@ func TestMucLightX8DiscoPagingEdges(t *testing.T) {
 		})
 	})
 	t.Run("infinity", func(t *testing.T) {
+		t.Parallel()
 		forEachML(t, func(t *testing.T, d *db.DB, backend string) {
 			e := startML(t, d, backend, `rooms_per_page = "infinity"`, true)
 			e.createRoom(t, e.alice, "zroom1@"+mlSvc)
@@ -1298,6 +1363,7 @@ func TestMucLightX8DiscoPagingEdges(t *testing.T) {
 }
 
 func TestMucLightX9FieldAddedToSchemaLater(t *testing.T) {
+	t.Parallel()
 	forEachDB(t, func(t *testing.T, d *db.DB) {
 		e := startML(t, d, "rdbms", "", true)
 		require.NoError(t, e.s.Stop(context.Background()))
@@ -1311,6 +1377,7 @@ func TestMucLightX9FieldAddedToSchemaLater(t *testing.T) {
 }
 
 func TestMucLightX12AccountRemovalPromotes(t *testing.T) {
+	t.Parallel()
 	forEachML(t, func(t *testing.T, d *db.DB, backend string) {
 		e := startML(t, d, backend, "promote_on_last_owner_leave = false", true)
 		require.NoError(t, e.s.Accounts().Remove(context.Background(), bare("alice@localhost")))
@@ -1322,8 +1389,10 @@ func TestMucLightX12AccountRemovalPromotes(t *testing.T) {
 }
 
 func TestMucLightOfflineMembers(t *testing.T) {
+	t.Parallel()
 	for _, store := range []bool{true, false} {
 		t.Run(fmt.Sprintf("store_groupchat_messages=%v", store), func(t *testing.T) {
+			t.Parallel()
 			forEachML(t, func(t *testing.T, d *db.DB, backend string) {
 				e := startMLWith(t, d, backend, "", true, func(c *config.Config) { c.Modules.Offline.StoreGroupchatMessages = store }, "alice", "bob")
 				e.bob.send(`<message to='` + mlRoom + `' type='groupchat' id='off1'><body>while you were away</body></message>`)
@@ -1346,6 +1415,7 @@ func TestMucLightOfflineMembers(t *testing.T) {
 // TestMucLightHundredMembers checks that a room of 100 members delivers a
 // message to every member's connection, all copies with one stanza id.
 func TestMucLightHundredMembers(t *testing.T) {
+	t.Parallel()
 	forEachML(t, func(t *testing.T, d *db.DB, backend string) {
 		e := startMLWith(t, d, backend, "", false, nil)
 		var names []string

@@ -72,6 +72,7 @@ func groupchat(from, body string) func(*xmlstream.Element) bool {
 }
 
 func TestMucLightGraphQLAdmin(t *testing.T) {
+	t.Parallel()
 	forEachDB(t, func(t *testing.T, d *db.DB) {
 		e, c := startMLAPI(t, d, "", nil)
 		const den = "den@" + mlSvc
@@ -223,6 +224,7 @@ func roomCfgNote(t *testing.T, c *client, room string) map[string]string {
 }
 
 func TestMucLightGraphQLUser(t *testing.T) {
+	t.Parallel()
 	forEachDB(t, func(t *testing.T, d *db.DB) {
 		e, _ := startMLAPI(t, d, "", nil)
 		alice := e.s.client(t, 1, "alice@localhost", password)
@@ -308,6 +310,7 @@ func TestMucLightGraphQLUser(t *testing.T) {
 
 // X3 (D2): GraphQL creation enforces rooms_per_user for the creator.
 func TestMucLightGraphQLRoomLimit(t *testing.T) {
+	t.Parallel()
 	forEachDB(t, func(t *testing.T, d *db.DB) {
 		e, c := startMLAPI(t, d, "rooms_per_user = 1", nil)
 		c.ok(qmlCreate, map[string]any{"d": mlSvc, "owner": "alice@localhost", "id": "one"}, "muc_light", "createRoom")
@@ -323,6 +326,7 @@ func TestMucLightGraphQLRoomLimit(t *testing.T) {
 // Module gating: without mod_muc_light every field is deps_not_loaded,
 // except createRoom (muc_server_not_found).
 func TestMucLightGraphQLNotLoaded(t *testing.T) {
+	t.Parallel()
 	forEachDB(t, func(t *testing.T, d *db.DB) {
 		srv, c := startAPI(t, d, func(c *config.Config) {
 			c.Modules.MucLight = nil
@@ -349,6 +353,7 @@ func TestMucLightGraphQLNotLoaded(t *testing.T) {
 
 // A domain admin may use its domain and its MUC Light domain only.
 func TestMucLightGraphQLDomainAdmin(t *testing.T) {
+	t.Parallel()
 	forEachDB(t, func(t *testing.T, d *db.DB) {
 		e, c := startMLAPI(t, d, "", func(c *config.Config) {
 			c.General.Hosts = []string{"localhost", "localhost.bis"}
@@ -385,6 +390,7 @@ func TestMucLightGraphQLDomainAdmin(t *testing.T) {
 // Admin listRooms (§15.4): counts, usersNumber, keyset paging, filter;
 // on both SQL databases and the in-memory store.
 func TestMucLightGraphQLListRooms(t *testing.T) {
+	t.Parallel()
 	forEachML(t, func(t *testing.T, d *db.DB, backend string) {
 		e, c := startMLAPIOn(t, d, backend, "", nil)
 		const q = `query($d: DomainName!, $f: String, $after: BareJID, $limit: PosInt) { muc_light { listRooms(mucDomain: $d, filter: $f, after: $after, limit: $limit) {
