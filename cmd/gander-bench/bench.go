@@ -8,6 +8,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/gander-xmpp/gander/internal/benchreport"
 )
 
 // bench is one run: the connections, the counters the readers and senders
@@ -15,7 +17,7 @@ import (
 type bench struct {
 	cfg    *options
 	stderr io.Writer
-	res    *Result
+	res    *benchreport.Result
 	start  time.Time
 
 	conns []*conn // nil where the login failed; index = account number
@@ -46,7 +48,7 @@ type bench struct {
 
 func newBench(cfg *options, stderr io.Writer) *bench {
 	b := &bench{cfg: cfg, stderr: stderr, start: time.Now(), errs: map[string]int{}}
-	b.res = &Result{Scenario: cfg.scenario, Label: cfg.label, Server: cfg.server, Users: cfg.users,
+	b.res = &benchreport.Result{Scenario: cfg.scenario, Label: cfg.label, Server: cfg.server, Users: cfg.users,
 		Started: b.start.UTC().Format(time.RFC3339), Machine: machine()}
 	b.sec.Store(new(hist))
 	b.waiting.Store(cfg.turns > 1)
@@ -116,7 +118,7 @@ func (b *bench) startSampler(ctx context.Context) {
 			h := b.sec.Swap(new(hist))
 			s, d := b.sent.Load(), b.delivered.Load()
 			srv, self := b.cpu()
-			p := TimePoint{T: t, Sent: s - lastSent, Delivered: d - lastDeliv,
+			p := benchreport.TimePoint{T: t, Sent: s - lastSent, Delivered: d - lastDeliv,
 				P99: ms(h.quantiles(0.99)[0]), BenchCPUPct: round3(100 * (self - lastSelf))}
 			if b.cfg.pid != 0 {
 				p.ServerCPUPct = round3(100 * (srv - lastSrv))
@@ -178,7 +180,7 @@ func (b *bench) loginAll(ctx context.Context, presence bool) {
 	wg.Wait()
 	secs := time.Since(t0).Seconds()
 	srv1, self1 := b.cpu()
-	l := &Login{Attempted: n, Seconds: round3(secs), BenchCPU: round3(self1 - self0)}
+	l := &benchreport.Login{Attempted: n, Seconds: round3(secs), BenchCPU: round3(self1 - self0)}
 	if b.cfg.pid != 0 {
 		l.ServerCPU = round3(srv1 - srv0)
 	}
@@ -255,10 +257,10 @@ func (b *bench) closeAll() {
 func (b *bench) finish() {
 	srv, self := b.cpu()
 	_, selfHWM, _ := procMem(0)
-	b.res.BenchProc = &Proc{CPU: round3(self - b.benchCPU0), PeakRSSKB: selfHWM}
+	b.res.BenchProc = &benchreport.Proc{CPU: round3(self - b.benchCPU0), PeakRSSKB: selfHWM}
 	if b.cfg.pid != 0 {
 		_, hwm, _ := procMem(b.cfg.pid)
-		b.res.ServerProc = &Proc{CPU: round3(srv - b.srvCPU0), PeakRSSKB: hwm}
+		b.res.ServerProc = &benchreport.Proc{CPU: round3(srv - b.srvCPU0), PeakRSSKB: hwm}
 	}
 	keys := make([]string, 0, len(b.errs))
 	for k := range b.errs {

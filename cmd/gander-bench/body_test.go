@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/gander-xmpp/gander/internal/benchreport"
 )
 
 func TestBodyRoundTrip(t *testing.T) {
@@ -54,15 +56,15 @@ func TestFlagsRefuseNonLoopback(t *testing.T) {
 // TestMaxSustainedJSON: null when steps ran but none was sustained,
 // absent for scenarios without steps.
 func TestMaxSustainedJSON(t *testing.T) {
-	b, err := json.Marshal(&Result{Scenario: "chat", Steps: []*Step{{TargetRate: 10}}})
+	b, err := json.Marshal(&benchreport.Result{Scenario: "chat", Steps: []*benchreport.Step{{TargetRate: 10}}})
 	if err != nil || !bytes.Contains(b, []byte(`"max_sustained":null`)) || bytes.Count(b, []byte("max_sustained")) != 1 {
 		t.Errorf("chat: %s %v", b, err)
 	}
-	b, _ = json.Marshal(&Result{Scenario: "chat", Steps: []*Step{{TargetRate: 10}}, MaxSustained: &Step{TargetRate: 10}})
+	b, _ = json.Marshal(&benchreport.Result{Scenario: "chat", Steps: []*benchreport.Step{{TargetRate: 10}}, MaxSustained: &benchreport.Step{TargetRate: 10}})
 	if !bytes.Contains(b, []byte(`"max_sustained":{"target_rate":10`)) {
 		t.Errorf("chat sustained: %s", b)
 	}
-	b, _ = json.Marshal(&Result{Scenario: "login"})
+	b, _ = json.Marshal(&benchreport.Result{Scenario: "login"})
 	if bytes.Contains(b, []byte("max_sustained")) {
 		t.Errorf("login: %s", b)
 	}

@@ -12,6 +12,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/gander-xmpp/gander/internal/benchreport"
 )
 
 // broadcastIdle ends the wait for arrivals when none came for this long.
@@ -65,7 +67,7 @@ func (b *bench) broadcast(ctx context.Context) error {
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	r := &Broadcast{Recipients: len(b.live), Arrived: int64(len(arrival)), Missing: len(b.live) - len(arrival), JobID: id}
+	r := &benchreport.Broadcast{Recipients: len(b.live), Arrived: int64(len(arrival)), Missing: len(b.live) - len(arrival), JobID: id}
 	if len(arrival) > 0 {
 		first, lastT := time.Time{}, time.Time{}
 		for _, t := range arrival {

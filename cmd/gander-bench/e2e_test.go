@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
+	"github.com/gander-xmpp/gander/internal/benchreport"
 	"github.com/gander-xmpp/gander/internal/config"
 	"github.com/gander-xmpp/gander/internal/db"
 	"github.com/gander-xmpp/gander/internal/db/dbtest"
@@ -86,7 +87,7 @@ func TestLoginAndChatAgainstGander(t *testing.T) {
 	require.Equal(t, 0, run([]string{"login", "--server", addr, "--users", "2", "--password", "wrong", "--quiet", "--json", path}, &out, &errb), errb.String())
 	b, err := os.ReadFile(path)
 	require.NoError(t, err)
-	var bad Result
+	var bad benchreport.Result
 	require.NoError(t, json.Unmarshal(b, &bad))
 	require.Equal(t, 2, bad.Login.Failed)
 	require.Len(t, bad.Errors, 1)

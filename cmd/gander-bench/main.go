@@ -23,6 +23,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/gander-xmpp/gander/internal/benchreport"
 )
 
 func main() {
@@ -279,7 +281,7 @@ func loopbackHost(h string) error {
 }
 
 // execute runs the scenario within --max-duration.
-func execute(cfg *options, stderr io.Writer) (*Result, error) {
+func execute(cfg *options, stderr io.Writer) (*benchreport.Result, error) {
 	if err := raiseNoFile(); err != nil {
 		fmt.Fprintf(stderr, "gander-bench: raising the open files limit: %v\n", err)
 	}

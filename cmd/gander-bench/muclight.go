@@ -10,6 +10,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/gander-xmpp/gander/internal/benchreport"
 )
 
 // nsInbox is the inbox namespace Gander (like MongooseIM) implements. The
@@ -152,9 +154,9 @@ func (s *inboxStats) answer(el []byte, now time.Time) {
 	s.h.record(time.Duration(now.UnixNano() - ts))
 }
 
-func (s *inboxStats) result() *Inbox {
+func (s *inboxStats) result() *benchreport.Inbox {
 	q := s.h.quantiles(0.5, 0.99, 1)
-	return &Inbox{Queries: s.queries.Load(), Answers: s.answers.Load(), P50: ms(q[0]), P99: ms(q[1]), Max: ms(q[2])}
+	return &benchreport.Inbox{Queries: s.queries.Load(), Answers: s.answers.Load(), P50: ms(q[0]), P99: ms(q[1]), Max: ms(q[2])}
 }
 
 // inboxQueries has every user query its inbox (first page of 20) once per

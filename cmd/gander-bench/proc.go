@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+
+	"github.com/gander-xmpp/gander/internal/benchreport"
 )
 
 // clockTicks is USER_HZ, the unit of utime/stime in /proc/PID/stat; it is
@@ -103,8 +105,8 @@ func kb(v string) int64 {
 }
 
 // machine describes the host for the JSON result.
-func machine() Machine {
-	m := Machine{Cores: runtime.NumCPU()}
+func machine() benchreport.Machine {
+	m := benchreport.Machine{Cores: runtime.NumCPU()}
 	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
 		for _, line := range strings.Split(string(b), "\n") {
 			if v, ok := strings.CutPrefix(line, "MemTotal:"); ok {

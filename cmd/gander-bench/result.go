@@ -7,153 +7,11 @@ import (
 	"os"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/gander-xmpp/gander/internal/benchreport"
 )
 
-// Result is one run's outcome; its JSON form is the contract in
-// docs/gander-bench.md. Fields that do not apply are omitted.
-type Result struct {
-	Scenario     string      `json:"scenario"`
-	Label        string      `json:"label,omitempty"`
-	Server       string      `json:"server"`
-	Users        int         `json:"users"`
-	Started      string      `json:"started"`
-	Machine      Machine     `json:"machine"`
-	Login        *Login      `json:"login,omitempty"`
-	Register     *Register   `json:"register,omitempty"`
-	Steps        []*Step     `json:"steps,omitempty"`
-	MaxSustained *Step       `json:"max_sustained,omitempty"`
-	Idle         *Idle       `json:"idle,omitempty"`
-	Spike        *Spike      `json:"spike,omitempty"`
-	Inbox        *Inbox      `json:"inbox,omitempty"`
-	Broadcast    *Broadcast  `json:"broadcast,omitempty"`
-	ServerProc   *Proc       `json:"server_proc,omitempty"`
-	BenchProc    *Proc       `json:"bench"`
-	Timeseries   []TimePoint `json:"timeseries,omitempty"`
-	Errors       []string    `json:"errors,omitempty"`
-}
-
-// Machine describes the host.
-type Machine struct {
-	Cores  int     `json:"cores"`
-	MemGiB float64 `json:"mem_gib"`
-}
-
-// Login is the outcome of logging the users in.
-type Login struct {
-	Attempted int     `json:"attempted"`
-	OK        int     `json:"ok"`
-	Failed    int     `json:"failed"`
-	Seconds   float64 `json:"seconds"`
-	PerS      float64 `json:"per_s"`
-	ServerCPU float64 `json:"server_cpu_s,omitempty"`
-	BenchCPU  float64 `json:"bench_cpu_s"`
-}
-
-// Register is the outcome of the register scenario.
-type Register struct {
-	Attempted int     `json:"attempted"`
-	Created   int     `json:"created"`
-	Existed   int     `json:"existed"`
-	Failed    int     `json:"failed"`
-	Seconds   float64 `json:"seconds"`
-	PerS      float64 `json:"per_s"`
-}
-
-// Step is one rate step of chat or muclight.
-type Step struct {
-	TargetRate float64 `json:"target_rate"`
-	// Start and End are when the step's sending began and its draining
-	// ended (RFC 3339, UTC).
-	Start            string  `json:"start"`
-	End              string  `json:"end"`
-	Sent             int64   `json:"sent"`
-	Expected         int64   `json:"expected,omitempty"`
-	Delivered        int64   `json:"delivered"`
-	Seconds          float64 `json:"seconds"`
-	Throughput       float64 `json:"throughput"`
-	P50              float64 `json:"p50_ms"`
-	P90              float64 `json:"p90_ms"`
-	P99              float64 `json:"p99_ms"`
-	P999             float64 `json:"p999_ms"`
-	Max              float64 `json:"max_ms"`
-	Sustained        bool    `json:"sustained"`
-	ServerCPU        float64 `json:"server_cpu_s,omitempty"`
-	ServerCPUPer1000 float64 `json:"server_cpu_s_per_1000,omitempty"`
-	BenchCPU         float64 `json:"bench_cpu_s"`
-	BenchCPUPer1000  float64 `json:"bench_cpu_s_per_1000"`
-	// DBCPU is the CPU of the --db-proc processes during the step (nil
-	// without --db-proc).
-	DBCPU        *float64 `json:"db_cpu_s,omitempty"`
-	DBCPUPer1000 *float64 `json:"db_cpu_s_per_1000,omitempty"`
-	Note         string   `json:"note,omitempty"`
-}
-
-// Idle is the idle scenario's memory figure.
-type Idle struct {
-	Connections int     `json:"connections"`
-	RSSBeforeKB int64   `json:"rss_before_kb"`
-	RSSAfterKB  int64   `json:"rss_after_kb"`
-	PerConnKB   float64 `json:"per_conn_kb"`
-}
-
-// Spike is the disconnect spike's outcome.
-type Spike struct {
-	Connections  int     `json:"connections"`
-	QuietSeconds float64 `json:"quiet_seconds"`
-	ServerCPU    float64 `json:"server_cpu_s"`
-}
-
-// Inbox holds the latency of inbox queries (muclight scenario).
-type Inbox struct {
-	Queries int64   `json:"queries"`
-	Answers int64   `json:"answers"`
-	P50     float64 `json:"p50_ms"`
-	P99     float64 `json:"p99_ms"`
-	Max     float64 `json:"max_ms"`
-}
-
-// Broadcast is the broadcast scenario's arrival figures.
-type Broadcast struct {
-	Recipients int     `json:"recipients"`
-	Arrived    int64   `json:"arrived"`
-	Missing    int     `json:"missing"`
-	FirstS     float64 `json:"first_s"`
-	LastS      float64 `json:"last_s"`
-	SpreadS    float64 `json:"spread_s"`
-	PerS       float64 `json:"per_s"`
-	JobID      string  `json:"job_id,omitempty"`
-}
-
-// Proc is a process's CPU and peak memory over the run.
-type Proc struct {
-	CPU       float64 `json:"cpu_s"`
-	PeakRSSKB int64   `json:"peak_rss_kb"`
-}
-
-// TimePoint is one second of the run.
-type TimePoint struct {
-	T            int     `json:"t"`
-	Sent         int64   `json:"sent"`
-	Delivered    int64   `json:"delivered"`
-	P99          float64 `json:"p99_ms"`
-	ServerCPUPct float64 `json:"server_cpu_pct,omitempty"`
-	BenchCPUPct  float64 `json:"bench_cpu_pct"`
-}
-
-// MarshalJSON writes max_sustained as null when a scenario with steps had
-// no sustained step, and omits it for scenarios without steps.
-func (r *Result) MarshalJSON() ([]byte, error) {
-	type plain Result
-	if len(r.Steps) == 0 {
-		return json.Marshal((*plain)(r))
-	}
-	return json.Marshal(struct {
-		*plain
-		MaxSustained *Step `json:"max_sustained"`
-	}{(*plain)(r), r.MaxSustained})
-}
-
-func writeJSON(path string, r *Result) error {
+func writeJSON(path string, r *benchreport.Result) error {
 	b, err := json.MarshalIndent(r, "", "  ")
 	if err != nil {
 		return err
@@ -162,7 +20,7 @@ func writeJSON(path string, r *Result) error {
 }
 
 // writeTable prints the human summary.
-func writeTable(w io.Writer, r *Result) {
+func writeTable(w io.Writer, r *benchreport.Result) {
 	fmt.Fprintf(w, "gander-bench %s  server=%s users=%d label=%q started=%s cores=%d\n",
 		r.Scenario, r.Server, r.Users, r.Label, r.Started, r.Machine.Cores)
 	if l := r.Register; l != nil {
@@ -220,7 +78,7 @@ func writeTable(w io.Writer, r *Result) {
 	}
 }
 
-func sustainedText(s *Step) string {
+func sustainedText(s *benchreport.Step) string {
 	if s.Sustained {
 		return "yes"
 	}

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/gander-xmpp/gander/internal/benchreport"
 )
 
 // register creates the accounts with XEP-0077 in-band registration.
@@ -42,7 +44,7 @@ func (b *bench) register(ctx context.Context) error {
 	}
 	wg.Wait()
 	secs := time.Since(t0).Seconds()
-	r := &Register{Attempted: n, Created: int(created.Load()), Existed: int(existed.Load()),
+	r := &benchreport.Register{Attempted: n, Created: int(created.Load()), Existed: int(existed.Load()),
 		Failed: int(failed.Load()), Seconds: round3(secs)}
 	if secs > 0 {
 		r.PerS = round3(float64(r.Created+r.Existed) / secs)
@@ -221,7 +223,7 @@ func (b *bench) endTurn(i int) {
 // drainWait is how long a step waits after its last send for deliveries.
 const drainWait = 2 * time.Second
 
-func (b *bench) runStep(ctx context.Context, idx int, rate float64, st *stepState, users []*conn, build buildFunc, seq *atomic.Int64) *Step {
+func (b *bench) runStep(ctx context.Context, idx int, rate float64, st *stepState, users []*conn, build buildFunc, seq *atomic.Int64) *benchreport.Step {
 	g := min(4, len(users))
 	start := time.Now()
 	measureFrom := start.Add(b.cfg.warmup).UnixNano()
@@ -248,7 +250,7 @@ func (b *bench) runStep(ctx context.Context, idx int, rate float64, st *stepStat
 	for st.delivered.Load() < st.expected.Load() && time.Now().Before(deadline) && sleep(ctx, 20*time.Millisecond) {
 	}
 	secs := (b.cfg.stepDur - b.cfg.warmup).Seconds()
-	s := &Step{TargetRate: rate, Sent: st.sent.Load(), Delivered: st.delivered.Load(), Seconds: round3(secs),
+	s := &benchreport.Step{TargetRate: rate, Sent: st.sent.Load(), Delivered: st.delivered.Load(), Seconds: round3(secs),
 		BenchCPU: round3(self1 - self0), Start: start.UTC().Format(time.RFC3339Nano), End: time.Now().UTC().Format(time.RFC3339Nano)}
 	if exp := st.expected.Load(); exp != s.Sent {
 		s.Expected = exp
@@ -343,7 +345,7 @@ func (b *bench) idle(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	i := &Idle{Connections: len(b.live), RSSBeforeKB: before, RSSAfterKB: after}
+	i := &benchreport.Idle{Connections: len(b.live), RSSBeforeKB: before, RSSAfterKB: after}
 	if len(b.live) > 0 {
 		i.PerConnKB = round3(float64(after-before) / float64(len(b.live)))
 	}
@@ -372,7 +374,7 @@ func (b *bench) spike(ctx context.Context) error {
 	b.readers.Wait()
 	busyUntil := b.waitQuiet(ctx, t0)
 	cpu1, _ := procCPU(b.cfg.pid)
-	b.res.Spike = &Spike{Connections: n, QuietSeconds: round3(busyUntil.Sub(t0).Seconds()), ServerCPU: round3(cpu1 - cpu0)}
+	b.res.Spike = &benchreport.Spike{Connections: n, QuietSeconds: round3(busyUntil.Sub(t0).Seconds()), ServerCPU: round3(cpu1 - cpu0)}
 	return nil
 }
 

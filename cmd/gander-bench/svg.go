@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"fmt"
 	"math"
+
+	"github.com/gander-xmpp/gander/internal/benchreport"
 )
 
 // Chart geometry, in SVG user units.
@@ -20,7 +22,7 @@ const (
 // axis: sent and delivered messages per second on top, p99 latency per
 // second below. It is plain hand-written SVG so the tool needs no plotting
 // dependency.
-func svgChart(r *Result) []byte {
+func svgChart(r *benchreport.Result) []byte {
 	var b bytes.Buffer
 	h := svgTop + 2*svgPanelH + svgGap + 40
 	fmt.Fprintf(&b, `<?xml version="1.0" encoding="UTF-8"?>

@@ -6,16 +6,18 @@ import (
 	"io"
 	"strings"
 	"testing"
+
+	"github.com/gander-xmpp/gander/internal/benchreport"
 )
 
 // TestSVGWellFormed parses the chart with encoding/xml, for an empty run
 // and for one with data and a label needing escaping.
 func TestSVGWellFormed(t *testing.T) {
-	full := &Result{Scenario: "chat", Label: `a<b & "c"`, Users: 3, Started: "2026-01-01T00:00:00Z"}
+	full := &benchreport.Result{Scenario: "chat", Label: `a<b & "c"`, Users: 3, Started: "2026-01-01T00:00:00Z"}
 	for i := range 30 {
-		full.Timeseries = append(full.Timeseries, TimePoint{T: i + 1, Sent: int64(100 * i), Delivered: int64(99 * i), P99: float64(i) / 3})
+		full.Timeseries = append(full.Timeseries, benchreport.TimePoint{T: i + 1, Sent: int64(100 * i), Delivered: int64(99 * i), P99: float64(i) / 3})
 	}
-	for name, r := range map[string]*Result{"empty": {Scenario: "login"}, "one point": {Scenario: "chat", Timeseries: full.Timeseries[:1]}, "full": full} {
+	for name, r := range map[string]*benchreport.Result{"empty": {Scenario: "login"}, "one point": {Scenario: "chat", Timeseries: full.Timeseries[:1]}, "full": full} {
 		t.Run(name, func(t *testing.T) {
 			out := svgChart(r)
 			d := xml.NewDecoder(bytes.NewReader(out))
