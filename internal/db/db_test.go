@@ -201,16 +201,7 @@ func TestCollateBinary(t *testing.T) {
 			_, err := d.ExecContext(ctx, "INSERT INTO roster_version (server, username, version) VALUES (?, ?, ?)", "s", n, "1")
 			require.NoError(t, err)
 		}
-		rows, err := d.QueryContext(ctx, "SELECT username FROM roster_version ORDER BY "+d.CollateBinary("username"))
-		require.NoError(t, err)
-		defer rows.Close()
-		var got []string
-		for rows.Next() {
-			var n string
-			require.NoError(t, rows.Scan(&n))
-			got = append(got, n)
-		}
-		require.NoError(t, rows.Err())
+		got := column[string](t)(d.QueryContext(ctx, "SELECT username FROM roster_version ORDER BY "+d.CollateBinary("username")))
 		require.Equal(t, []string{"B", "Z", "a", "a_b", "ab", "b", "é"}, got)
 	})
 }

@@ -85,17 +85,24 @@ func appliedVersions(t *testing.T, cfg db.Config) []int64 {
 	t.Helper()
 	s := rawOpen(t, cfg)
 	defer s.Close()
-	rows, err := s.QueryContext(context.Background(), `SELECT version_id FROM goose_db_version WHERE is_applied ORDER BY id`)
-	require.NoError(t, err)
-	defer rows.Close()
-	var vs []int64
-	for rows.Next() {
-		var v int64
-		require.NoError(t, rows.Scan(&v))
-		vs = append(vs, v)
+	return column[int64](t)(s.QueryContext(context.Background(), `SELECT version_id FROM goose_db_version WHERE is_applied ORDER BY id`))
+}
+
+// column returns a function that reads the one column of a query's rows.
+func column[T any](t *testing.T) func(*sql.Rows, error) []T {
+	return func(rows *sql.Rows, err error) []T {
+		t.Helper()
+		require.NoError(t, err)
+		defer rows.Close()
+		var vs []T
+		for rows.Next() {
+			var v T
+			require.NoError(t, rows.Scan(&v))
+			vs = append(vs, v)
+		}
+		require.NoError(t, rows.Err())
+		return vs
 	}
-	require.NoError(t, rows.Err())
-	return vs
 }
 
 // schema describes d's tables, columns, indexes, constraints and storage
