@@ -2,9 +2,12 @@ package hooks
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"sync"
 	"testing"
+
+	"github.com/stretchr/testify/require"
 )
 
 // TestChainRunWhileChanging runs a chain while other goroutines add and
@@ -86,4 +89,78 @@ func TestChainOrderAndStop(t *testing.T) {
 	if want := []string{"first", "late", "never"}; !slices.Equal(got, want) {
 		t.Fatalf("after Remove, Run called %v, want %v", got, want)
 	}
+}
+
+// TestChainRemove: Remove takes out every handler registered under the
+// name and nothing else; an unknown name and an empty chain are no-ops.
+func TestChainRemove(t *testing.T) {
+	var c Chain[[]string]
+	require.False(t, c.Run(context.Background(), new([]string)), "a zero chain runs nothing")
+	c.Remove("nobody")
+	require.Zero(t, c.Len())
+	for _, h := range []struct {
+		prio int
+		name string
+	}{{10, "carbons"}, {20, "inbox"}, {30, "carbons"}, {40, "offline"}} {
+		c.Add(h.prio, h.name, func(_ context.Context, ev *[]string) bool {
+			*ev = append(*ev, fmt.Sprint(h.name, h.prio))
+			return false
+		})
+	}
+	c.Remove("carbons")
+	c.Remove("unknown")
+	require.Equal(t, 2, c.Len())
+	var got []string
+	require.False(t, c.Run(context.Background(), &got))
+	require.Equal(t, []string{"inbox20", "offline40"}, got)
+	c.Remove("inbox")
+	c.Remove("offline")
+	got = nil
+	require.False(t, c.Run(context.Background(), &got))
+	require.Empty(t, got)
+}
+
+// TestChainRunKeepsItsList: a handler that adds or removes handlers while
+// the chain runs changes the next Run, not the one under way; the stop of
+// the one under way still ends it.
+func TestChainRunKeepsItsList(t *testing.T) {
+	var c Chain[[]string]
+	record := func(name string, stop bool) func(context.Context, *[]string) bool {
+		return func(_ context.Context, ev *[]string) bool {
+			*ev = append(*ev, name)
+			return stop
+		}
+	}
+	c.Add(10, "changer", func(ctx context.Context, ev *[]string) bool {
+		*ev = append(*ev, "changer")
+		c.Add(15, "added", record("added", false))
+		c.Remove("removed")
+		return false
+	})
+	c.Add(20, "removed", record("removed", false))
+	c.Add(30, "stopper", record("stopper", true))
+	c.Add(40, "after-stop", record("after-stop", false))
+
+	var first []string
+	require.True(t, c.Run(context.Background(), &first))
+	require.Equal(t, []string{"changer", "removed", "stopper"}, first)
+
+	c.Remove("changer")
+	var second []string
+	require.True(t, c.Run(context.Background(), &second))
+	require.Equal(t, []string{"added", "stopper"}, second)
+}
+
+// TestHooksZeroValue: every chain of a zero Hooks is ready to use.
+func TestHooksZeroValue(t *testing.T) {
+	var h Hooks
+	ev := &StanzaEvent{}
+	require.False(t, h.OfflineMessage.Run(context.Background(), ev))
+	h.OfflineMessage.Add(0, "store", func(_ context.Context, ev *StanzaEvent) bool {
+		ev.Handled = true
+		return true
+	})
+	require.True(t, h.OfflineMessage.Run(context.Background(), ev))
+	require.True(t, ev.Handled)
+	require.Zero(t, h.LocalMessage.Len(), "chains are independent")
 }
