@@ -33,6 +33,9 @@ func TestBoundaries(t *testing.T) {
 		{"internal/router", []string{"database/sql", "github.com/jackc/", "modernc.org/sqlite", "github.com/99designs/gqlgen", mod + "internal/db", mod + "internal/api", mod + "internal/mod/"}, nil},
 		{"internal/iq", []string{"database/sql", "github.com/jackc/", "modernc.org/sqlite", "github.com/99designs/gqlgen", mod + "internal/db", mod + "internal/api", mod + "internal/mod/"}, nil},
 		{"internal/hooks", []string{"database/sql", "github.com/jackc/", "modernc.org/sqlite", "github.com/99designs/gqlgen", mod + "internal/db", mod + "internal/api", mod + "internal/mod/"}, nil},
+		// The configuration imports nothing of ours, so that every feature
+		// may take its section without a cycle (docs/architecture.md).
+		{"internal/config", nil, []string{"internal/config"}},
 	}
 	for _, c := range cases {
 		t.Run(c.pkg, func(t *testing.T) {
@@ -55,6 +58,26 @@ func TestBoundaries(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestOnlyTheRootImportsTheTransport: sessions are seen through
+// router.Session (docs/architecture.md, "One session interface"); only the
+// composition root builds the c2s listeners, so no feature, the API layer or
+// the router can depend on the concrete connection.
+func TestOnlyTheRootImportsTheTransport(t *testing.T) {
+	out, err := exec.Command("go", "list", "-f", "{{.ImportPath}} {{join .Imports \" \"}}", mod+"...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	allowed := map[string]bool{mod + "internal/server": true}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		f := strings.Fields(line)
+		for _, imp := range f[1:] {
+			if imp == mod+"internal/c2s" && !allowed[f[0]] {
+				t.Errorf("%s imports internal/c2s; use router.Session", f[0])
+			}
+		}
 	}
 }
 

@@ -141,8 +141,9 @@ type Writer[K comparable, V any] struct {
 	m      writerMetrics
 	wg     sync.WaitGroup
 
-	stopOnce sync.Once
-	stopping chan struct{}
+	startOnce sync.Once
+	stopOnce  sync.Once
+	stopping  chan struct{}
 }
 
 type shard[K comparable, V any] struct {
@@ -173,20 +174,33 @@ type entry[K comparable, V any] struct {
 	since time.Time // when key became pending (only with a FlushInterval)
 }
 
-// New returns a started writer. merge may be nil (the latest write wins).
+// New returns a writer; Start starts its goroutines. merge may be nil (the
+// latest write wins). Writes Put before Start wait for it.
 func New[K comparable, V any](opts Options, flush FlushFunc[K, V], merge MergeFunc[V]) *Writer[K, V] {
 	opts.defaults()
 	w := &Writer[K, V]{opts: opts, flush: flush, merge: merge, seed: maphash.MakeSeed(), stopping: make(chan struct{})}
 	w.m = newWriterMetrics(opts)
-	start := time.Now()
+	now := time.Now()
 	for i := range opts.Workers {
-		s := &shard[K, V]{base: scheduleBase(start, i, opts.Workers, opts.FlushInterval),
-			pending: map[K]int64{}, inflight: map[K]V{}, kick: make(chan struct{}, 1), changed: make(chan struct{})}
-		w.shards = append(w.shards, s)
+		w.shards = append(w.shards, &shard[K, V]{base: scheduleBase(now, i, opts.Workers, opts.FlushInterval),
+			pending: map[K]int64{}, inflight: map[K]V{}, kick: make(chan struct{}, 1), changed: make(chan struct{})})
+	}
+	return w
+}
+
+// Start starts one goroutine per shard; they run until Stop. ctx is not
+// kept (flushes are bounded by FlushTimeout and Stop's context). Calling
+// Start again does nothing.
+func (w *Writer[K, V]) Start(context.Context) error {
+	w.startOnce.Do(w.start)
+	return nil
+}
+
+func (w *Writer[K, V]) start() {
+	for _, s := range w.shards {
 		w.wg.Add(1)
 		go w.run(s)
 	}
-	return w
 }
 
 func (w *Writer[K, V]) shard(k K) *shard[K, V] {
@@ -337,8 +351,12 @@ func (w *Writer[K, V]) sync(ctx context.Context, shards []*shard[K, V]) error {
 // Stop refuses new writes, flushes everything pending and waits for the
 // shards to finish, bounded by ctx. On ctx's end the writes still pending
 // are reported in the error (and lost).
+//
+// A writer that was never started starts for the drain, so that writes Put
+// before Start are not lost either.
 func (w *Writer[K, V]) Stop(ctx context.Context) error {
 	w.stopOnce.Do(func() { close(w.stopping) })
+	w.startOnce.Do(w.start)
 	done := make(chan struct{})
 	go func() { w.wg.Wait(); close(done) }()
 	select {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -17,6 +18,12 @@ import (
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// started starts w for a test.
+func started[K comparable, V any](w *Writer[K, V]) *Writer[K, V] {
+	w.Start(context.Background())
+	return w
+}
 
 // recorder is a flush function that records batches and can be held.
 type recorder struct {
@@ -74,7 +81,7 @@ func stop(t *testing.T, w interface{ Stop(context.Context) error }) {
 
 func TestLatestWinsAndPerKeyOrder(t *testing.T) {
 	r := &recorder{gate: make(chan struct{}), entered: make(chan struct{}, 10)}
-	w := New(Options{Name: "t", Workers: 1}, r.flush, nil)
+	w := started(New(Options{Name: "t", Workers: 1}, r.flush, nil))
 	ctx := context.Background()
 	require.NoError(t, w.Put(ctx, "a", 1))
 	<-r.entered // a=1 is in flight
@@ -106,7 +113,7 @@ func TestMergeFunction(t *testing.T) {
 		}
 		return old + new, nil
 	}
-	w := New(Options{Name: "t", Workers: 1}, r.flush, sum)
+	w := started(New(Options{Name: "t", Workers: 1}, r.flush, sum))
 	ctx := context.Background()
 	require.NoError(t, w.Put(ctx, "x", 100))
 	<-r.entered
@@ -123,7 +130,7 @@ func TestMergeFunction(t *testing.T) {
 func TestRetriesThenSuccess(t *testing.T) {
 	reg := metrics.New()
 	r := &recorder{fail: 2}
-	w := New(Options{Name: "retry", HostType: "localhost", Workers: 1, RetryDelay: time.Millisecond, Metrics: reg}, r.flush, nil)
+	w := started(New(Options{Name: "retry", HostType: "localhost", Workers: 1, RetryDelay: time.Millisecond, Metrics: reg}, r.flush, nil))
 	require.NoError(t, w.Put(context.Background(), "a", 7))
 	require.NoError(t, w.Sync(context.Background()))
 	require.Equal(t, map[string]int{"a": 7}, r.written())
@@ -136,7 +143,7 @@ func TestRetriesThenSuccess(t *testing.T) {
 func TestDroppedAfterRetries(t *testing.T) {
 	reg := metrics.New()
 	r := &recorder{fail: 100}
-	w := New(Options{Name: "drop", Workers: 1, Retries: 2, RetryDelay: time.Millisecond, Metrics: reg}, r.flush, nil)
+	w := started(New(Options{Name: "drop", Workers: 1, Retries: 2, RetryDelay: time.Millisecond, Metrics: reg}, r.flush, nil))
 	require.NoError(t, w.Put(context.Background(), "a", 1))
 	require.NoError(t, w.Sync(context.Background()))
 	require.Empty(t, r.written())
@@ -159,7 +166,7 @@ func TestStopDrainsEverything(t *testing.T) {
 		return r.flush(ctx, items)
 	}
 	reg := metrics.New()
-	w := New(Options{Name: "drain", Workers: 3, MaxBatch: 50, Metrics: reg}, slow, nil)
+	w := started(New(Options{Name: "drain", Workers: 3, MaxBatch: 50, Metrics: reg}, slow, nil))
 	want := map[string]int{}
 	for i := range 2000 {
 		k := fmt.Sprintf("k%d", i%1500)
@@ -176,7 +183,7 @@ func TestStopDrainsEverything(t *testing.T) {
 
 func TestQueueBoundBlocksPut(t *testing.T) {
 	r := &recorder{gate: make(chan struct{}), entered: make(chan struct{}, 10)}
-	w := New(Options{Name: "full", Workers: 1, QueueSize: 2}, r.flush, nil)
+	w := started(New(Options{Name: "full", Workers: 1, QueueSize: 2}, r.flush, nil))
 	bg := context.Background()
 	require.NoError(t, w.Put(bg, "a", 1))
 	<-r.entered
@@ -202,7 +209,7 @@ func TestQueueBoundBlocksPut(t *testing.T) {
 
 func TestFlushesInFlightBoundedByWorkers(t *testing.T) {
 	r := &recorder{gate: make(chan struct{}), entered: make(chan struct{}, 100)}
-	w := New(Options{Name: "bound", Workers: 3, MaxBatch: 1}, r.flush, nil)
+	w := started(New(Options{Name: "bound", Workers: 3, MaxBatch: 1}, r.flush, nil))
 	for i := range 60 {
 		require.NoError(t, w.Put(context.Background(), fmt.Sprint(i), i))
 	}
@@ -248,7 +255,7 @@ func metricValue(t *testing.T, reg *metrics.Registry, name, pool string) float64
 func TestFlushIntervalMergesUntilDue(t *testing.T) {
 	r := &recorder{}
 	sum := func(old, new int) (int, error) { return old + new, nil }
-	w := New(Options{Name: "t", Workers: 1, FlushInterval: time.Hour}, r.flush, sum)
+	w := started(New(Options{Name: "t", Workers: 1, FlushInterval: time.Hour}, r.flush, sum))
 	ctx := context.Background()
 	for i := 1; i <= 10; i++ {
 		require.NoError(t, w.Put(ctx, "a", i))
@@ -261,7 +268,7 @@ func TestFlushIntervalMergesUntilDue(t *testing.T) {
 	stop(t, w)
 
 	r = &recorder{}
-	w = New(Options{Name: "t", Workers: 1, FlushInterval: 20 * time.Millisecond}, r.flush, sum)
+	w = started(New(Options{Name: "t", Workers: 1, FlushInterval: 20 * time.Millisecond}, r.flush, sum))
 	require.NoError(t, w.Put(ctx, "c", 7))
 	wait.Until(t, 10*time.Second, func() error {
 		if got := r.written()["c"]; got != 7 {
@@ -276,7 +283,7 @@ func TestFlushIntervalMergesUntilDue(t *testing.T) {
 // interval, and Stop writes what is pending without waiting either.
 func TestFlushIntervalFullBatchAndStop(t *testing.T) {
 	r := &recorder{}
-	w := New(Options{Name: "t", Workers: 1, MaxBatch: 5, FlushInterval: time.Hour}, r.flush, nil)
+	w := started(New(Options{Name: "t", Workers: 1, MaxBatch: 5, FlushInterval: time.Hour}, r.flush, nil))
 	ctx := context.Background()
 	for i := range 7 {
 		require.NoError(t, w.Put(ctx, fmt.Sprint("k", i), i))
@@ -320,4 +327,19 @@ func TestFlushSchedule(t *testing.T) {
 		phase := (firsts[i].Sub(firsts[0])%iv + iv) % iv
 		require.Equal(t, time.Duration(i)*iv/n, phase, "shard %d flushes %d n-ths of the interval after shard 0", i, i)
 	}
+}
+
+// TestNewStartsNothing: the constructor starts no goroutine and flushes
+// nothing (the server's lifecycle starts the writer); Stop on a writer
+// that was never started still writes what was Put, so nothing is lost.
+func TestNewStartsNothing(t *testing.T) {
+	before := runtime.NumGoroutine()
+	r := &recorder{}
+	w := New(Options{Name: "t", Workers: 3}, r.flush, nil)
+	require.Equal(t, before, runtime.NumGoroutine(), "New started goroutines")
+	require.NoError(t, w.Put(context.Background(), "a", 1))
+	require.NoError(t, w.Put(context.Background(), "b", 2))
+	require.Empty(t, r.written(), "flushed before Start")
+	stop(t, w)
+	require.Equal(t, map[string]int{"a": 1, "b": 2}, r.written())
 }

@@ -145,8 +145,13 @@ func New(opts Options, deps Deps) *Listener {
 	return l
 }
 
-// Addr is the bound address (after Start).
-func (l *Listener) Addr() net.Addr { return l.ln.Addr() }
+// Addr is the bound address, nil before Start.
+func (l *Listener) Addr() net.Addr {
+	if l.ln == nil {
+		return nil
+	}
+	return l.ln.Addr()
+}
 
 // Start binds the port and accepts connections until Stop.
 func (l *Listener) Start(ctx context.Context) error {

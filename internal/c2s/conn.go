@@ -46,8 +46,14 @@ type conn struct {
 	secure bool
 	user   string   // authenticated localpart
 	sess   *Session // set under wmu once bound
+	// headerSent is set under wmu once the server sent a stream header.
+	headerSent bool
 
-	wmu       sync.Mutex // serialises writes before the writer goroutine runs; guards nc and sess swaps
+	wmu sync.Mutex // serialises writes before the writer goroutine runs; guards nc and sess swaps
+	// ctx ends when the connection ends (shutdown, or serve returning), or
+	// the listener stops: every wait of the connection is bounded by it.
+	ctx       context.Context
+	cancel    context.CancelFunc
 	closeOnce sync.Once
 	stopCh    chan struct{}
 	stopCond  string
@@ -57,7 +63,8 @@ type conn struct {
 }
 
 func newConn(l *Listener, nc net.Conn) *conn {
-	return &conn{l: l, raw: nc, nc: nc, stopCh: make(chan struct{})}
+	ctx, cancel := context.WithCancel(l.ctx)
+	return &conn{l: l, raw: nc, nc: nc, stopCh: make(chan struct{}), ctx: ctx, cancel: cancel}
 }
 
 // shutdown asks the connection to end with a stream error; safe to call
@@ -67,6 +74,9 @@ func (c *conn) shutdown(cond, text string) {
 		c.stopCond = cond
 		c.closeStatus = closeStatus(cond, text)
 		close(c.stopCh)
+		// Wake a reader waiting for the rate limiter; the writer still
+		// sends the stream error.
+		c.cancel()
 		c.wmu.Lock()
 		sess := c.sess
 		c.wmu.Unlock()
@@ -74,8 +84,17 @@ func (c *conn) shutdown(cond, text string) {
 			sess.terminate(cond, text)
 			return
 		}
-		// Still negotiating: write the error directly and close.
-		c.writeRaw([]byte(streamErrorBytes(cond, text)))
+		// Still negotiating: write the error directly and close; before
+		// the server's stream header, open the stream first (RFC 6120
+		// §4.9.1.2).
+		c.wmu.Lock()
+		b := streamErrorBytes(cond, text)
+		if !c.headerSent {
+			b = streamHeader(c.l.deps.Domains[0], "") + b
+		}
+		c.nc.SetWriteDeadline(time.Now().Add(c.l.opts.StateTimeout))
+		c.nc.Write([]byte(b))
+		c.wmu.Unlock()
 		c.raw.Close()
 	})
 }
@@ -151,6 +170,7 @@ func (c *conn) serve() {
 	m := c.l.deps.Metrics
 	m.Connected(1)
 	defer m.Connected(-1)
+	defer c.cancel()
 	defer func() {
 		if p := recover(); p != nil {
 			c.l.deps.Log.Error("c2s connection crashed", "remote", c.nc.RemoteAddr().String(), "panic", p)
@@ -215,7 +235,11 @@ func (c *conn) end(err error) {
 	}
 }
 
+// rateReader slows a connection's reads down to its shaper's rate: after a
+// read it waits until the bytes read are within the rate. The wait ends
+// early, with ctx's error, when the connection ends.
 type rateReader struct {
+	ctx context.Context
 	r   io.Reader
 	lim *rate.Limiter
 }
@@ -226,7 +250,9 @@ func (r rateReader) Read(p []byte) (int, error) {
 	}
 	n, err := r.r.Read(p)
 	if n > 0 {
-		_ = r.lim.WaitN(context.Background(), n)
+		if werr := r.lim.WaitN(r.ctx, n); werr != nil && err == nil {
+			err = werr
+		}
 	}
 	return n, err
 }
@@ -234,13 +260,16 @@ func (r rateReader) Read(p []byte) (int, error) {
 func (c *conn) resetReader() {
 	var r io.Reader = c.nc
 	if bps := c.l.opts.BytesPerSecond; bps > 0 {
-		r = rateReader{r: c.nc, lim: rate.NewLimiter(rate.Limit(bps), max(bps, 4096))}
+		r = rateReader{ctx: c.ctx, r: c.nc, lim: rate.NewLimiter(rate.Limit(bps), max(bps, 4096))}
 	}
 	c.br = bufio.NewReaderSize(r, 4096)
 }
 
 // restart reads a new stream header on the same reader.
 func (c *conn) restart() error {
+	c.wmu.Lock()
+	c.headerSent = false // a new stream: an error before its header needs one
+	c.wmu.Unlock()
 	c.dec = xmlstream.NewDecoder(c.br, c.l.opts.MaxStanzaSize)
 	c.nc.SetReadDeadline(time.Now().Add(c.l.opts.StateTimeout))
 	h, err := c.dec.Header()
@@ -285,15 +314,24 @@ func versionOK(v string) bool {
 	return major == "1"
 }
 
-func (c *conn) sendHeader(domain, lang string) error {
+// streamHeader is the server's stream header from domain, with a new id.
+func streamHeader(domain, lang string) string {
 	if lang == "" {
 		lang = "en"
 	}
 	id := make([]byte, 8)
 	rand.Read(id)
-	h := fmt.Sprintf(`<?xml version='1.0'?><stream:stream xmlns='%s' xmlns:stream='%s' id='%s' from='%s' version='1.0' xml:lang='%s'>`,
+	return fmt.Sprintf(`<?xml version='1.0'?><stream:stream xmlns='%s' xmlns:stream='%s' id='%s' from='%s' version='1.0' xml:lang='%s'>`,
 		stanza.NSClient, stanza.NSStream, hex.EncodeToString(id), xmlstream.EscapeAttr(domain), xmlstream.EscapeAttr(lang))
-	return c.writeRaw([]byte(h))
+}
+
+func (c *conn) sendHeader(domain, lang string) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	c.headerSent = true
+	c.nc.SetWriteDeadline(time.Now().Add(c.l.opts.StateTimeout))
+	_, err := c.nc.Write([]byte(streamHeader(domain, lang)))
+	return err
 }
 
 // negotiate runs the stream up to a bound resource.
@@ -427,9 +465,8 @@ func (c *conn) authenticate(first *xmlstream.Element) (bool, error) {
 		m.Login(mech, false)
 		return false, c.write(saslFailure("incorrect-encoding", ""))
 	}
-	ctx := c.l.ctx
 	for {
-		out, done, err := ex.Step(ctx, in)
+		out, done, err := ex.Step(c.ctx, in)
 		if err != nil {
 			m.Login(mech, false)
 			c.l.deps.Log.Info("authentication failed", "mechanism", mech, "domain", c.domain, "remote", c.nc.RemoteAddr().String(), "err", err)

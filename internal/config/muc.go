@@ -15,6 +15,9 @@ type ModMuc struct {
 	// HistorySize is the number of groupchat messages a room keeps for
 	// replay on join (default 20, 0 disables history).
 	HistorySize int `toml:"history_size"`
+	// RoomQueueSize (Gander) bounds the stanzas a room may hold waiting to
+	// be routed (default 10000); see docs/modules/mod_muc.md.
+	RoomQueueSize int `toml:"room_queue_size"`
 }
 
 func (m *ModMuc) check(c *checker, key string) {
@@ -26,4 +29,5 @@ func (m *ModMuc) check(c *checker, key string) {
 	}
 	c.oneOf(key+".backend", &m.Backend, "mnesia", "mnesia")
 	c.intDefault(key+".history_size", &m.HistorySize, 20, 0)
+	c.intDefault(key+".room_queue_size", &m.RoomQueueSize, 10000, 1)
 }

@@ -164,3 +164,22 @@ func TestHooksZeroValue(t *testing.T) {
 	require.True(t, ev.Handled)
 	require.Zero(t, h.LocalMessage.Len(), "chains are independent")
 }
+
+// TestRemoveAll checks that RemoveAll takes a name off every chain and
+// leaves the other names alone.
+func TestRemoveAll(t *testing.T) {
+	var h Hooks
+	noop := func(context.Context, *SessionEvent) bool { return false }
+	h.SessionOpened.Add(50, "mod_a", noop)
+	h.SessionClosed.Add(50, "mod_a", noop)
+	h.SessionClosed.Add(50, "mod_b", noop)
+	h.DeliverMessage.Add(50, "mod_a", func(context.Context, *MessageDelivery) bool { return false })
+	h.MucGroupchatBroadcast.Add(50, "mod_a", func(context.Context, *MucGroupchatBroadcast) bool { return false })
+	h.RemoveAll("mod_a")
+	if n := h.SessionOpened.Len() + h.DeliverMessage.Len() + h.MucGroupchatBroadcast.Len(); n != 0 {
+		t.Fatalf("%d handlers of mod_a left", n)
+	}
+	if n := h.SessionClosed.Len(); n != 1 {
+		t.Fatalf("SessionClosed has %d handlers, want mod_b's", n)
+	}
+}

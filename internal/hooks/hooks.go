@@ -5,6 +5,7 @@ package hooks
 
 import (
 	"context"
+	"reflect"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -156,6 +157,17 @@ type Hooks struct {
 	// RosterItems collects extra items for a roster fetch, placed before
 	// the stored ones (MUC Light rooms_in_rosters).
 	RosterItems Chain[RosterItems]
+}
+
+// RemoveAll unregisters the handlers registered under name on every chain:
+// a feature's Stop undoes everything its Start added with one call.
+func (h *Hooks) RemoveAll(name string) {
+	v := reflect.ValueOf(h).Elem()
+	for i := range v.NumField() {
+		if c, ok := v.Field(i).Addr().Interface().(interface{ Remove(string) }); ok {
+			c.Remove(name)
+		}
+	}
 }
 
 // UserEvent names an account (bare JID).

@@ -44,9 +44,30 @@ type Policy struct {
 	Workers int    // with "queues"
 }
 
+// Or returns p, or the policy def (without workers) when p has no type:
+// each feature passes its default policy (spec/server.md §1.4).
+func (p Policy) Or(def string) Policy {
+	if p.Type == "" {
+		return Policy{Type: def}
+	}
+	return p
+}
+
 // QueueSize bounds each worker queue; a full queue answers the IQ with
 // resource-constraint instead of blocking the sender.
 const QueueSize = 1000
+
+// MaxParallel bounds the handlers of one namespace running at once under
+// the "parallel" policy; an IQ over the bound is answered with
+// resource-constraint instead of starting one more goroutine.
+const MaxParallel = 1000
+
+// Binding names one handler: the component and namespace it serves.
+type Binding struct {
+	Comp    Component
+	NS      string
+	Handler Handler
+}
 
 type key struct {
 	comp Component
@@ -58,10 +79,18 @@ type registered struct {
 	policy Policy
 	queues []chan job
 	done   chan struct{}
-	wg     sync.WaitGroup
+	wg     sync.WaitGroup // workers, and handlers running under "parallel"
+	// slots holds one token per handler running under "parallel"
+	// (capacity MaxParallel).
+	slots chan struct{}
+	// mu orders the wg.Add of a "parallel" IQ before stop's Wait; after
+	// stop (stopped), such IQs run inline.
+	mu      sync.Mutex
+	stopped bool
 	// Per-handler queue metrics (nil without SetMetrics): the jobs
-	// waiting in the handler's queues, and those refused because a queue
-	// was full.
+	// waiting in the handler's queues (handlers running, for "parallel"),
+	// and those refused because the queue (or the parallel bound) was
+	// full.
 	queued  prometheus.Gauge
 	dropped prometheus.Counter
 }
@@ -87,6 +116,9 @@ type Registry struct {
 	metrics *metrics.Registry
 	mu      sync.RWMutex
 	m       map[key]*registered
+
+	stopOnce sync.Once
+	stopped  chan struct{} // closed when Stop's drain has ended
 }
 
 // SetMetrics makes the registry measure its queues: iq_queue_length (jobs
@@ -114,14 +146,22 @@ func (r *Registry) Register(comp Component, ns string, h Handler, p Policy) erro
 		for i := 0; i < p.Workers; i++ {
 			reg.queues = append(reg.queues, make(chan job, QueueSize))
 		}
-	case "no_queue", "parallel":
+	case "parallel":
+		reg.slots = make(chan struct{}, MaxParallel)
+	case "no_queue":
 	default:
 		return fmt.Errorf("iq: unknown policy %q", p.Type)
 	}
-	if r.metrics != nil && len(reg.queues) > 0 {
+	if r.metrics != nil {
 		l := prometheus.Labels{"component": comp.String(), "xmlns": ns}
-		reg.queued = r.metrics.Gauge("iq_queue", "length", "component", "xmlns").With(l)
-		reg.dropped = r.metrics.Spiral("iq_queue_dropped", "count", "component", "xmlns").With(l)
+		switch {
+		case len(reg.queues) > 0:
+			reg.queued = r.metrics.Gauge("iq_queue", "length", "component", "xmlns").With(l)
+			reg.dropped = r.metrics.Spiral("iq_queue_dropped", "count", "component", "xmlns").With(l)
+		case reg.slots != nil:
+			reg.queued = r.metrics.Gauge("iq_parallel", "length", "component", "xmlns").With(l)
+			reg.dropped = r.metrics.Spiral("iq_parallel_dropped", "count", "component", "xmlns").With(l)
+		}
 	}
 	for _, q := range reg.queues {
 		reg.wg.Add(1)
@@ -148,7 +188,50 @@ func (r *Registry) Unregister(comp Component, ns string) {
 	}
 }
 
-// Close unregisters everything.
+// RegisterAll registers every binding with policy p. On an error it
+// unregisters those it registered and returns the error.
+func (r *Registry) RegisterAll(p Policy, bs ...Binding) error {
+	for i, b := range bs {
+		if err := r.Register(b.Comp, b.NS, b.Handler, p); err != nil {
+			r.UnregisterAll(bs[:i]...)
+			return err
+		}
+	}
+	return nil
+}
+
+// UnregisterAll unregisters every binding (see Unregister).
+func (r *Registry) UnregisterAll(bs ...Binding) {
+	for _, b := range bs {
+		r.Unregister(b.Comp, b.NS)
+	}
+}
+
+// Start does nothing: a handler's workers start when it is registered. It
+// makes the registry a component of the server's lifecycle.
+func (r *Registry) Start(context.Context) error { return nil }
+
+// Stop unregisters every handler still registered and waits for their
+// queued and running IQs, bounded by ctx.
+// A second Stop waits for the same drain.
+func (r *Registry) Stop(ctx context.Context) error {
+	r.stopOnce.Do(func() {
+		r.stopped = make(chan struct{})
+		go func() {
+			r.Close()
+			close(r.stopped)
+		}()
+	})
+	select {
+	case <-r.stopped:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("iq: stop: %w", ctx.Err())
+	}
+}
+
+// Close unregisters everything and waits for the handlers' queued and
+// running IQs.
 func (r *Registry) Close() {
 	r.mu.Lock()
 	m := r.m
@@ -160,6 +243,9 @@ func (r *Registry) Close() {
 }
 
 func (reg *registered) stop() {
+	reg.mu.Lock()
+	reg.stopped = true
+	reg.mu.Unlock()
 	close(reg.done)
 	reg.wg.Wait()
 }
@@ -220,7 +306,33 @@ func (r *Registry) Dispatch(ctx context.Context, comp Component, req Request, re
 	case "no_queue":
 		r.run(reg.h, j)
 	case "parallel":
-		go r.run(reg.h, j)
+		select {
+		case reg.slots <- struct{}{}:
+		default:
+			if reg.dropped != nil {
+				reg.dropped.Inc()
+			}
+			reply(stanza.IQErrorReply(req.IQ, stanza.Error{Condition: stanza.ResourceConstraint, Text: "Too many IQs in progress"}))
+			return true
+		}
+		reg.mu.Lock()
+		if reg.stopped {
+			reg.mu.Unlock()
+			<-reg.slots
+			r.run(reg.h, j)
+			return true
+		}
+		reg.wg.Add(1)
+		reg.mu.Unlock()
+		if reg.queued != nil {
+			reg.queued.Inc()
+		}
+		go func() {
+			defer reg.wg.Done()
+			r.run(reg.h, j)
+			<-reg.slots
+			reg.dequeued()
+		}()
 	default:
 		q := reg.queues[0]
 		if len(reg.queues) > 1 {

@@ -239,3 +239,80 @@ func TestUnregisterStopsWorkers(t *testing.T) {
 	require.False(t, reg.Dispatch(context.Background(), Local, request(1), func(*xmlstream.Element) {}))
 	// goleak in TestMain checks that the three workers ended.
 }
+
+// gathered sums each metric of the registry over its labels.
+func gathered(t *testing.T, reg *Registry) map[string]float64 {
+	t.Helper()
+	mfs, err := reg.metrics.Prometheus().Gather()
+	require.NoError(t, err)
+	got := map[string]float64{}
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			got[mf.GetName()] += m.GetCounter().GetValue() + m.GetGauge().GetValue()
+		}
+	}
+	return got
+}
+
+// TestParallelIsBounded: under "parallel" at most MaxParallel handlers of a
+// namespace run at once; the next IQ is answered at once with
+// resource-constraint (no goroutine started), and the metrics say so.
+func TestParallelIsBounded(t *testing.T) {
+	reg := newRegistry(t)
+	release := make(chan struct{})
+	var entered sync.WaitGroup
+	entered.Add(MaxParallel)
+	require.NoError(t, reg.Register(Local, ns, func(_ context.Context, r Request) *xmlstream.Element {
+		entered.Done()
+		<-release
+		return result(r)
+	}, Policy{Type: "parallel"}))
+	var replies sync.WaitGroup
+	replies.Add(MaxParallel)
+	for i := range MaxParallel {
+		reg.Dispatch(context.Background(), Local, request(i), func(el *xmlstream.Element) {
+			if el.Attr("type") != "result" {
+				t.Errorf("IQ %s within the bound answered %s", el.Attr("id"), el.Attr("type"))
+			}
+			replies.Done()
+		})
+	}
+	entered.Wait()
+	var refused *xmlstream.Element
+	reg.Dispatch(context.Background(), Local, request(MaxParallel), func(el *xmlstream.Element) { refused = el })
+	require.NotNil(t, refused, "the IQ over the bound is answered before Dispatch returns")
+	require.NotNil(t, refused.Child("", "error").Child(stanza.NSStanzas, "resource-constraint"))
+	got := gathered(t, reg)
+	require.Equal(t, float64(MaxParallel), got["iq_parallel_length"])
+	require.Equal(t, 1.0, got["iq_parallel_dropped_count"])
+	close(release)
+	replies.Wait()
+	require.Eventually(t, func() bool { return gathered(t, reg)["iq_parallel_length"] == 0 }, 5*time.Second, 5*time.Millisecond)
+}
+
+// TestStopWaitsForParallelHandlers: Stop returns once the running
+// "parallel" handlers have answered (goleak in TestMain checks that none
+// is left), and a Stop whose context ends first reports it.
+func TestStopWaitsForParallelHandlers(t *testing.T) {
+	reg := NewRegistry(slog.New(slog.DiscardHandler))
+	release := make(chan struct{})
+	started := make(chan struct{})
+	require.NoError(t, reg.Register(Local, ns, func(_ context.Context, r Request) *xmlstream.Element {
+		close(started)
+		<-release
+		return result(r)
+	}, Policy{Type: "parallel"}))
+	answered := make(chan struct{})
+	reg.Dispatch(context.Background(), Local, request(1), func(*xmlstream.Element) { close(answered) })
+	<-started
+	short, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	require.ErrorIs(t, reg.Stop(short), context.DeadlineExceeded)
+	close(release)
+	require.NoError(t, reg.Stop(context.Background()))
+	select {
+	case <-answered:
+	default:
+		t.Fatal("Stop returned before the running handler answered")
+	}
+}

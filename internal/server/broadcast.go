@@ -20,10 +20,10 @@ func (s *Server) buildBroadcast() error {
 		return nil
 	}
 	if !slices.Contains(s.cfg.Auth.Methods, "rdbms") {
-		return fmt.Errorf(`mod_broadcast_requires_rdbms_auth: mod_broadcast needs auth.methods to include "rdbms", got %q`, s.cfg.Auth.Methods)
+		return fmt.Errorf(`mod_broadcast: mod_broadcast_requires_rdbms_auth: mod_broadcast needs auth.methods to include "rdbms", got %q`, s.cfg.Auth.Methods)
 	}
 	if lease := time.Duration(m.LeaseTime) * time.Second; lease < broadcast.MinLeaseTime {
-		return fmt.Errorf("mod_broadcast_invalid_lease_time: modules.mod_broadcast.lease_time is %d, the minimum is %d",
+		return fmt.Errorf("mod_broadcast: mod_broadcast_invalid_lease_time: modules.mod_broadcast.lease_time is %d, the minimum is %d",
 			m.LeaseTime, int(broadcast.MinLeaseTime/time.Second))
 	}
 	domains := map[string]string{}
@@ -41,7 +41,7 @@ func (s *Server) buildBroadcast() error {
 		Metrics:   s.metrics,
 	})
 	if err != nil {
-		return err
+		return fmt.Errorf("mod_broadcast: %w", err)
 	}
 	s.broadcast = mod
 	return nil
@@ -50,25 +50,6 @@ func (s *Server) buildBroadcast() error {
 // Broadcast returns the mod_broadcast service, or nil when the module is
 // not enabled (used by the admin API and tests).
 func (s *Server) Broadcast() *broadcast.Module { return s.broadcast }
-
-func (s *Server) startBroadcast(ctx context.Context) error {
-	if s.broadcast == nil {
-		return nil
-	}
-	if err := s.broadcast.Start(ctx); err != nil {
-		return fmt.Errorf("mod_broadcast: %w", err)
-	}
-	return nil
-}
-
-func (s *Server) stopBroadcast(ctx context.Context) {
-	if s.broadcast == nil {
-		return
-	}
-	if err := s.broadcast.Stop(ctx); err != nil {
-		s.log.Warn("mod_broadcast: stop", "err", err)
-	}
-}
 
 // broadcastRouter routes broadcast messages into normal routing (live
 // sessions, offline storage when nobody is online). The router reports

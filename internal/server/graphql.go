@@ -121,8 +121,10 @@ func (s *Server) apiSubdomain(domain string) string {
 // configuration order.
 func (s *Server) HTTPAddrs() []net.Addr {
 	var out []net.Addr
-	for _, l := range s.httpLn {
-		out = append(out, l.Addr())
+	for _, h := range s.http {
+		if h.ln != nil {
+			out = append(out, h.ln.Addr())
+		}
 	}
 	return out
 }

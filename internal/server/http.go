@@ -2,7 +2,12 @@ package server
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -33,4 +38,67 @@ func (s *Server) mountHealth(mux *http.ServeMux) {
 		}
 		w.Write([]byte("ready\n"))
 	})
+}
+
+// buildHTTP creates the HTTP listeners of [[listen.http]] with their
+// handlers; they bind at Start.
+func (s *Server) buildHTTP() error {
+	for i, h := range s.cfg.Listen.HTTP {
+		mux := http.NewServeMux()
+		mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+			http.Error(w, "not found", http.StatusNotFound)
+		})
+		for _, g := range h.Handlers.GraphQL {
+			if err := s.mountGraphQL(mux, g); err != nil {
+				return fmt.Errorf("listen.http[%d].handlers.mongoose_graphql_handler: %w", i, err)
+			}
+		}
+		for _, p := range h.Handlers.Prometheus {
+			s.mountPrometheus(mux, p)
+		}
+		s.mountHealth(mux)
+		l := &httpListener{addr: net.JoinHostPort(h.IPAddress, strconv.Itoa(h.Port)), log: s.log,
+			srv: &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}}
+		s.http = append(s.http, l)
+		s.life.add(fmt.Sprintf("listen.http[%d]", i), l)
+	}
+	return nil
+}
+
+// httpListener is one [[listen.http]] as a component.
+type httpListener struct {
+	addr string
+	log  *slog.Logger
+	srv  *http.Server
+	ln   net.Listener
+	done chan struct{} // closed when Serve has returned
+}
+
+// Start binds the port and serves it until Stop.
+func (h *httpListener) Start(ctx context.Context) error {
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", h.addr)
+	if err != nil {
+		return err
+	}
+	h.ln, h.done = ln, make(chan struct{})
+	go func() {
+		defer close(h.done)
+		if err := h.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			h.log.Error("http listener failed", "addr", ln.Addr().String(), "err", err)
+		}
+	}()
+	h.log.Info("http listening", "addr", ln.Addr().String())
+	return nil
+}
+
+// Stop stops accepting and waits for the requests in progress, bounded by
+// ctx.
+func (h *httpListener) Stop(ctx context.Context) error {
+	if h.ln == nil {
+		return nil
+	}
+	err := h.srv.Shutdown(ctx)
+	<-h.done
+	return err
 }

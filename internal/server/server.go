@@ -6,11 +6,9 @@ package server
 import (
 	"context"
 	"crypto/tls"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -67,32 +65,38 @@ type Server struct {
 	accounts *auth.Accounts
 	metrics  *metrics.Registry
 	core     *coreMetrics
-	presence *presence.Module
 	started  time.Time   // when New ran: the uptime XEP-0012 reports for the server
 	ready    atomic.Bool // listeners up (readiness)
-	mucLight *muclight.Module
-	muc      *muc.Module
-	c2s      []*c2s.Listener
-	http     []*http.Server
-	httpLn   []net.Listener
-	last     *last.Module
-	// broadcast is mod_broadcast, nil when disabled.
+
+	// The features the admin API and tests reach; nil when disabled.
+	presence  *presence.Module
+	mucLight  *muclight.Module
+	muc       *muc.Module
+	last      *last.Module
 	broadcast *broadcast.Module
 	inbox     *inbox.Module
-	// carbons is mod_carboncopy, nil when disabled.
-	carbons *carbons.Module
+	carbons   *carbons.Module
+
+	c2s  []*c2s.Listener
+	http []*httpListener
+
+	// life lists every long-lived component once, in start order; Stop
+	// stops them in reverse (lifecycle.go).
+	life lifecycle
 
 	stopOnce sync.Once
 	stopErr  error
 }
 
-// New builds every component from cfg; it opens the database (running
-// migrations) but accepts no connections until Start.
+// New builds every component from cfg, in the order they start; it opens
+// the database (running migrations) but registers nothing with the core
+// and accepts no connections until Start.
 func New(ctx context.Context, cfg *config.Config, opts Options) (*Server, error) {
 	s := &Server{cfg: cfg, opts: opts, log: opts.Log, started: time.Now()}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
+	s.life.log = s.log
 	if cfg.General.DataDir != "" {
 		s.opts.DataDir = cfg.General.DataDir
 	}
@@ -108,6 +112,7 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Server, error)
 			return nil, fmt.Errorf("database: %w", err)
 		}
 	}
+	s.life.addRunning("database", database{s.db, opts.DB == nil})
 	s.metrics = metrics.New()
 	s.hooks = &hooks.Hooks{}
 	s.core = newCoreMetrics(s.metrics, cfg.Hosts(), mechanisms(cfg.Auth.SASLMechanisms))
@@ -115,14 +120,26 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Server, error)
 	s.db.SetObserver(s.core.observeDB)
 	s.iq = iq.NewRegistry(s.log)
 	s.iq.SetMetrics(s.metrics)
+	s.life.add("iq", s.iq)
 	store := auth.NewSQLStore(s.db)
 	s.accounts = auth.NewAccounts(store, cfg.Auth.Password.ScramIterations, s.hooks)
 	s.router = router.New(s.log, cfg.Hosts(), s.hooks, s.iq, store, s.core)
-	if err := s.buildModules(); err != nil {
-		s.iq.Close()
-		if opts.DB == nil {
-			s.db.Close()
-		}
+	err := s.buildModules()
+	if err == nil {
+		err = s.buildBroadcast()
+	}
+	if err == nil {
+		err = s.buildListeners()
+	}
+	if err == nil && s.broadcast != nil {
+		// mod_broadcast is built with the features (the admin API drives
+		// it) but comes last in the lifecycle: it starts once the
+		// listeners are up and stops first, so that no job runs while
+		// sessions close.
+		s.life.add("mod_broadcast", s.broadcast)
+	}
+	if err != nil {
+		s.life.stop(context.WithoutCancel(ctx))
 		return nil, err
 	}
 	return s, nil
@@ -145,69 +162,79 @@ func (s *Server) dbConfig() (db.Config, error) {
 		Username: conn.Username, Password: conn.Password, MaxConns: workers}, nil
 }
 
-func policy(d config.IQDisc, def string) iq.Policy {
-	if d.Type == "" {
-		return iq.Policy{Type: def}
-	}
-	return iq.Policy{Type: d.Type, Workers: d.Workers}
+// database is the database as a component: opened by New, closed by Stop
+// unless it was injected (Options.DB).
+type database struct {
+	db    *db.DB
+	owned bool
 }
 
-// buildModules creates the enabled features in dependency order.
+func (d database) Start(context.Context) error { return nil }
+
+func (d database) Stop(context.Context) error {
+	if !d.owned {
+		return nil
+	}
+	return d.db.Close()
+}
+
+// builder builds the features, keeping the first error.
+type builder struct {
+	s   *Server
+	err error
+}
+
+// feature builds one feature from its configuration section and adds it to
+// the lifecycle under its MongooseIM name. A nil section (the module is not
+// enabled), or an earlier error, builds nothing.
+func feature[C any, M Component](b *builder, name string, cfg *C, build func(C) (M, error)) M {
+	var zero M
+	if cfg == nil || b.err != nil {
+		return zero
+	}
+	m, err := build(*cfg)
+	if err != nil {
+		b.err = fmt.Errorf("%s: %w", name, err)
+		return zero
+	}
+	b.s.life.add(name, m)
+	return m
+}
+
+// buildModules creates the enabled features in dependency order: the order
+// in which they register their hooks (ties in a hook chain run in that
+// order) and the reverse of the order in which they stop.
 func (s *Server) buildModules() error {
 	m := s.cfg.Modules
-	if m.Roster != nil {
-		if _, err := roster.New(s.log, roster.NewSQLStore(s.db), s.router, s.hooks, s.iq, policy(m.Roster.IQDisc, "one_queue")); err != nil {
-			return fmt.Errorf("mod_roster: %w", err)
-		}
-	}
-	if m.Offline != nil {
-		max := int(m.Offline.MaxMessages)
-		om := offline.New(s.log, offline.NewSQLStore(s.db), s.router, s.hooks, max, s.core)
-		om.StoreGroupchat = m.Offline.StoreGroupchatMessages
-	}
-	if m.Disco != nil {
-		if _, err := disco.New(s.iq, s.hooks, policy(m.Disco.IQDisc, "one_queue")); err != nil {
-			return fmt.Errorf("mod_disco: %w", err)
-		}
-	}
-	if m.MucLight != nil {
-		s.buildMucLight()
-	}
-	if m.Muc != nil {
-		s.buildMuc()
-	}
-	if m.Ping != nil {
-		if err := ping.Register(s.iq, policy(m.Ping.IQDisc, "no_queue")); err != nil {
-			return fmt.Errorf("mod_ping: %w", err)
-		}
-	}
-	if m.Version != nil {
-		if err := version.Register(s.iq, policy(m.Version.IQDisc, "no_queue"), "Gander", Version, m.Version.OSInfo); err != nil {
-			return fmt.Errorf("mod_version: %w", err)
-		}
-	}
-	if m.CarbonCopy != nil {
-		c, err := carbons.New(carbons.Deps{Log: s.log, Sessions: s.router, Hooks: s.hooks, IQ: s.iq, Metrics: s.metrics},
-			policy(m.CarbonCopy.IQDisc, "no_queue"))
-		if err != nil {
-			return fmt.Errorf("mod_carboncopy: %w", err)
-		}
-		s.carbons = c
-	}
-	if m.Last != nil {
-		if err := s.buildLast(); err != nil {
-			return fmt.Errorf("mod_last: %w", err)
-		}
-	}
-	if err := s.buildBroadcast(); err != nil {
-		return fmt.Errorf("mod_broadcast: %w", err)
-	}
-	if m.Inbox != nil {
-		if err := s.buildInbox(); err != nil {
-			return fmt.Errorf("mod_inbox: %w", err)
-		}
-	}
-	return nil
+	b := &builder{s: s}
+	feature(b, "mod_roster", m.Roster, func(c config.ModRoster) (*roster.Module, error) {
+		return roster.New(roster.Deps{Log: s.log, Store: roster.NewSQLStore(s.db), Router: s.router, Hooks: s.hooks, IQ: s.iq}, c)
+	})
+	feature(b, "mod_offline", m.Offline, func(c config.ModOffline) (*offline.Module, error) {
+		return offline.New(offline.Deps{Log: s.log, Store: offline.NewSQLStore(s.db), Router: s.router, Hooks: s.hooks, Metrics: s.core}, c)
+	})
+	feature(b, "mod_disco", m.Disco, func(c config.ModDisco) (*disco.Module, error) {
+		return disco.New(disco.Deps{IQ: s.iq, Hooks: s.hooks}, c)
+	})
+	s.mucLight = feature(b, "mod_muc_light", m.MucLight, s.newMucLight)
+	s.muc = feature(b, "mod_muc", m.Muc, func(c config.ModMuc) (*muc.Module, error) {
+		return muc.New(muc.Deps{Log: s.log, Router: s.router, Hooks: s.hooks, Metrics: s.metrics, Domains: s.cfg.Hosts()}, c)
+	})
+	feature(b, "mod_ping", m.Ping, func(c config.ModPing) (*ping.Module, error) {
+		return ping.New(ping.Deps{IQ: s.iq}, c)
+	})
+	feature(b, "mod_version", m.Version, func(c config.ModVersion) (*version.Module, error) {
+		return version.New(version.Deps{IQ: s.iq, Name: "Gander", Version: Version}, c)
+	})
+	s.carbons = feature(b, "mod_carboncopy", m.CarbonCopy, func(c config.ModCarbonCopy) (*carbons.Module, error) {
+		return carbons.New(carbons.Deps{Log: s.log, Sessions: s.router, Hooks: s.hooks, IQ: s.iq, Metrics: s.metrics}, c)
+	})
+	s.last = feature(b, "mod_last", m.Last, s.newLast)
+	s.inbox = feature(b, "mod_inbox", m.Inbox, s.newInbox)
+	s.presence = feature(b, "mod_presence", m.Presence, func(c config.ModPresence) (*presence.Module, error) {
+		return presence.New(presence.Deps{Router: s.router, Hooks: s.hooks}, c)
+	})
+	return b.err
 }
 
 // Carbons returns mod_carboncopy, or nil when it is not enabled.
@@ -226,16 +253,18 @@ func (s *Server) Router() *router.Router { return s.router }
 func (s *Server) C2SAddrs() []net.Addr {
 	var out []net.Addr
 	for _, l := range s.c2s {
-		out = append(out, l.Addr())
+		if a := l.Addr(); a != nil {
+			out = append(out, a)
+		}
 	}
 	return out
 }
 
-// Start opens the listeners.
-func (s *Server) Start(ctx context.Context) error {
+// buildListeners creates the client and HTTP listeners; they bind their
+// ports at Start.
+func (s *Server) buildListeners() error {
 	var pres c2s.Presence
-	if s.cfg.Modules.Presence != nil {
-		s.presence = presence.New(s.router, s.hooks)
+	if s.presence != nil {
 		pres = s.presence
 	}
 	mechs := mechanisms(s.cfg.Auth.SASLMechanisms)
@@ -254,7 +283,6 @@ func (s *Server) Start(ctx context.Context) error {
 		if lc.TLS != nil {
 			tc, err := s.tlsConfig(lc.TLS)
 			if err != nil {
-				s.stopListeners(ctx)
 				return fmt.Errorf("listen.c2s[%d].tls: %w", i, err)
 			}
 			opts.TLSMode, opts.TLSConfig = lc.TLS.Mode, tc
@@ -264,18 +292,16 @@ func (s *Server) Start(ctx context.Context) error {
 		}
 		l := c2s.New(opts, c2s.Deps{Log: s.log, Domains: s.cfg.Hosts(), Auth: authenticator{s.accounts.Store()},
 			Router: s.router, Hooks: s.hooks, Presence: pres, Metrics: s.core})
-		if err := l.Start(ctx); err != nil {
-			s.stopListeners(ctx)
-			return fmt.Errorf("listen.c2s[%d]: %w", i, err)
-		}
 		s.c2s = append(s.c2s, l)
+		s.life.add(fmt.Sprintf("listen.c2s[%d]", i), l)
 	}
-	if err := s.startHTTP(ctx); err != nil {
-		s.stopListeners(ctx)
-		return err
-	}
-	if err := s.startBroadcast(ctx); err != nil {
-		s.stopListeners(ctx)
+	return s.buildHTTP()
+}
+
+// Start starts every component in order: the core, the features (which
+// register their hooks, IQ handlers and services), then the listeners.
+func (s *Server) Start(ctx context.Context) error {
+	if err := s.life.start(ctx); err != nil {
 		return err
 	}
 	s.ready.Store(true)
@@ -322,79 +348,17 @@ func (s *Server) tlsConfig(t *config.TLS) (*tls.Config, error) {
 	return &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}, nil
 }
 
-func (s *Server) startHTTP(ctx context.Context) error {
-	for i, h := range s.cfg.Listen.HTTP {
-		mux := http.NewServeMux()
-		mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-			http.Error(w, "not found", http.StatusNotFound)
-		})
-		for _, g := range h.Handlers.GraphQL {
-			if err := s.mountGraphQL(mux, g); err != nil {
-				return fmt.Errorf("listen.http[%d].handlers.mongoose_graphql_handler: %w", i, err)
-			}
-		}
-		for _, p := range h.Handlers.Prometheus {
-			s.mountPrometheus(mux, p)
-		}
-		s.mountHealth(mux)
-		var lc net.ListenConfig
-		ln, err := lc.Listen(ctx, "tcp", net.JoinHostPort(h.IPAddress, strconv.Itoa(h.Port)))
-		if err != nil {
-			return fmt.Errorf("listen.http[%d]: %w", i, err)
-		}
-		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)}
-		s.http = append(s.http, srv)
-		s.httpLn = append(s.httpLn, ln)
-		go func() {
-			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				s.log.Error("http listener failed", "addr", ln.Addr().String(), "err", err)
-			}
-		}()
-		s.log.Info("http listening", "addr", ln.Addr().String())
-	}
-	return nil
-}
-
-func (s *Server) stopListeners(ctx context.Context) {
-	s.ready.Store(false)
-	for _, h := range s.http {
-		h.Shutdown(ctx)
-	}
-	s.http = nil
-	for _, l := range s.c2s {
-		l.Stop(ctx)
-	}
-	s.c2s = nil
-}
-
-// Stop closes every stream with system-shutdown, drains the IQ workers and
-// closes the database, bounded by ctx.
+// Stop stops every component in the reverse order of their start: the
+// listeners first (every stream gets system-shutdown), then the features
+// (draining their writers), the IQ registry and the database, bounded by
+// ctx.
 func (s *Server) Stop(ctx context.Context) error {
-	s.stopOnce.Do(func() { s.stopErr = s.stop(ctx) })
+	s.stopOnce.Do(func() {
+		s.ready.Store(false)
+		s.stopErr = s.life.stop(ctx)
+		s.log.Info("gander stopped")
+	})
 	return s.stopErr
-}
-
-func (s *Server) stop(ctx context.Context) error {
-	s.stopBroadcast(ctx)
-	s.stopListeners(ctx)
-	if s.carbons != nil {
-		s.carbons.Stop()
-	}
-	s.iq.Close()
-	s.stopMuc()
-	s.stopMucLight()
-	if err := s.stopLast(ctx); err != nil {
-		s.log.Error("mod_last: stop", "err", err)
-	}
-	if err := s.stopInbox(ctx); err != nil {
-		s.log.Error("mod_inbox: stop", "err", err)
-	}
-	var err error
-	if s.opts.DB == nil {
-		err = s.db.Close()
-	}
-	s.log.Info("gander stopped")
-	return err
 }
 
 // ensureSelfSigned returns a certificate and key in dataDir, creating a

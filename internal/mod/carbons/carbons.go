@@ -15,6 +15,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/gander-xmpp/gander/internal/config"
 	"github.com/gander-xmpp/gander/internal/hooks"
 	"github.com/gander-xmpp/gander/internal/iq"
 	"github.com/gander-xmpp/gander/internal/jid"
@@ -65,6 +66,7 @@ type Module struct {
 	sessions Sessions
 	hooks    *hooks.Hooks
 	iq       *iq.Registry
+	policy   iq.Policy
 
 	copies  *prometheus.CounterVec // label direction: sent, received
 	enabled prometheus.Gauge
@@ -77,15 +79,12 @@ type Module struct {
 	// users counts the entries of on per bare JID, so that messages of
 	// users without carbons cost no session lookup.
 	users map[jid.JID]int
-
-	stopOnce sync.Once
 }
 
-// New registers the enable/disable IQ handler (on users' bare JIDs, as the
-// client sends it without a 'to'), the disco feature and the hooks that
-// make the copies.
-func New(d Deps, p iq.Policy) (*Module, error) {
-	m := &Module{log: d.Log, sessions: d.Sessions, hooks: d.Hooks, iq: d.IQ, on: map[jid.JID]router.Session{}, users: map[jid.JID]int{}}
+// New returns the module; Start registers it.
+func New(d Deps, cfg config.ModCarbonCopy) (*Module, error) {
+	m := &Module{log: d.Log, sessions: d.Sessions, hooks: d.Hooks, iq: d.IQ, policy: iq.Policy(cfg.IQDisc).Or("no_queue"),
+		on: map[jid.JID]router.Session{}, users: map[jid.JID]int{}}
 	if m.log == nil {
 		m.log = slog.Default()
 	}
@@ -95,8 +94,15 @@ func New(d Deps, p iq.Policy) (*Module, error) {
 		m.copies.WithLabelValues("received")
 		m.enabled = d.Metrics.Counter("mod_carboncopy_enabled_sessions", "count").WithLabelValues()
 	}
-	if err := m.iq.Register(iq.SessionManager, NS, m.handleIQ, p); err != nil {
-		return nil, err
+	return m, nil
+}
+
+// Start registers the enable/disable IQ handler (on users' bare JIDs, as
+// the client sends it without a 'to'), the disco feature and the hooks
+// that make the copies.
+func (m *Module) Start(context.Context) error {
+	if err := m.iq.Register(iq.SessionManager, NS, m.handleIQ, m.policy); err != nil {
+		return err
 	}
 	m.hooks.DiscoFeatures.Add(50, hookName, func(_ context.Context, ev *hooks.DiscoFeatures) bool {
 		ev.Features = append(ev.Features, NS)
@@ -105,18 +111,14 @@ func New(d Deps, p iq.Policy) (*Module, error) {
 	m.hooks.UserSentMessage.Add(50, hookName, m.userSent)
 	m.hooks.DeliverMessage.Add(50, hookName, m.deliver)
 	m.hooks.SessionClosed.Add(50, hookName, m.sessionClosed)
-	return m, nil
+	return nil
 }
 
 // Stop unregisters the module.
-func (m *Module) Stop() {
-	m.stopOnce.Do(func() {
-		m.iq.Unregister(iq.SessionManager, NS)
-		m.hooks.DiscoFeatures.Remove(hookName)
-		m.hooks.UserSentMessage.Remove(hookName)
-		m.hooks.DeliverMessage.Remove(hookName)
-		m.hooks.SessionClosed.Remove(hookName)
-	})
+func (m *Module) Stop(context.Context) error {
+	m.iq.Unregister(iq.SessionManager, NS)
+	m.hooks.RemoveAll(hookName)
+	return nil
 }
 
 // Enabled reports whether the resource full has carbons enabled.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/gander-xmpp/gander/internal/config"
 	"github.com/gander-xmpp/gander/internal/hooks"
 	"github.com/gander-xmpp/gander/internal/iq"
 	"github.com/gander-xmpp/gander/internal/jid"
@@ -122,9 +123,10 @@ func newEnv(t testing.TB) *env {
 	reg := iq.NewRegistry(log)
 	t.Cleanup(reg.Close)
 	r := router.New(log, []string{"localhost"}, h, reg, nil, nil)
-	m, err := New(Deps{Log: log, Sessions: r, Hooks: h, IQ: reg}, iq.Policy{Type: "no_queue"})
+	m, err := New(Deps{Log: log, Sessions: r, Hooks: h, IQ: reg}, config.ModCarbonCopy{IQDisc: config.IQDisc{Type: "no_queue"}})
 	require.NoError(t, err)
-	t.Cleanup(m.Stop)
+	require.NoError(t, m.Start(context.Background()))
+	t.Cleanup(func() { m.Stop(context.Background()) })
 	return &env{h: h, r: r, m: m, reg: reg}
 }
 

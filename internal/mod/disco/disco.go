@@ -6,36 +6,47 @@ import (
 	"context"
 	"sort"
 
+	"github.com/gander-xmpp/gander/internal/config"
 	"github.com/gander-xmpp/gander/internal/hooks"
 	"github.com/gander-xmpp/gander/internal/iq"
 	"github.com/gander-xmpp/gander/internal/stanza"
 	"github.com/gander-xmpp/gander/internal/xmlstream"
 )
 
-// Module is the disco feature.
-type Module struct {
-	reg   *iq.Registry
-	hooks *hooks.Hooks
+// Deps are the module's collaborators.
+type Deps struct {
+	IQ    *iq.Registry
+	Hooks *hooks.Hooks
 }
 
-// New registers disco#info and disco#items on the domain and on users.
-func New(reg *iq.Registry, h *hooks.Hooks, p iq.Policy) (*Module, error) {
-	m := &Module{reg: reg, hooks: h}
-	for _, r := range []struct {
-		c  iq.Component
-		ns string
-		h  iq.Handler
-	}{
-		{iq.Local, stanza.NSDiscoInfo, m.domainInfo},
-		{iq.Local, stanza.NSDiscoItems, m.domainItems},
-		{iq.SessionManager, stanza.NSDiscoInfo, m.userInfo},
-		{iq.SessionManager, stanza.NSDiscoItems, m.items},
-	} {
-		if err := reg.Register(r.c, r.ns, r.h, p); err != nil {
-			return nil, err
-		}
+// Module is the disco feature.
+type Module struct {
+	reg    *iq.Registry
+	hooks  *hooks.Hooks
+	policy iq.Policy
+}
+
+// New returns the module; Start registers it.
+func New(d Deps, cfg config.ModDisco) (*Module, error) {
+	return &Module{reg: d.IQ, hooks: d.Hooks, policy: iq.Policy(cfg.IQDisc).Or("one_queue")}, nil
+}
+
+func (m *Module) bindings() []iq.Binding {
+	return []iq.Binding{
+		{Comp: iq.Local, NS: stanza.NSDiscoInfo, Handler: m.domainInfo},
+		{Comp: iq.Local, NS: stanza.NSDiscoItems, Handler: m.domainItems},
+		{Comp: iq.SessionManager, NS: stanza.NSDiscoInfo, Handler: m.userInfo},
+		{Comp: iq.SessionManager, NS: stanza.NSDiscoItems, Handler: m.items},
 	}
-	return m, nil
+}
+
+// Start registers disco#info and disco#items on the domain and on users.
+func (m *Module) Start(context.Context) error { return m.reg.RegisterAll(m.policy, m.bindings()...) }
+
+// Stop unregisters them.
+func (m *Module) Stop(context.Context) error {
+	m.reg.UnregisterAll(m.bindings()...)
+	return nil
 }
 
 func query(ns string, req iq.Request) *xmlstream.Element {

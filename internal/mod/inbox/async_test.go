@@ -85,6 +85,7 @@ func TestAsyncWriterSequentialEquivalence(t *testing.T) {
 		ctx := context.Background()
 		s := NewSQLStore(d)
 		a := newAsyncWriter(s, batch.Options{Name: "inbox_test", Workers: 1})
+		a.w.Start(context.Background())
 		o := Owner{"localhost", "bob"}
 		k := taskKey{o, "alice@localhost"}
 		ts := int64(1000)

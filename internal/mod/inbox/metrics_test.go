@@ -70,6 +70,7 @@ func TestAsyncWriterMetricsMove(t *testing.T) {
 		reg := metrics.New()
 		g := gatedStore{Store: NewSQLStore(d), entered: make(chan struct{}), release: make(chan struct{})}
 		a := newAsyncWriter(newMeteredStore(g, reg), batch.Options{Name: "inbox", HostType: "localhost", Workers: 1, Metrics: reg})
+		a.w.Start(context.Background())
 		pool := map[string]string{"pool_id": "inbox"}
 		o := Owner{"localhost", "bob"}
 		k1, k2 := taskKey{o, "alice@localhost"}, taskKey{o, "kate@localhost"}

@@ -76,10 +76,6 @@ type Deps struct {
 	Now func() time.Time
 	// Metrics, when set, receives the backend call metrics.
 	Metrics *metrics.Registry
-	// Async, when set, selects the rdbms_async backend: message writes,
-	// resets and removals go through an internal/batch writer with these
-	// options (spec/inbox.md §10.2).
-	Async *batch.Options
 	// LightService reports whether a domain is a MUC Light service; with
 	// rdbms_async the writes of such rooms' entries are queued per room
 	// (roomlog.go), and without it MUC Light messages do not update the
@@ -99,22 +95,28 @@ type Module struct {
 	now      func() time.Time
 	lastTS   atomic.Int64
 	ids      atomic.Uint64
-	stop     chan struct{}
-	wg       sync.WaitGroup
-	stopOnce sync.Once
-	async    *asyncWriter // nil with the synchronous backend
-	light    func(domain string) bool
+	policy   iq.Policy
+	// stopCleaner ends the bin cleaner's context; wg waits for it.
+	stopCleaner context.CancelFunc
+	wg          sync.WaitGroup
+	async       *asyncWriter // nil with the synchronous backend
+	light       func(domain string) bool
 	// notArchived and users spare the per-message reads of the entry's box
 	// and of the account (see cache.go).
 	notArchived notArchived
 	users       existing
 }
 
-// New creates the module, registers its IQ handlers and hooks and starts
-// the bin cleaner.
-func New(d Deps, opts config.ModInbox, policy iq.Policy) (*Module, error) {
+// hookName registers and removes the module's hook handlers.
+const hookName = "mod_inbox"
+
+// New builds the module; Start registers it. Backend "rdbms_async" puts
+// message writes, resets and removals through an internal/batch writer
+// with async_writer.pool_size workers (spec/inbox.md §10.2,
+// docs/modules/mod_inbox.md).
+func New(d Deps, opts config.ModInbox) (*Module, error) {
 	m := &Module{log: d.Log, store: d.Store, r: d.Router, hooks: d.Hooks, iq: d.IQ, accounts: d.Accounts,
-		opts: opts, now: d.Now, stop: make(chan struct{}), light: d.LightService}
+		opts: opts, now: d.Now, light: d.LightService, policy: iq.Policy(opts.IQDisc).Or("no_queue")}
 	if m.log == nil {
 		m.log = slog.Default()
 	}
@@ -124,56 +126,69 @@ func New(d Deps, opts config.ModInbox, policy iq.Policy) (*Module, error) {
 	if d.Metrics != nil {
 		m.store = newMeteredStore(d.Store, d.Metrics)
 	}
-	if d.Async != nil {
-		m.async = newAsyncWriter(m.store, *d.Async)
+	if opts.Backend == "rdbms_async" {
+		m.async = newAsyncWriter(m.store, batch.Options{Name: "inbox", HostType: "global", Workers: opts.AsyncWriter.PoolSize,
+			MaxBatch: opts.AsyncWriter.BatchSize, FlushInterval: time.Duration(opts.AsyncWriter.FlushInterval) * time.Millisecond,
+			QueueSize: 10000, Metrics: d.Metrics, Log: m.log})
 		m.async.check = m.checkArchive
 	}
-	if err := d.IQ.Register(iq.SessionManager, NS, m.handleInbox, policy); err != nil {
-		return nil, err
-	}
-	if err := d.IQ.Register(iq.SessionManager, NSConversation, m.handleConversation, policy); err != nil {
-		d.IQ.Unregister(iq.SessionManager, NS)
-		return nil, err
-	}
-	h := d.Hooks
-	h.DiscoFeatures.Add(50, "mod_inbox", func(_ context.Context, ev *hooks.DiscoFeatures) bool {
-		ev.Features = append(ev.Features, NS)
-		return false
-	})
-	h.UserSentMessage.Add(60, "mod_inbox", m.userSent)
-	h.LocalMessage.Add(60, "mod_inbox", m.localMessage)
-	h.UserRemoved.Add(50, "mod_inbox", m.userRemoved)
-	if opts.HasGroupchat("muclight") {
-		h.GroupchatDelivered.Add(50, "mod_inbox", m.groupchatDelivered)
-		switch {
-		case m.async == nil:
-			h.LightMessageSent.Add(50, "mod_inbox", m.lightMessage)
-		case m.light != nil:
-			h.LightMessageSent.Add(50, "mod_inbox", m.lightMessageAsync)
-		}
-		h.RoomDestroyed.Add(50, "mod_inbox", m.roomDestroyed)
-	}
-	if opts.HasGroupchat("muc") {
-		h.MucGroupchatBroadcast.Add(50, "mod_inbox", m.mucBroadcast)
-	}
-	m.wg.Add(1)
-	go m.cleaner(time.Duration(opts.BinCleanAfter) * time.Hour)
 	return m, nil
 }
 
-// Stop unregisters the module, stops the bin cleaner and drains the
-// asynchronous writer (bounded by ctx).
-func (m *Module) Stop(ctx context.Context) error {
-	m.stopOnce.Do(func() {
-		m.iq.Unregister(iq.SessionManager, NS)
-		m.iq.Unregister(iq.SessionManager, NSConversation)
-		for _, c := range []interface{ Remove(string) }{&m.hooks.DiscoFeatures, &m.hooks.UserSentMessage,
-			&m.hooks.LocalMessage, &m.hooks.UserRemoved, &m.hooks.GroupchatDelivered, &m.hooks.LightMessageSent, &m.hooks.RoomDestroyed,
-			&m.hooks.MucGroupchatBroadcast} {
-			c.Remove("mod_inbox")
+func (m *Module) bindings() []iq.Binding {
+	return []iq.Binding{
+		{Comp: iq.SessionManager, NS: NS, Handler: m.handleInbox},
+		{Comp: iq.SessionManager, NS: NSConversation, Handler: m.handleConversation},
+	}
+}
+
+// Start starts the asynchronous writer, registers the IQ handlers and
+// hooks and starts the bin cleaner.
+func (m *Module) Start(ctx context.Context) error {
+	if m.async != nil {
+		if err := m.async.w.Start(ctx); err != nil {
+			return err
 		}
-		close(m.stop)
+	}
+	if err := m.iq.RegisterAll(m.policy, m.bindings()...); err != nil {
+		return err
+	}
+	h := m.hooks
+	h.DiscoFeatures.Add(50, hookName, func(_ context.Context, ev *hooks.DiscoFeatures) bool {
+		ev.Features = append(ev.Features, NS)
+		return false
 	})
+	h.UserSentMessage.Add(60, hookName, m.userSent)
+	h.LocalMessage.Add(60, hookName, m.localMessage)
+	h.UserRemoved.Add(50, hookName, m.userRemoved)
+	if m.opts.HasGroupchat("muclight") {
+		h.GroupchatDelivered.Add(50, hookName, m.groupchatDelivered)
+		switch {
+		case m.async == nil:
+			h.LightMessageSent.Add(50, hookName, m.lightMessage)
+		case m.light != nil:
+			h.LightMessageSent.Add(50, hookName, m.lightMessageAsync)
+		}
+		h.RoomDestroyed.Add(50, hookName, m.roomDestroyed)
+	}
+	if m.opts.HasGroupchat("muc") {
+		h.MucGroupchatBroadcast.Add(50, hookName, m.mucBroadcast)
+	}
+	cctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	m.stopCleaner = cancel
+	m.wg.Add(1)
+	go m.cleaner(cctx, time.Duration(m.opts.BinCleanAfter)*time.Hour)
+	return nil
+}
+
+// Stop unregisters the module, stops the bin cleaner (cancelling a clean
+// in progress) and drains the asynchronous writer (bounded by ctx).
+func (m *Module) Stop(ctx context.Context) error {
+	m.iq.UnregisterAll(m.bindings()...)
+	m.hooks.RemoveAll(hookName)
+	if m.stopCleaner != nil {
+		m.stopCleaner()
+	}
 	m.wg.Wait()
 	if m.async != nil {
 		return m.async.w.Stop(ctx)
@@ -190,17 +205,18 @@ func (m *Module) Sync(ctx context.Context) error {
 	return m.async.w.Sync(ctx)
 }
 
-// cleaner purges bin entries older than bin_ttl days every period (§11).
-func (m *Module) cleaner(period time.Duration) {
+// cleaner purges bin entries older than bin_ttl days every period (§11),
+// until ctx ends (which also cancels a purge in progress).
+func (m *Module) cleaner(ctx context.Context, period time.Duration) {
 	defer m.wg.Done()
 	t := time.NewTicker(period)
 	defer t.Stop()
 	for {
 		select {
-		case <-m.stop:
+		case <-ctx.Done():
 			return
 		case <-t.C:
-			m.CleanBin(context.Background())
+			m.CleanBin(ctx)
 		}
 	}
 }
@@ -211,7 +227,9 @@ func (m *Module) CleanBin(ctx context.Context) int {
 	before := m.now().Add(-time.Duration(m.opts.BinTTL) * 24 * time.Hour).UnixMicro()
 	n, err := m.store.EmptyGlobalBin(ctx, before)
 	if err != nil {
-		m.log.Error("inbox: bin cleaner", "err", err)
+		if ctx.Err() == nil { // not the module stopping
+			m.log.Error("inbox: bin cleaner", "err", err)
+		}
 		return 0
 	}
 	return n

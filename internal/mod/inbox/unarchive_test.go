@@ -79,10 +79,14 @@ func TestAsyncUnarchiveOffSenderPath(t *testing.T) {
 		store := &readCounter{Store: NewSQLStore(d)}
 		r := &routed{}
 		m, err := New(Deps{Store: store, Router: r, Hooks: &hooks.Hooks{}, IQ: iq.NewRegistry(nil),
-			Async:        &batch.Options{Name: "inbox_test", Workers: 1},
 			LightService: func(domain string) bool { return domain == "muclight.localhost" }},
-			*cfg.Modules.Inbox, iq.Policy{Type: "no_queue"})
+			*cfg.Modules.Inbox)
 		require.NoError(t, err)
+		// One shard flushing at once, so that each step's writes are
+		// stored by the next Sync.
+		m.async = newAsyncWriter(m.store, batch.Options{Name: "inbox_test", Workers: 1})
+		m.async.check = m.checkArchive
+		require.NoError(t, m.Start(ctx))
 		t.Cleanup(func() { _ = m.Stop(ctx) })
 
 		alice, bob, kate := jid.MustParse("alice@localhost"), jid.MustParse("bob@localhost"), jid.MustParse("kate@localhost")

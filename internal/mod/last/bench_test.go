@@ -61,6 +61,7 @@ func BenchmarkLastWritesPostgres(b *testing.B) {
 				}
 				return s.Apply(ctx, ws)
 			}, nil)
+		w.Start(context.Background())
 		defer w.Stop(context.Background())
 		var statements atomic.Int64
 		s.OnStatement = func() { statements.Add(1) }

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/gander-xmpp/gander/internal/batch"
+	"github.com/gander-xmpp/gander/internal/config"
 	"github.com/gander-xmpp/gander/internal/hooks"
 	"github.com/gander-xmpp/gander/internal/iq"
 	"github.com/gander-xmpp/gander/internal/jid"
@@ -52,14 +53,11 @@ type Accounts interface {
 	RemoveUser(ctx context.Context, user jid.JID) error
 }
 
-// Options configure the module.
-type Options struct {
-	// Policy is the IQ processing policy of both handlers.
-	Policy iq.Policy
-	// Writer, when non-nil, routes every write through an asynchronous
-	// batch writer with these options (the rdbms backend). Nil writes
-	// synchronously (the in-memory backend).
-	Writer *batch.Options
+// WriterOptions are the batch writer settings of the rdbms backend
+// (docs/modules/mod_last.md): one writer for the node, at most 4 upserts in
+// flight, up to 100 rows each, 4 x 10000 pending users.
+func WriterOptions() batch.Options {
+	return batch.Options{Name: "mod_last_rdbms", HostType: "global", Workers: 4, MaxBatch: 100, QueueSize: 10000}
 }
 
 // Deps are the module's collaborators.
@@ -80,14 +78,16 @@ type Deps struct {
 // Module is mod_last. It is safe for concurrent use.
 type Module struct {
 	d      Deps
+	policy iq.Policy
 	writer *batch.Writer[Key, Write]
 	count  *prometheus.CounterVec
 	time   *prometheus.HistogramVec
 }
 
-// New builds the module, registers its IQ handlers and hooks and starts
-// its writer.
-func New(d Deps, o Options) (*Module, error) {
+// New builds the module; Start registers it. With the rdbms backend every
+// write goes through a batch writer (WriterOptions); the in-memory backend
+// writes synchronously. d.Store must match cfg.Backend.
+func New(d Deps, cfg config.ModLast) (*Module, error) {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
@@ -97,7 +97,7 @@ func New(d Deps, o Options) (*Module, error) {
 	if d.Metrics == nil {
 		d.Metrics = metrics.New()
 	}
-	m := &Module{d: d}
+	m := &Module{d: d, policy: iq.Policy(cfg.IQDisc).Or("one_queue")}
 	ev := "mod_last_" + d.Store.Backend()
 	m.count = d.Metrics.Spiral(ev, "count", "host_type", "function")
 	m.time = d.Metrics.Histogram(ev, "time", "host_type", "function")
@@ -111,40 +111,42 @@ func New(d Deps, o Options) (*Module, error) {
 		// set_last_info calls (docs/modules/mod_last.md).
 		sq.OnStatement = d.Metrics.Spiral("mod_last_rdbms_write_statements", "count").WithLabelValues().Inc
 	}
-	if err := d.IQ.Register(iq.Local, NS, m.serverIQ, o.Policy); err != nil {
-		return nil, err
-	}
-	if err := d.IQ.Register(iq.SessionManager, NS, m.userIQ, o.Policy); err != nil {
-		d.IQ.Unregister(iq.Local, NS)
-		return nil, err
-	}
-	if o.Writer != nil {
-		wo := *o.Writer
-		if wo.Name == "" {
-			wo.Name = ev
-		}
-		if wo.Metrics == nil {
-			wo.Metrics = d.Metrics
-		}
-		if wo.Log == nil {
-			wo.Log = d.Log
-		}
+	if cfg.Backend == "rdbms" {
+		wo := WriterOptions()
+		wo.Metrics, wo.Log = d.Metrics, d.Log
 		m.writer = batch.New(wo, m.flush, nil)
 	}
-	d.Hooks.PresenceUnavailable.Add(50, hookName, m.unavailable)
-	d.Hooks.UserRemoved.Add(50, hookName, m.userRemoved)
-	d.Hooks.SessionIQ.Add(50, hookName, m.sessionIQ)
 	return m, nil
+}
+
+func (m *Module) bindings() []iq.Binding {
+	return []iq.Binding{
+		{Comp: iq.Local, NS: NS, Handler: m.serverIQ},
+		{Comp: iq.SessionManager, NS: NS, Handler: m.userIQ},
+	}
+}
+
+// Start starts the writer and registers the IQ handlers and hooks.
+func (m *Module) Start(ctx context.Context) error {
+	if m.writer != nil {
+		if err := m.writer.Start(ctx); err != nil {
+			return err
+		}
+	}
+	if err := m.d.IQ.RegisterAll(m.policy, m.bindings()...); err != nil {
+		return err
+	}
+	m.d.Hooks.PresenceUnavailable.Add(50, hookName, m.unavailable)
+	m.d.Hooks.UserRemoved.Add(50, hookName, m.userRemoved)
+	m.d.Hooks.SessionIQ.Add(50, hookName, m.sessionIQ)
+	return nil
 }
 
 // Stop unregisters the handlers and hooks and drains the writer, bounded
 // by ctx: every write accepted before Stop reaches storage on a clean stop.
 func (m *Module) Stop(ctx context.Context) error {
-	m.d.IQ.Unregister(iq.Local, NS)
-	m.d.IQ.Unregister(iq.SessionManager, NS)
-	m.d.Hooks.PresenceUnavailable.Remove(hookName)
-	m.d.Hooks.UserRemoved.Remove(hookName)
-	m.d.Hooks.SessionIQ.Remove(hookName)
+	m.d.IQ.UnregisterAll(m.bindings()...)
+	m.d.Hooks.RemoveAll(hookName)
 	if m.writer != nil {
 		return m.writer.Stop(ctx)
 	}

@@ -13,7 +13,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/gander-xmpp/gander/internal/batch"
+	"github.com/gander-xmpp/gander/internal/config"
 	"github.com/gander-xmpp/gander/internal/db"
 	"github.com/gander-xmpp/gander/internal/db/dbtest"
 	"github.com/gander-xmpp/gander/internal/hooks"
@@ -109,13 +109,11 @@ func newFixture(t testing.TB, s Store) *fixture {
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	reg := iq.NewRegistry(log)
 	t.Cleanup(reg.Close)
-	o := Options{Policy: iq.Policy{Type: "no_queue"}}
-	if s.Backend() == "rdbms" {
-		o.Writer = &batch.Options{Workers: 4, MaxBatch: 100}
-	}
 	m, err := New(Deps{Log: log, Store: s, Router: f.r, Hooks: h, IQ: reg, Accounts: f.acc, Metrics: f.reg,
-		Started: f.now.Add(-time.Hour), Now: func() time.Time { return f.now }}, o)
+		Started: f.now.Add(-time.Hour), Now: func() time.Time { return f.now }},
+		config.ModLast{IQDisc: config.IQDisc{Type: "no_queue"}, Backend: s.Backend()})
 	require.NoError(t, err)
+	require.NoError(t, m.Start(context.Background()))
 	t.Cleanup(func() { require.NoError(t, m.Stop(context.Background())) })
 	f.m = m
 	return f

@@ -26,7 +26,7 @@ func BenchmarkGroupchat(b *testing.B) {
 	for _, n := range []int{10, 100, 1000} {
 		b.Run(fmt.Sprintf("occupants=%d", n), func(b *testing.B) {
 			rt := &nopRouter{}
-			m := New(Deps{Router: rt, Hooks: &hooks.Hooks{}}, config.ModMuc{Host: "conference.@HOST@", HistorySize: 20}, []string{"example.com"})
+			m := started(b, Deps{Router: rt, Hooks: &hooks.Hooks{}, Domains: []string{"example.com"}}, config.ModMuc{Host: "conference.@HOST@", HistorySize: 20})
 			ctx := context.Background()
 			room := j("room@conference.example.com")
 			for i := range n {

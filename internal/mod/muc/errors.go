@@ -35,6 +35,9 @@ var (
 	// ErrNotImplemented: a valid XEP-0045 request Gander does not support
 	// yet.
 	ErrNotImplemented = errors.New("muc: not implemented")
+	// ErrRoomBusy: the room's outgoing queue is full (room_queue_size);
+	// the stanza is refused rather than queued without bound.
+	ErrRoomBusy = errors.New("muc: room queue full")
 )
 
 var errorTable = []struct {
@@ -52,6 +55,7 @@ var errorTable = []struct {
 	{ErrLastOwner, stanza.Error{Condition: stanza.Conflict, Text: "The room must keep at least one owner"}},
 	{ErrBadRequest, stanza.Error{Condition: stanza.BadRequest}},
 	{ErrNotImplemented, stanza.Error{Condition: stanza.FeatureNotImplemented}},
+	{ErrRoomBusy, stanza.Error{Condition: stanza.ResourceConstraint, Text: "The room is too busy, try again later"}},
 }
 
 // toStanzaError maps an operation error to the stanza error sent back.

@@ -42,7 +42,7 @@ func FuzzHandle(f *testing.F) {
 		if err != nil {
 			return
 		}
-		m := New(Deps{Router: &nopRouter{}, Hooks: &hooks.Hooks{}}, config.ModMuc{Host: "conference.@HOST@", HistorySize: 5}, []string{"example.com"})
+		m := started(t, Deps{Router: &nopRouter{}, Hooks: &hooks.Hooks{}, Domains: []string{"example.com"}}, config.ModMuc{Host: "conference.@HOST@", HistorySize: 5})
 		ctx := context.Background()
 		room := jid.MustParse("room@conference.example.com")
 		owner := jid.MustParse("owner@example.com/a")

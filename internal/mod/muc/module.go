@@ -52,16 +52,19 @@ type Deps struct {
 	Metrics *metrics.Registry
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
+	// Domains are the served domains; each gets a MUC service domain.
+	Domains []string
 }
 
 // Module is the classic MUC service of a set of domains. It is safe for
 // concurrent use.
 type Module struct {
-	log   *slog.Logger
-	r     Router
-	hooks *hooks.Hooks
-	opts  config.ModMuc
-	now   func() time.Time
+	log     *slog.Logger
+	r       Router
+	hooks   *hooks.Hooks
+	opts    config.ModMuc
+	now     func() time.Time
+	domains []string
 
 	mu       sync.Mutex
 	services map[string]bool   // service domains; under mu
@@ -69,6 +72,7 @@ type Module struct {
 
 	mRooms, mOccupants prometheus.Gauge
 	mMessages          prometheus.Counter
+	mQueue             queueMetrics
 }
 
 // ServiceDomain returns the MUC domain of a served domain under the host
@@ -77,11 +81,13 @@ func ServiceDomain(pattern, domain string) string {
 	return strings.ReplaceAll(pattern, "@HOST@", domain)
 }
 
-// New builds the module, registers one router service per served domain
-// and the module's hooks. opts must have been checked by the config
-// package (defaults filled in).
-func New(d Deps, opts config.ModMuc, domains []string) *Module {
-	m := &Module{log: d.Log, r: d.Router, hooks: d.Hooks, opts: opts, now: d.Now,
+// hookName registers and removes the module's hook handlers.
+const hookName = "mod_muc"
+
+// New builds the module; Start registers it. cfg must have been checked by
+// the config package (defaults filled in).
+func New(d Deps, cfg config.ModMuc) (*Module, error) {
+	m := &Module{log: d.Log, r: d.Router, hooks: d.Hooks, opts: cfg, now: d.Now, domains: d.Domains,
 		services: map[string]bool{}, rooms: map[jid.JID]*Room{}}
 	if m.log == nil {
 		m.log = slog.Default()
@@ -96,13 +102,24 @@ func New(d Deps, opts config.ModMuc, domains []string) *Module {
 	m.mRooms = reg.Gauge("mod_muc_rooms", "count").WithLabelValues()
 	m.mOccupants = reg.Gauge("mod_muc_occupants", "count").WithLabelValues()
 	m.mMessages = reg.Spiral("mod_muc_message", "count").WithLabelValues()
-	for _, dom := range domains {
+	m.mQueue = queueMetrics{queued: reg.Gauge("mod_muc_room_queue", "length").WithLabelValues(),
+		dropped: reg.Spiral("mod_muc_room_queue_dropped", "count").WithLabelValues()}
+	if m.opts.RoomQueueSize <= 0 {
+		m.opts.RoomQueueSize = 10000 // a configuration built without the config package's defaults
+	}
+	return m, nil
+}
+
+// Start registers one router service per served domain and the module's
+// hooks.
+func (m *Module) Start(context.Context) error {
+	for _, dom := range m.domains {
 		m.AddDomain(dom)
 	}
-	d.Hooks.DiscoItems.Add(50, "mod_muc", m.discoItemsHook)
-	d.Hooks.SessionClosed.Add(50, "mod_muc", m.sessionClosed)
-	d.Hooks.UserRemoved.Add(50, "mod_muc", m.userRemoved)
-	return m
+	m.hooks.DiscoItems.Add(50, hookName, m.discoItemsHook)
+	m.hooks.SessionClosed.Add(50, hookName, m.sessionClosed)
+	m.hooks.UserRemoved.Add(50, hookName, m.userRemoved)
+	return nil
 }
 
 // AddDomain starts serving the MUC domain of a served domain.
@@ -116,15 +133,14 @@ func (m *Module) AddDomain(domain string) {
 
 // Stop unregisters the services and hooks. Rooms are in memory and end
 // with the module.
-func (m *Module) Stop() {
+func (m *Module) Stop(context.Context) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for svc := range m.services {
 		m.r.UnregisterService(svc)
 	}
-	m.hooks.DiscoItems.Remove("mod_muc")
-	m.hooks.SessionClosed.Remove("mod_muc")
-	m.hooks.UserRemoved.Remove("mod_muc")
+	m.hooks.RemoveAll(hookName)
+	return nil
 }
 
 // IsService reports whether domain is a MUC domain of this module.
@@ -149,7 +165,7 @@ func (m *Module) room(bare jid.JID, create bool) (r *Room, created bool) {
 	if r = m.rooms[bare]; r != nil || !create {
 		return r, false
 	}
-	r = newRoom(bare, m.opts.HistorySize)
+	r = newRoom(bare, m.opts.HistorySize, m.opts.RoomQueueSize, &m.mQueue)
 	m.rooms[bare] = r
 	m.mRooms.Set(float64(len(m.rooms)))
 	return r, true
@@ -229,209 +245,6 @@ func (m *Module) replyError(ctx context.Context, from, to jid.JID, el *xmlstream
 	m.r.Route(ctx, to, from, r)
 }
 
-// nickJID is room/nick.
-func nickJID(room jid.JID, nick string) jid.JID {
-	j, _ := room.WithResource(nick)
-	return j
-}
-
-// presenceChildren keeps the children of a client presence that are
-// forwarded to the room (everything but the MUC extensions).
-func presenceChildren(el *xmlstream.Element) []xmlstream.Node {
-	var out []xmlstream.Node
-	for _, c := range el.Elements() {
-		if c.Space == NS || c.Space == NSUser {
-			continue
-		}
-		out = append(out, c)
-	}
-	return out
-}
-
-// occupantPresence builds o's presence as sent to a recipient: the
-// forwarded children and an x of muc#user with the item and status codes.
-// The real JID is shown to moderators only (a semi-anonymous room) and to
-// the occupant itself.
-func (r *Room) occupantPresence(o *occupant, aff, role string, toModerator bool, typ string, codes ...string) *xmlstream.Element {
-	p := xmlstream.New(stanza.NSClient, "presence", "from", nickJID(r.jid, o.nick).String())
-	if typ != "" {
-		p.SetAttr("type", typ)
-	}
-	p.Append(o.pres...)
-	x := xmlstream.New(NSUser, "x")
-	item := xmlstream.New(NSUser, "item", "affiliation", aff, "role", role)
-	if toModerator {
-		item.SetAttr("jid", o.jid.String())
-	}
-	x.Append(item)
-	for _, c := range codes {
-		x.Append(xmlstream.New(NSUser, "status", "code", c))
-	}
-	return p.Append(x)
-}
-
-// isModerator reports whether the occupant o has the moderator role.
-func (r *Room) isModerator(o *occupant) bool { return roleOf(r.affiliation(o.jid)) == "moderator" }
-
-// queue adds a stanza for to; callers hold r.mu.
-func (r *Room) queue(to jid.JID, el *xmlstream.Element) {
-	r.outq = append(r.outq, out{to: to, el: el.WithAttr("to", to.String())})
-}
-
-// flush routes the queued stanzas in order. Whoever holds sendMu drains
-// the queue, including what other goroutines add meanwhile; a goroutine
-// that finds sendMu taken (another sender, or this one re-entering the
-// room through a routed bounce) leaves its stanzas to the holder. The
-// stanzas may come from other senders, and the hook's writes must not be
-// lost when the sender's session ends meanwhile, so ctx's cancellation is
-// not inherited.
-func (m *Module) flush(ctx context.Context, r *Room) {
-	ctx = context.WithoutCancel(ctx)
-	for {
-		if !r.sendMu.TryLock() {
-			return
-		}
-		r.mu.Lock()
-		batch := r.outq
-		r.outq = nil
-		r.mu.Unlock()
-		for _, o := range batch {
-			if o.hook != nil {
-				m.hooks.MucGroupchatBroadcast.Run(ctx, o.hook)
-				continue
-			}
-			m.r.Route(ctx, r.jid, o.to, o.el)
-		}
-		r.sendMu.Unlock()
-		r.mu.Lock()
-		more := len(r.outq) > 0
-		r.mu.Unlock()
-		if !more {
-			return
-		}
-	}
-}
-
-// presence handles available presence to room/nick: entering (creating
-// the room on first entry) or a presence update of an occupant.
-func (m *Module) presence(ctx context.Context, from, to jid.JID, el *xmlstream.Element) {
-	nick := to.Resource()
-	r, created := m.room(to.Bare(), true)
-	r.mu.Lock()
-	if o := r.occupantOf(from); o != nil {
-		if o.nick != nick {
-			r.mu.Unlock()
-			// Nickname changes (XEP-0045 §7.6) are not supported yet.
-			m.replyError(ctx, from, to, el, stanza.Error{Condition: stanza.FeatureNotImplemented, Text: "Nickname changes are not supported"})
-			return
-		}
-		o.pres = presenceChildren(el)
-		r.broadcastPresence(o, "")
-		r.mu.Unlock()
-		m.flush(ctx, r)
-		return
-	}
-	if created {
-		// XEP-0045 §10.1.1: the creator owns the new room, which stays
-		// locked to others until the owner submits a configuration form.
-		r.affs[from.Bare()] = affOwner
-		r.locked = true
-	}
-	if err := r.canJoin(from, nick); err != nil {
-		r.mu.Unlock()
-		m.replyError(ctx, from, to, el, toStanzaError(err))
-		return
-	}
-	o := r.add(from, nick, presenceChildren(el))
-	self := r.isModerator(o)
-	// Existing occupants to the newcomer, then the newcomer to everybody
-	// (its own copy last, with status 110), history and subject (§7.2.3).
-	for _, other := range r.sortedOccupants() {
-		if other == o {
-			continue
-		}
-		aff := r.affiliation(other.jid)
-		r.queue(from, r.occupantPresence(other, aff, roleOf(aff), self, ""))
-	}
-	codes := []string{"110"}
-	if created {
-		codes = append(codes, "201")
-	}
-	r.broadcastPresence(o, "", codes...)
-	var hist *xmlstream.Element
-	if x := el.Child(NS, "x"); x != nil {
-		hist = x.Child(NS, "history")
-	}
-	for _, h := range r.selectHistory(parseHistory(hist, m.now())) {
-		c := &xmlstream.Element{Space: h.el.Space, Local: h.el.Local, Attrs: h.el.Attrs}
-		c.Children = append(append([]xmlstream.Node(nil), h.el.Children...),
-			xmlstream.New(stanza.NSDelay, "delay", "from", r.jid.String(), "stamp", h.at.UTC().Format("2006-01-02T15:04:05.000000Z")))
-		r.queue(from, c)
-	}
-	subjFrom := r.jid
-	if r.subjectFrom != "" {
-		subjFrom = nickJID(r.jid, r.subjectFrom)
-	}
-	subj := xmlstream.New(stanza.NSClient, "message", "type", "groupchat", "from", subjFrom.String(), "id", newID())
-	subj.Append(xmlstream.New(stanza.NSClient, "subject").AppendText(r.subject))
-	r.queue(from, subj)
-	r.mu.Unlock()
-	m.mOccupants.Inc()
-	m.flush(ctx, r)
-}
-
-// broadcastPresence queues o's presence to every occupant; o's own copy
-// comes last and carries status 110 and the extra codes.
-func (r *Room) broadcastPresence(o *occupant, typ string, codes ...string) {
-	aff := r.affiliation(o.jid)
-	role := roleOf(aff)
-	if typ == "unavailable" {
-		role = "none"
-	}
-	for _, other := range r.sortedOccupants() {
-		if other == o {
-			continue
-		}
-		r.queue(other.jid, r.occupantPresence(o, aff, role, r.isModerator(other), typ))
-	}
-	if len(codes) == 0 {
-		codes = []string{"110"}
-	}
-	r.queue(o.jid, r.occupantPresence(o, aff, role, true, typ, codes...))
-}
-
-// leave takes full out of the room at bare (unavailable presence, or the
-// session's end when self is false: nobody is left to tell).
-func (m *Module) leave(ctx context.Context, full, bare jid.JID, el *xmlstream.Element, self bool) {
-	r, _ := m.room(bare, false)
-	if r == nil {
-		return
-	}
-	r.mu.Lock()
-	o := r.occupantOf(full)
-	if o == nil {
-		r.mu.Unlock()
-		return
-	}
-	if el != nil {
-		o.pres = presenceChildren(el)
-	}
-	if self {
-		r.broadcastPresence(o, "unavailable")
-	} else {
-		aff := r.affiliation(o.jid)
-		for _, other := range r.sortedOccupants() {
-			if other != o {
-				r.queue(other.jid, r.occupantPresence(o, aff, "none", r.isModerator(other), "unavailable"))
-			}
-		}
-	}
-	r.remove(full)
-	r.mu.Unlock()
-	m.mOccupants.Dec()
-	m.flush(ctx, r)
-}
-
 // sessionClosed takes an ended session out of every room it was in.
 func (m *Module) sessionClosed(ctx context.Context, ev *hooks.SessionEvent) bool {
 	for _, r := range m.allRooms() {
@@ -455,86 +268,6 @@ func (m *Module) userRemoved(_ context.Context, ev *hooks.UserEvent) bool {
 		r.mu.Unlock()
 	}
 	return false
-}
-
-// groupchat broadcasts an occupant's message to every occupant, with
-// from = room/nick and a stanza-id, keeps it in the history when it has a
-// body, and reports it on the MucGroupchatBroadcast hook (spec/inbox.md
-// §8.5). A subject child changes the subject (any occupant may, like
-// MongooseIM's default allow_change_subj = true).
-func (m *Module) groupchat(ctx context.Context, r *Room, from jid.JID, el *xmlstream.Element) error {
-	r.mu.Lock()
-	o := r.occupantOf(from)
-	if o == nil {
-		r.mu.Unlock()
-		return ErrNotOccupant
-	}
-	bc := xmlstream.New(el.Space, "message", "type", "groupchat", "from", nickJID(r.jid, o.nick).String())
-	for _, a := range el.Attrs {
-		switch {
-		case a.Space == "" && a.Local == "id":
-			bc.SetAttr("id", a.Value)
-		case a.Space == xmlstream.NSXML:
-			bc.Attrs = append(bc.Attrs, a)
-		}
-	}
-	hasBody := false
-	for _, c := range el.Elements() {
-		// XEP-0359 §3: a stanza-id claiming to be from the room is removed.
-		if c.Space == nsSID && c.Local == "stanza-id" && c.Attr("by") == r.jid.String() {
-			continue
-		}
-		switch {
-		case c.Local == "body" && c.Space == el.Space:
-			hasBody = true
-		case c.Local == "subject" && c.Space == el.Space:
-			r.subject = c.Text()
-			r.subjectFrom = o.nick
-		}
-		bc.Append(c)
-	}
-	bc.Append(xmlstream.New(nsSID, "stanza-id", "id", newID(), "by", r.jid.String()))
-	if hasBody {
-		r.remember(bc, m.now())
-	}
-	r.outq = append(r.outq, out{hook: &hooks.MucGroupchatBroadcast{Room: r.jid, Sender: from.Bare(), Nick: o.nick,
-		Stanza: bc, Affiliations: r.hookAffiliations()}})
-	for _, other := range r.sortedOccupants() {
-		r.queue(other.jid, bc)
-	}
-	r.mu.Unlock()
-	m.mMessages.Inc()
-	m.flush(ctx, r)
-	return nil
-}
-
-// private relays a private message to the occupant called nick (XEP-0045
-// §7.5): from room/sender-nick to the occupant's full JID, with an empty
-// muc#user x.
-func (m *Module) private(ctx context.Context, r *Room, from jid.JID, nick string, el *xmlstream.Element) error {
-	r.mu.Lock()
-	o := r.occupantOf(from)
-	if o == nil {
-		r.mu.Unlock()
-		return ErrNotOccupant
-	}
-	target := r.occupants[nick]
-	if target == nil {
-		r.mu.Unlock()
-		return ErrNoNick
-	}
-	pm := &xmlstream.Element{Space: el.Space, Local: el.Local, Attrs: append([]xmlstream.Attr(nil), el.Attrs...)}
-	pm.SetAttr("from", nickJID(r.jid, o.nick).String())
-	for _, c := range el.Elements() {
-		if c.Space != NSUser {
-			pm.Append(c)
-		}
-	}
-	pm.Append(xmlstream.New(NSUser, "x"))
-	r.queue(target.jid, pm)
-	r.mu.Unlock()
-	m.flush(ctx, r)
-	return nil
 }
 
 // newID returns a random 128-bit hex identifier.

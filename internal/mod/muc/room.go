@@ -6,8 +6,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/gander-xmpp/gander/internal/hooks"
 	"github.com/gander-xmpp/gander/internal/jid"
+	"github.com/gander-xmpp/gander/internal/stanza"
 	"github.com/gander-xmpp/gander/internal/xmlstream"
 )
 
@@ -84,14 +87,22 @@ type Room struct {
 	historySize int
 	subject     string
 	subjectFrom string // nick of the last subject change, "" for none
-	outq        []out
+	outq        []out  // see queue.go
+	maxQueue    int
+	m           *queueMetrics
 
 	sendMu sync.Mutex
 }
 
-func newRoom(j jid.JID, historySize int) *Room {
+// queueMetrics are the module's metrics of the rooms' outgoing queues.
+type queueMetrics struct {
+	queued  prometheus.Gauge   // mod_muc_room_queue_length: stanzas waiting, all rooms
+	dropped prometheus.Counter // mod_muc_room_queue_dropped_count: stanzas refused
+}
+
+func newRoom(j jid.JID, historySize, maxQueue int, m *queueMetrics) *Room {
 	return &Room{jid: j, affs: map[jid.JID]string{}, occupants: map[string]*occupant{},
-		byJID: map[jid.JID]string{}, historySize: historySize}
+		byJID: map[jid.JID]string{}, historySize: historySize, maxQueue: maxQueue, m: m}
 }
 
 // affiliation returns u's affiliation ("none" when not listed).
@@ -316,4 +327,68 @@ func (r *Room) selectHistory(q historyReq) []histEntry {
 		start = i
 	}
 	return r.history[start:]
+}
+
+// nickJID is room/nick.
+func nickJID(room jid.JID, nick string) jid.JID {
+	j, _ := room.WithResource(nick)
+	return j
+}
+
+// presenceChildren keeps the children of a client presence that are
+// forwarded to the room (everything but the MUC extensions).
+func presenceChildren(el *xmlstream.Element) []xmlstream.Node {
+	var out []xmlstream.Node
+	for _, c := range el.Elements() {
+		if c.Space == NS || c.Space == NSUser {
+			continue
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// occupantPresence builds o's presence as sent to a recipient: the
+// forwarded children and an x of muc#user with the item and status codes.
+// The real JID is shown to moderators only (a semi-anonymous room) and to
+// the occupant itself.
+func (r *Room) occupantPresence(o *occupant, aff, role string, toModerator bool, typ string, codes ...string) *xmlstream.Element {
+	p := xmlstream.New(stanza.NSClient, "presence", "from", nickJID(r.jid, o.nick).String())
+	if typ != "" {
+		p.SetAttr("type", typ)
+	}
+	p.Append(o.pres...)
+	x := xmlstream.New(NSUser, "x")
+	item := xmlstream.New(NSUser, "item", "affiliation", aff, "role", role)
+	if toModerator {
+		item.SetAttr("jid", o.jid.String())
+	}
+	x.Append(item)
+	for _, c := range codes {
+		x.Append(xmlstream.New(NSUser, "status", "code", c))
+	}
+	return p.Append(x)
+}
+
+// isModerator reports whether the occupant o has the moderator role.
+func (r *Room) isModerator(o *occupant) bool { return roleOf(r.affiliation(o.jid)) == "moderator" }
+
+// broadcastPresence queues o's presence to every occupant; o's own copy
+// comes last and carries status 110 and the extra codes.
+func (r *Room) broadcastPresence(o *occupant, typ string, codes ...string) {
+	aff := r.affiliation(o.jid)
+	role := roleOf(aff)
+	if typ == "unavailable" {
+		role = "none"
+	}
+	for _, other := range r.sortedOccupants() {
+		if other == o {
+			continue
+		}
+		r.queue(other.jid, r.occupantPresence(o, aff, role, r.isModerator(other), typ))
+	}
+	if len(codes) == 0 {
+		codes = []string{"110"}
+	}
+	r.queue(o.jid, r.occupantPresence(o, aff, role, true, typ, codes...))
 }

@@ -9,11 +9,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 
 	"github.com/gander-xmpp/gander/internal/config"
 	"github.com/gander-xmpp/gander/internal/hooks"
 	"github.com/gander-xmpp/gander/internal/jid"
+	"github.com/gander-xmpp/gander/internal/metrics"
 	"github.com/gander-xmpp/gander/internal/router"
 	"github.com/gander-xmpp/gander/internal/stanza"
 	"github.com/gander-xmpp/gander/internal/xmlstream"
@@ -22,7 +24,8 @@ import (
 func j(s string) jid.JID { return jid.MustParse(s) }
 
 func testRoom() *Room {
-	r := newRoom(j("room@conference.example.com"), 3)
+	r := newRoom(j("room@conference.example.com"), 3, 10, &queueMetrics{queued: prometheus.NewGauge(prometheus.GaugeOpts{Name: "q"}),
+		dropped: prometheus.NewCounter(prometheus.CounterOpts{Name: "d"})})
 	r.affs[j("owner@example.com")] = affOwner
 	r.affs[j("admin@example.com")] = affAdmin
 	r.affs[j("member@example.com")] = affMember
@@ -184,7 +187,7 @@ func TestReentrantRoutingKeepsOrder(t *testing.T) {
 		broadcasts = append(broadcasts, ev.Nick+":"+ev.Stanza.ChildText(stanza.NSClient, "body"))
 		return false
 	})
-	m := New(Deps{Router: fr, Hooks: h}, config.ModMuc{Host: "conference.@HOST@", HistorySize: 20}, []string{"example.com"})
+	m := started(t, Deps{Router: fr, Hooks: h, Domains: []string{"example.com"}}, config.ModMuc{Host: "conference.@HOST@", HistorySize: 20})
 	ctx := context.Background()
 	owner := j("owner@example.com/a")
 	m.handle(ctx, owner, j("room@conference.example.com/own"), xmlstream.New(stanza.NSClient, "presence"))
@@ -211,7 +214,7 @@ func TestReentrantRoutingKeepsOrder(t *testing.T) {
 
 func TestUserRemovedDropsAffiliations(t *testing.T) {
 	h := &hooks.Hooks{}
-	m := New(Deps{Router: &fakeRouter{}, Hooks: h}, config.ModMuc{Host: "conference.@HOST@"}, []string{"example.com"})
+	m := started(t, Deps{Router: &fakeRouter{}, Hooks: h, Domains: []string{"example.com"}}, config.ModMuc{Host: "conference.@HOST@"})
 	ctx := context.Background()
 	m.handle(ctx, j("owner@example.com/a"), j("room@conference.example.com/own"), xmlstream.New(stanza.NSClient, "presence"))
 	r, _ := m.room(j("room@conference.example.com"), false)
@@ -223,6 +226,73 @@ func TestUserRemovedDropsAffiliations(t *testing.T) {
 	defer r.mu.Unlock()
 	require.Equal(t, affNone, r.affiliation(j("member@example.com")))
 	require.Equal(t, affOwner, r.affiliation(j("owner@example.com")))
-	m.Stop()
+	require.NoError(t, m.Stop(ctx))
 	require.Zero(t, h.UserRemoved.Len()+h.SessionClosed.Len()+h.DiscoItems.Len())
+}
+
+// started builds and starts a module for a test.
+func started(t testing.TB, d Deps, cfg config.ModMuc) *Module {
+	t.Helper()
+	m, err := New(d, cfg)
+	require.NoError(t, err)
+	require.NoError(t, m.Start(context.Background()))
+	return m
+}
+
+// TestRoomQueueIsBounded: while another sender holds a room's flush, its
+// outgoing queue fills up to room_queue_size; a groupchat message that
+// finds it full is refused with resource-constraint (not queued), and the
+// queue's gauge and drop counter say so. Once the flush runs, everything
+// queued is delivered and the gauge returns to 0.
+func TestRoomQueueIsBounded(t *testing.T) {
+	fr := &fakeRouter{}
+	reg := metrics.New()
+	m := started(t, Deps{Router: fr, Hooks: &hooks.Hooks{}, Metrics: reg, Domains: []string{"example.com"}},
+		config.ModMuc{Host: "conference.@HOST@", RoomQueueSize: 5})
+	ctx := context.Background()
+	owner, room := j("owner@example.com/a"), j("room@conference.example.com")
+	m.handle(ctx, owner, nickJID(room, "own"), xmlstream.New(stanza.NSClient, "presence"))
+	r, _ := m.room(room, false)
+	say := func(body string) {
+		msg := xmlstream.New(stanza.NSClient, "message", "type", "groupchat", "id", body)
+		msg.Append(xmlstream.New(stanza.NSClient, "body").AppendText(body))
+		m.handle(ctx, owner, room, msg)
+	}
+	value := func(name string) float64 {
+		mfs, err := reg.Prometheus().Gather()
+		require.NoError(t, err)
+		for _, mf := range mfs {
+			if mf.GetName() == name {
+				return mf.GetMetric()[0].GetGauge().GetValue() + mf.GetMetric()[0].GetCounter().GetValue()
+			}
+		}
+		t.Fatalf("no metric %s", name)
+		return 0
+	}
+	fr.mu.Lock()
+	fr.routed = nil
+	fr.mu.Unlock()
+	r.sendMu.Lock() // another sender is flushing this room
+	// One occupant: each message queues the hook event and one copy.
+	say("m1")
+	say("m2")
+	say("m3")
+	require.Equal(t, 6.0, value("mod_muc_room_queue_length"))
+	say("m4") // the queue holds 6 >= 5: refused
+	require.Equal(t, 6.0, value("mod_muc_room_queue_length"), "a refused message queues nothing")
+	require.Equal(t, 1.0, value("mod_muc_room_queue_dropped_count"))
+	fr.mu.Lock()
+	require.Len(t, fr.routed, 1, "only the error was routed")
+	require.Contains(t, fr.routed[0], "resource-constraint")
+	require.Contains(t, fr.routed[0], `id="m4"`)
+	fr.mu.Unlock()
+	r.sendMu.Unlock()
+	m.flush(ctx, r)
+	require.Equal(t, 0.0, value("mod_muc_room_queue_length"))
+	fr.mu.Lock()
+	defer fr.mu.Unlock()
+	require.Len(t, fr.routed, 4, "the error, then the three queued copies")
+	for i, body := range []string{"m1", "m2", "m3"} {
+		require.Contains(t, fr.routed[i+1], "<body>"+body+"</body>")
+	}
 }

@@ -41,6 +41,8 @@ type Deps struct {
 	Accounts Accounts
 	// Metrics may be nil (no metrics).
 	Metrics *metrics.Registry
+	// Domains are the served domains; each gets a MUC Light service domain.
+	Domains []string
 }
 
 // Module is the MUC Light service of one set of domains. It is safe for
@@ -56,7 +58,11 @@ type Module struct {
 	ids      idGen
 	mu       sync.RWMutex
 	services map[string]string // service domain -> served domain; under mu
-	cache    *affCache         // nil without cache_affs
+	domains  []string          // served at Start
+	// bg is the context of the cache's background reads; Stop cancels it.
+	bg       context.Context
+	cancelBG context.CancelFunc
+	cache    *affCache // nil without cache_affs
 	// refreshes are the cache's background reads in progress (Stop waits
 	// for them); after Stop (stopped, under refreshMu) none starts.
 	refreshMu sync.Mutex
@@ -98,12 +104,12 @@ func ServiceDomain(pattern, domain string) string {
 	return strings.ReplaceAll(pattern, "@HOST@", domain)
 }
 
-// New builds the module for the served domains, registers one router
-// service per MUC Light domain and the module's hooks. opts must have been
-// checked by the config package (defaults filled in).
-func New(ctx context.Context, d Deps, opts config.ModMucLight, domains []string) *Module {
+// New builds the module for the served domains (d.Domains); Start
+// registers it. opts must have been checked by the config package
+// (defaults filled in).
+func New(d Deps, opts config.ModMucLight) (*Module, error) {
 	m := &Module{log: d.Log, store: d.Store, r: d.Router, hooks: d.Hooks, accounts: d.Accounts, opts: opts,
-		schema: newSchema(opts.ConfigSchema), services: map[string]string{}}
+		schema: newSchema(opts.ConfigSchema), services: map[string]string{}, domains: d.Domains}
 	if m.log == nil {
 		m.log = slog.Default()
 	}
@@ -112,22 +118,30 @@ func New(ctx context.Context, d Deps, opts config.ModMucLight, domains []string)
 		m.cache = newAffCache(time.Duration(ca.TimeToLive)*time.Minute, time.Now)
 	}
 	m.m.init(d.Metrics)
+	m.bg, m.cancelBG = context.WithCancel(context.Background())
+	return m, nil
+}
+
+// hookName registers and removes the module's hook handlers.
+const hookName = "mod_muc_light"
+
+// Start reads the room and occupant counts for the metrics, registers one
+// router service per MUC Light domain and the module's hooks.
+func (m *Module) Start(ctx context.Context) error {
 	if rooms, occ, err := m.store.Counts(ctx); err == nil {
 		m.m.rooms.Set(float64(rooms))
 		m.m.occupants.Set(float64(occ))
 	}
-	for _, dom := range domains {
-		svc := ServiceDomain(opts.Host, dom)
-		m.services[svc] = dom
-		m.r.RegisterService(svc, m.handle)
+	for _, dom := range m.domains {
+		m.AddDomain(dom)
 	}
-	h := d.Hooks
-	h.DiscoItems.Add(50, "mod_muc_light", m.discoItemsHook)
-	h.UserRemoved.Add(40, "mod_muc_light", m.userRemoved)
-	if opts.RoomsInRosters {
-		h.RosterItems.Add(50, "mod_muc_light", m.rosterItems)
+	h := m.hooks
+	h.DiscoItems.Add(50, hookName, m.discoItemsHook)
+	h.UserRemoved.Add(40, hookName, m.userRemoved)
+	if m.opts.RoomsInRosters {
+		h.RosterItems.Add(50, hookName, m.rosterItems)
 	}
-	return m
+	return nil
 }
 
 // AddDomain starts serving the MUC Light domain of a newly served domain
@@ -160,18 +174,21 @@ func (m *Module) RemoveDomain(ctx context.Context, domain string) error {
 	return err
 }
 
-// Stop unregisters the services and waits for the cache's background
-// reads.
-func (m *Module) Stop() {
+// Stop unregisters the services and hooks, cancels the cache's background
+// reads and waits for them.
+func (m *Module) Stop(context.Context) error {
 	m.mu.RLock()
 	for svc := range m.services {
 		m.r.UnregisterService(svc)
 	}
 	m.mu.RUnlock()
+	m.hooks.RemoveAll(hookName)
 	m.refreshMu.Lock()
 	m.stopped = true
 	m.refreshMu.Unlock()
+	m.cancelBG()
 	m.refreshes.Wait()
+	return nil
 }
 
 // Store returns the module's storage (tests create fixtures with it).

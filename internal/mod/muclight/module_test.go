@@ -84,11 +84,20 @@ func testOpts(t testing.TB, extra string) config.ModMucLight {
 func newTestModule(t testing.TB, store Store, extra string) (*Module, *fakeRouter, *hooks.Hooks) {
 	r := &fakeRouter{sessions: map[jid.JID]*fakeSession{}}
 	h := &hooks.Hooks{}
-	m := New(context.Background(), Deps{Log: slog.New(slog.DiscardHandler), Store: store, Router: r, Hooks: h}, testOpts(t, extra), []string{"localhost"})
+	m := started(t, Deps{Log: slog.New(slog.DiscardHandler), Store: store, Router: r, Hooks: h, Domains: []string{"localhost"}}, testOpts(t, extra))
 	return m, r, h
 }
 
 func j(s string) jid.JID { return jid.MustParse(s) }
+
+// started builds and starts a module for a test.
+func started(t testing.TB, d Deps, opts config.ModMucLight) *Module {
+	t.Helper()
+	m, err := New(d, opts)
+	require.NoError(t, err)
+	require.NoError(t, m.Start(context.Background()))
+	return m
+}
 
 func TestHooks(t *testing.T) {
 	ctx := context.Background()
@@ -465,7 +474,7 @@ func TestCacheRefreshAhead(t *testing.T) {
 		return nil
 	})
 	require.Equal(t, 2.0, counterValue(m.m.cacheRefresh))
-	m.Stop()
+	require.NoError(t, m.Stop(context.Background()))
 }
 
 func counterValue(c prometheus.Counter) float64 {
@@ -488,7 +497,7 @@ func TestMetrics(t *testing.T) {
 	ctx := context.Background()
 	reg := metrics.New()
 	r := &fakeRouter{sessions: map[jid.JID]*fakeSession{}}
-	m := New(ctx, Deps{Log: slog.New(slog.DiscardHandler), Store: NewMemStore(), Router: r, Hooks: &hooks.Hooks{}, Metrics: reg}, testOpts(t, ""), []string{"localhost"})
+	m := started(t, Deps{Log: slog.New(slog.DiscardHandler), Store: NewMemStore(), Router: r, Hooks: &hooks.Hooks{}, Metrics: reg, Domains: []string{"localhost"}}, testOpts(t, ""))
 	r.online("alice@localhost")
 	room := j("den@muclight.localhost")
 	_, err := m.CreateRoom(ctx, CreateRequest{Creator: j("alice@localhost"), Room: room, Occupants: []Occupant{{User: j("bob@localhost"), Aff: AffMember}, {User: j("kate@localhost"), Aff: AffMember}}})
@@ -525,7 +534,7 @@ func TestRemoveDomain(t *testing.T) {
 		ctx := context.Background()
 		r := &fakeRouter{sessions: map[jid.JID]*fakeSession{}}
 		opts := testOpts(t, "")
-		m := New(ctx, Deps{Log: slog.New(slog.DiscardHandler), Store: s, Router: r, Hooks: &hooks.Hooks{}}, opts, []string{"a.test", "b.test"})
+		m := started(t, Deps{Log: slog.New(slog.DiscardHandler), Store: s, Router: r, Hooks: &hooks.Hooks{}, Domains: []string{"a.test", "b.test"}}, opts)
 		mk := func(room string, users ...string) {
 			var occs []Occupant
 			for _, u := range users[1:] {

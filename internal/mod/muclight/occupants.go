@@ -62,7 +62,7 @@ func (m *Module) refreshRoom(room jid.JID) {
 	m.refreshes.Add(1)
 	go func() {
 		defer m.refreshes.Done()
-		ctx, cancel := context.WithTimeout(context.Background(), refreshTimeout)
+		ctx, cancel := context.WithTimeout(m.bg, refreshTimeout)
 		defer cancel()
 		r, err := m.store.Occupants(ctx, room)
 		switch {

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gander-xmpp/gander/internal/config"
 	"github.com/gander-xmpp/gander/internal/hooks"
 	"github.com/gander-xmpp/gander/internal/jid"
 	"github.com/gander-xmpp/gander/internal/router"
@@ -40,43 +41,75 @@ type Metrics interface {
 	OfflineDelivered(n int)
 }
 
+// Deps are the module's collaborators.
+type Deps struct {
+	Log     *slog.Logger
+	Store   Store
+	Router  Router
+	Hooks   *hooks.Hooks
+	Metrics Metrics
+}
+
 // Module is the offline feature. It is safe for concurrent use.
 type Module struct {
 	log     *slog.Logger
 	store   Store
 	r       Router
+	hooks   *hooks.Hooks
 	max     int
 	metrics Metrics
 	now     func() time.Time
-	// StoreGroupchat also stores groupchat messages (the
+	// storeGroupchat also stores groupchat messages (the
 	// store_groupchat_messages option; MUC Light rooms deliver to offline
-	// members through this path). Set it before the server starts.
-	StoreGroupchat bool
+	// members through this path).
+	storeGroupchat bool
 }
 
-// New creates the module and registers its hooks. max caps the stored
-// messages per user (0: no cap).
-func New(log *slog.Logger, store Store, r Router, h *hooks.Hooks, max int, m Metrics) *Module {
-	mod := &Module{log: log, store: store, r: r, max: max, metrics: m, now: time.Now}
-	h.OfflineMessage.Add(50, "mod_offline", mod.storeMessage)
-	h.InitialPresence.Add(50, "mod_offline", mod.deliver)
-	h.DiscoFeatures.Add(50, "mod_offline", func(_ context.Context, ev *hooks.DiscoFeatures) bool {
+// hookName registers and removes the module's hook handlers.
+const hookName = "mod_offline"
+
+// New returns the module; Start registers its hooks. cfg.MaxMessages caps
+// the stored messages per user (unlimited: no cap).
+func New(d Deps, cfg config.ModOffline) (*Module, error) {
+	m := &Module{log: d.Log, store: d.Store, r: d.Router, hooks: d.Hooks, max: int(cfg.MaxMessages),
+		metrics: d.Metrics, now: time.Now, storeGroupchat: cfg.StoreGroupchatMessages}
+	if m.log == nil {
+		m.log = slog.Default()
+	}
+	return m, nil
+}
+
+// Start registers the hooks: storage when nobody is online, delivery on
+// the first available presence, the disco feature and account removal.
+func (m *Module) Start(context.Context) error {
+	h := m.hooks
+	h.OfflineMessage.Add(50, hookName, m.storeMessage)
+	h.InitialPresence.Add(50, hookName, m.deliver)
+	h.DiscoFeatures.Add(50, hookName, func(_ context.Context, ev *hooks.DiscoFeatures) bool {
 		ev.Features = append(ev.Features, NSOffline)
 		return false
 	})
-	h.UserRemoved.Add(50, "mod_offline", func(ctx context.Context, ev *hooks.UserEvent) bool {
-		if err := store.RemoveUser(ctx, ev.User.Domain(), ev.User.Local()); err != nil {
-			log.Error("offline removal failed", "user", ev.User.String(), "err", err)
-		}
-		return false
-	})
-	return mod
+	h.UserRemoved.Add(50, hookName, m.userRemoved)
+	return nil
+}
+
+// Stop unregisters the hooks.
+func (m *Module) Stop(context.Context) error {
+	m.hooks.RemoveAll(hookName)
+	return nil
+}
+
+func (m *Module) userRemoved(ctx context.Context, ev *hooks.UserEvent) bool {
+	if err := m.store.RemoveUser(ctx, ev.User.Domain(), ev.User.Local()); err != nil {
+		m.log.Error("offline removal failed", "user", ev.User.String(), "err", err)
+	}
+	return false
 }
 
 // storeMessage keeps a message for later with a XEP-0203 delay stamp.
 func (m *Module) storeMessage(ctx context.Context, ev *hooks.StanzaEvent) bool {
 	typ := ev.Stanza.Attr("type")
-	if typ != "" && typ != "normal" && typ != "chat" && (typ != "groupchat" || !m.StoreGroupchat) {
+	if typ != "" && typ != "normal" && typ != "chat" && (typ != "groupchat" || !m.storeGroupchat) {
 		return false
 	}
 	// Messages without content (chat states alone) are not worth storing.

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/gander-xmpp/gander/internal/config"
 	"github.com/gander-xmpp/gander/internal/hooks"
 	"github.com/gander-xmpp/gander/internal/jid"
 	"github.com/gander-xmpp/gander/internal/router"
@@ -20,18 +21,37 @@ type Router interface {
 	Sessions(bare jid.JID) []router.Session
 }
 
+// Deps are the module's collaborators.
+type Deps struct {
+	Router Router
+	Hooks  *hooks.Hooks
+}
+
 // Module is the presence feature. It is safe for concurrent use.
 type Module struct {
 	r     Router
 	hooks *hooks.Hooks
 }
 
-// New registers the probe handler and returns the module, which the c2s
-// calls for client presence.
-func New(r Router, h *hooks.Hooks) *Module {
-	m := &Module{r: r, hooks: h}
-	h.PresenceProbe.Add(50, "mod_presence", m.probe)
-	return m
+// hookName registers and removes the module's hook handlers.
+const hookName = "mod_presence"
+
+// New returns the module, which the c2s calls for client presence; Start
+// makes it answer probes.
+func New(d Deps, _ config.ModPresence) (*Module, error) {
+	return &Module{r: d.Router, hooks: d.Hooks}, nil
+}
+
+// Start registers the probe handler.
+func (m *Module) Start(context.Context) error {
+	m.hooks.PresenceProbe.Add(50, hookName, m.probe)
+	return nil
+}
+
+// Stop unregisters the probe handler.
+func (m *Module) Stop(context.Context) error {
+	m.hooks.RemoveAll(hookName)
+	return nil
 }
 
 func (m *Module) lists(ctx context.Context, user jid.JID) *hooks.RosterLists {

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"sync/atomic"
 
+	"github.com/gander-xmpp/gander/internal/config"
 	"github.com/gander-xmpp/gander/internal/hooks"
 	"github.com/gander-xmpp/gander/internal/iq"
 	"github.com/gander-xmpp/gander/internal/jid"
@@ -31,6 +32,15 @@ type Router interface {
 	Sessions(bare jid.JID) []router.Session
 }
 
+// Deps are the module's collaborators.
+type Deps struct {
+	Log    *slog.Logger
+	Store  Store
+	Router Router
+	Hooks  *hooks.Hooks
+	IQ     *iq.Registry
+}
+
 // Module is the roster feature ([modules.mod_roster]): the jabber:iq:roster
 // protocol, roster pushes and the subscription state machine of RFC 6121 §3.
 type Module struct {
@@ -38,26 +48,54 @@ type Module struct {
 	store  Store
 	r      Router
 	hooks  *hooks.Hooks
+	iq     *iq.Registry
+	policy iq.Policy
 	pushID atomic.Uint64
 }
 
-// New creates the module and registers its IQ handler and hooks.
-func New(log *slog.Logger, store Store, r Router, h *hooks.Hooks, reg *iq.Registry, p iq.Policy) (*Module, error) {
-	m := &Module{log: log, store: store, r: r, hooks: h}
-	if err := reg.Register(iq.SessionManager, stanza.NSRoster, m.handleIQ, p); err != nil {
-		return nil, err
+// hookName registers and removes the module's hook handlers.
+const hookName = "mod_roster"
+
+// New returns the module; Start registers it.
+func New(d Deps, cfg config.ModRoster) (*Module, error) {
+	m := &Module{log: d.Log, store: d.Store, r: d.Router, hooks: d.Hooks, iq: d.IQ,
+		policy: iq.Policy(cfg.IQDisc).Or("one_queue")}
+	if m.log == nil {
+		m.log = slog.Default()
 	}
-	h.OutboundSubscription.Add(50, "mod_roster", m.outbound)
-	h.InboundSubscription.Add(50, "mod_roster", m.inbound)
-	h.RosterLists.Add(50, "mod_roster", m.lists)
-	h.InitialPresence.Add(40, "mod_roster", m.redeliverPending)
-	h.UserRemoved.Add(50, "mod_roster", func(ctx context.Context, ev *hooks.UserEvent) bool {
-		if err := m.store.RemoveUser(ctx, ev.User.Domain(), ev.User.Local()); err != nil {
-			log.Error("roster removal failed", "user", ev.User.String(), "err", err)
-		}
-		return false
-	})
 	return m, nil
+}
+
+func (m *Module) bindings() []iq.Binding {
+	return []iq.Binding{{Comp: iq.SessionManager, NS: stanza.NSRoster, Handler: m.handleIQ}}
+}
+
+// Start registers the IQ handler and the hooks.
+func (m *Module) Start(context.Context) error {
+	if err := m.iq.RegisterAll(m.policy, m.bindings()...); err != nil {
+		return err
+	}
+	h := m.hooks
+	h.OutboundSubscription.Add(50, hookName, m.outbound)
+	h.InboundSubscription.Add(50, hookName, m.inbound)
+	h.RosterLists.Add(50, hookName, m.lists)
+	h.InitialPresence.Add(40, hookName, m.redeliverPending)
+	h.UserRemoved.Add(50, hookName, m.userRemoved)
+	return nil
+}
+
+// Stop unregisters what Start registered.
+func (m *Module) Stop(context.Context) error {
+	m.iq.UnregisterAll(m.bindings()...)
+	m.hooks.RemoveAll(hookName)
+	return nil
+}
+
+func (m *Module) userRemoved(ctx context.Context, ev *hooks.UserEvent) bool {
+	if err := m.store.RemoveUser(ctx, ev.User.Domain(), ev.User.Local()); err != nil {
+		m.log.Error("roster removal failed", "user", ev.User.String(), "err", err)
+	}
+	return false
 }
 
 func itemElement(it Item) *xmlstream.Element {
