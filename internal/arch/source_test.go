@@ -78,6 +78,7 @@ var immutable = map[string]string{
 	"internal/jid.mapProfile":            "idna.Profile is immutable",
 	"internal/jid.strictProfile":         "idna.Profile is immutable",
 	"internal/config.InboxReservedBoxes": "constant table",
+	"internal/api.DefaultLimits":         "constant defaults, copied by value",
 	"internal/benchreport.Targets":       "constant table",
 	"internal/mod/muc.errorTable":        "constant table (the error mapping)",
 	"internal/mod/muc.roomFeatures":      "constant table",
