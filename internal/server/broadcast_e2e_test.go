@@ -116,7 +116,7 @@ func TestBroadcastToTwoThousandUsers(t *testing.T) {
 			checkBroadcastMessage(t, el, id, to)
 		}
 		for n, c := range online {
-			c.expectNone("a second broadcast to "+n, 50*time.Millisecond, isBroadcast(id, n+"@localhost"))
+			c.expectNone("a second broadcast to "+n, isBroadcast(id, n+"@localhost"))
 		}
 
 		// Offline users: exactly one stored message each, and nothing for
@@ -149,7 +149,7 @@ func TestBroadcastToTwoThousandUsers(t *testing.T) {
 			el := c.expect("offline broadcast to "+n, isBroadcast(id, to))
 			checkBroadcastMessage(t, el, id, to)
 			require.NotNil(t, el.Child("urn:xmpp:delay", "delay"), "delivered from offline storage")
-			c.expectNone("a second broadcast to "+n, 100*time.Millisecond, isBroadcast(id, to))
+			c.expectNone("a second broadcast to "+n, isBroadcast(id, to))
 		}
 	})
 }

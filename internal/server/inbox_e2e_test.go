@@ -428,7 +428,7 @@ func TestInbox_17_18_22_23_24_Filters(t *testing.T) {
 		chat(t, k2, e.mike, "mike", "k2", "two")
 		requireEntry(t, entries(t, e.mike), 2, "two")
 		requireEntry(t, entries(t, e.kate), 0, "two")
-		k2.expectNone("inbox result for the other resource", quiet, func(el *xmlstream.Element) bool {
+		k2.expectNone("inbox result for the other resource", func(el *xmlstream.Element) bool {
 			return el.Child(nsInbox, "result") != nil
 		})
 	})
@@ -463,7 +463,7 @@ func TestInbox_25_26_27_28_Markers(t *testing.T) {
 		require.Equal(t, "result", resp.Attr("type"))
 		require.NotNil(t, resp.Child(nsConv, "reset"))
 		requireEntry(t, entries(t, e.bob), 0, "again")
-		e.alice.expectNone("anything from the reset", quiet, func(el *xmlstream.Element) bool { return el.Local == "message" })
+		e.alice.expectNone("anything from the reset", func(el *xmlstream.Element) bool { return el.Local == "message" })
 		// A reset of a missing entry still succeeds.
 		resp = e.bob.sendIQ(`<iq type='set' id='rs-2'><reset xmlns='` + nsConv + `' jid='nobody@localhost'/></iq>`)
 		require.Equal(t, "result", resp.Attr("type"))

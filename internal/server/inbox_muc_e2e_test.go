@@ -8,7 +8,6 @@ import (
 	"context"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -199,7 +198,7 @@ func TestInbox_56_ResetIQForRoom(t *testing.T) {
 		pollEntry(t, e.kate, 0, "reset me")
 		pollEntry(t, e.alice, 1, "reset me")
 		for _, c := range []*client{e.alice, e.bob, e.kate} {
-			c.expectNone("extra stanza", 200*time.Millisecond, func(el *xmlstream.Element) bool {
+			c.expectNone("extra stanza", func(el *xmlstream.Element) bool {
 				return el.Local == "message" && el.Child(nsInbox, "result") == nil
 			})
 		}

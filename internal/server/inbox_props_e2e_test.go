@@ -397,7 +397,7 @@ func TestInbox_34_38_39_40_43_44_121_MucLight(t *testing.T) {
 		require.Equal(t, "result", resp.Attr("type"))
 		roomEntry(t, e.bob, 0, "again")
 		roomEntry(t, e.kate, 1, "again")
-		e.alice.expectNone("stanza caused by a reset", quiet, func(el *xmlstream.Element) bool {
+		e.alice.expectNone("stanza caused by a reset", func(el *xmlstream.Element) bool {
 			return el.Attr("id") == "rs" || el.Child(nsConv, "x") != nil
 		})
 

@@ -155,7 +155,9 @@ func TestLastActivityQueries(t *testing.T) {
 		// and never reaches Bob.
 		requireIQError(t, carol.sendIQ(lastGet("f2", bob.jid)), bob.jid, "forbidden", "auth", "403")
 		requireIQError(t, dave.sendIQ(lastGet("f3", bob.jid)), bob.jid, "forbidden", "auth", "403")
-		bob.expectNone("refused query", 200*time.Millisecond, func(el *xmlstream.Element) bool {
+		carol.barrier("localhost") // the routing of the queries is over
+		dave.barrier("localhost")
+		bob.expectNone("refused query", func(el *xmlstream.Element) bool {
 			return el.Local == "iq" && (el.Attr("id") == "f2" || el.Attr("id") == "f3")
 		})
 		// A set to a full JID is not intercepted.

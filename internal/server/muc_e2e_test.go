@@ -315,7 +315,8 @@ func TestMuc_History(t *testing.T) {
 		stamps = append(stamps, ts)
 	}
 	require.True(t, !stamps[1].Before(stamps[0]) && !stamps[2].Before(stamps[1]))
-	e.bob.expectNone("m1 or m2", 200*time.Millisecond, func(el *xmlstream.Element) bool {
+	e.bob.barrier(room) // the room has sent all of its join replies
+	e.bob.expectNone("m1 or m2", func(el *xmlstream.Element) bool {
 		return roomMsg(room, "al", "m1")(el) || roomMsg(room, "al", "m2")(el)
 	})
 	// maxstanzas limits the replay.
@@ -323,13 +324,15 @@ func TestMuc_History(t *testing.T) {
 	e.kate.expect("last message", roomMsg(room, "al", "m5"))
 	subj := e.kate.expect("subject", func(el *xmlstream.Element) bool { return el.Child("jabber:client", "subject") != nil })
 	require.Equal(t, room, subj.Attr("from"))
-	e.kate.expectNone("older history", 200*time.Millisecond, func(el *xmlstream.Element) bool {
+	e.kate.barrier(room)
+	e.kate.expectNone("older history", func(el *xmlstream.Element) bool {
 		return roomMsg(room, "al", "m4")(el) || roomMsg(room, "al", "m3")(el)
 	})
 	// maxchars = 0: no history.
 	join(t, e.mike, room, "mk", `<x xmlns='`+nsMUC+`'><history maxchars='0'/></x>`)
 	e.mike.expect("subject", func(el *xmlstream.Element) bool { return el.Child("jabber:client", "subject") != nil })
-	e.mike.expectNone("history", 200*time.Millisecond, func(el *xmlstream.Element) bool { return el.ChildText("", "body") != "" })
+	e.mike.barrier(room)
+	e.mike.expectNone("history", func(el *xmlstream.Element) bool { return el.ChildText("", "body") != "" })
 }
 
 func TestMuc_PrivateMessages(t *testing.T) {
