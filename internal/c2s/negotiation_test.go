@@ -12,6 +12,7 @@ import (
 	"encoding/base64"
 	"encoding/xml"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"math/big"
@@ -29,6 +30,7 @@ import (
 	"github.com/gander-xmpp/gander/internal/jid"
 	"github.com/gander-xmpp/gander/internal/router"
 	"github.com/gander-xmpp/gander/internal/stanza"
+	"github.com/gander-xmpp/gander/internal/wait"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -281,10 +283,12 @@ func (c *client) login(user string) element {
 func (e *env) session(t *testing.T, full string) router.Session {
 	t.Helper()
 	var s router.Session
-	require.Eventually(t, func() bool {
-		s = e.r.Session(jid.MustParse(full))
-		return s != nil
-	}, 5*time.Second, 5*time.Millisecond, "%s is not in the routing table", full)
+	wait.Until(t, 5*time.Second, func() error {
+		if s = e.r.Session(jid.MustParse(full)); s == nil {
+			return fmt.Errorf("%s is not in the routing table", full)
+		}
+		return nil
+	})
 	return s
 }
 
@@ -536,7 +540,12 @@ func TestKickAndReplace(t *testing.T) {
 	s.Kick("maintenance")
 	el := c.expectStreamError("policy-violation")
 	require.True(t, el.has(">maintenance<"), el.Inner)
-	require.Eventually(t, func() bool { return e.r.Session(jid.MustParse("alice@localhost/one")) == nil }, 5*time.Second, 10*time.Millisecond)
+	wait.Until(t, 5*time.Second, func() error {
+		if e.r.Session(jid.MustParse("alice@localhost/one")) != nil {
+			return errors.New("the kicked session is still in the routing table")
+		}
+		return nil
+	})
 
 	old, _ := login("two")
 	newer := e.dial(t)

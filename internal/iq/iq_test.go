@@ -2,6 +2,7 @@ package iq
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"strconv"
 	"sync"
@@ -15,6 +16,7 @@ import (
 	"github.com/gander-xmpp/gander/internal/jid"
 	"github.com/gander-xmpp/gander/internal/metrics"
 	"github.com/gander-xmpp/gander/internal/stanza"
+	"github.com/gander-xmpp/gander/internal/wait"
 	"github.com/gander-xmpp/gander/internal/xmlstream"
 )
 
@@ -287,7 +289,12 @@ func TestParallelIsBounded(t *testing.T) {
 	require.Equal(t, 1.0, got["iq_parallel_dropped_count"])
 	close(release)
 	replies.Wait()
-	require.Eventually(t, func() bool { return gathered(t, reg)["iq_parallel_length"] == 0 }, 5*time.Second, 5*time.Millisecond)
+	wait.Until(t, 5*time.Second, func() error {
+		if n := gathered(t, reg)["iq_parallel_length"]; n != 0 {
+			return fmt.Errorf("iq_parallel_length = %v after the handlers returned", n)
+		}
+		return nil
+	})
 }
 
 // TestStopWaitsForParallelHandlers: Stop returns once the running
