@@ -19,14 +19,7 @@ func (cfg *Config) check(c *checker) {
 	cfg.checkInstrumentation(c)
 	cfg.checkShapers(c)
 	cfg.checkHostConfig(c)
-	if cfg.InternalDatabases.CETS != nil {
-		k := "internal_databases.cets"
-		cets := cfg.InternalDatabases.CETS
-		c.oneOf(k+".backend", &cets.Backend, "rdbms", "rdbms", "file")
-		if cets.ClusterName == "" {
-			cets.ClusterName = "mongooseim"
-		}
-	}
+	cfg.checkCluster(c)
 }
 
 func (g *General) check(c *checker) {

@@ -28,8 +28,13 @@ type Config struct {
 	Listen Listen `toml:"listen"`
 	// Auth is the [auth] section.
 	Auth Auth `toml:"auth"`
-	// InternalDatabases is [internal_databases]; accepted, unused by Gander.
+	// InternalDatabases is [internal_databases]: [internal_databases.cets]
+	// turns clustering on (discovery, docs/cluster.md).
 	InternalDatabases InternalDatabases `toml:"internal_databases"`
+	// Cluster is [cluster] (Gander): the transport between cluster nodes;
+	// nil when clustering is off. Parse fills it in with its defaults when
+	// only [internal_databases.cets] is given.
+	Cluster *ClusterSection `toml:"cluster"`
 	// OutgoingPools is [outgoing_pools]: database connections.
 	OutgoingPools OutgoingPools `toml:"outgoing_pools"`
 	// Services is [services].
@@ -117,21 +122,27 @@ type Shaper struct {
 	MaxRate int `toml:"max_rate"`
 }
 
-// InternalDatabases is [internal_databases]; accepted, unused by Gander.
+// InternalDatabases is [internal_databases].
 type InternalDatabases struct {
-	// Mnesia is [internal_databases.mnesia].
+	// Mnesia is [internal_databases.mnesia]; accepted, unused by Gander.
 	Mnesia *struct{} `toml:"mnesia"`
-	// CETS is [internal_databases.cets].
+	// CETS is [internal_databases.cets]: cluster discovery; nil when
+	// clustering is off. Parse fills it in with its defaults when only
+	// [cluster] is given.
 	CETS *CETS `toml:"cets"`
 }
 
-// CETS is [internal_databases.cets].
+// CETS is [internal_databases.cets]: how cluster nodes find each other
+// (docs/cluster.md).
 type CETS struct {
-	// Backend is "rdbms" (default) or "file".
+	// Backend is "rdbms" (default: a table of the shared database) or
+	// "file" (NodeListFile).
 	Backend string `toml:"backend"`
-	// ClusterName defaults to "mongooseim".
+	// ClusterName defaults to "mongooseim"; 1..64 characters from
+	// A-Z a-z 0-9 _ -. It is also the NATS cluster name and subject prefix.
 	ClusterName string `toml:"cluster_name"`
-	// NodeListFile is used with the "file" backend.
+	// NodeListFile is required with the "file" backend, refused with
+	// "rdbms"; relative to the data directory.
 	NodeListFile string `toml:"node_list_file"`
 }
 
