@@ -18,7 +18,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"slices"
 	"sort"
 	"sync"
@@ -258,8 +257,13 @@ func (n *Node) Start(ctx context.Context) (err error) {
 	n.goLoop(runCtx, discoveryInterval, func() { n.refreshDiscovery(runCtx) })
 	n.probe()
 	n.goLoop(runCtx, n.cfg.ProbeInterval, n.probe)
-	// Steps 3-4: the discovered nodes' heartbeats and snapshots.
+	// Steps 3-4: the discovered nodes' heartbeats and snapshots. A node not
+	// heard from by the node timeout delays nothing further; a snapshot
+	// still travelling from a node that was heard is waited for (at most
+	// one snapshot timeout more), so that the listeners open on a full
+	// table.
 	n.waitPeers(ctx, begin.Add(n.cfg.NodeTimeout), true)
+	n.waitFetches(ctx, time.Now().Add(snapshotTimeout))
 	n.log.Info("cluster joined", "node", n.self.Name, "instance", n.self.Instance, "cluster", n.cfg.ClusterName,
 		"available", n.availableNames(), "route", n.self.Addr, "sessions", n.table.Count())
 	return nil
@@ -302,6 +306,28 @@ func (n *Node) waitPeers(ctx context.Context, deadline time.Time, synced bool) {
 		if n.peersReady(synced) {
 			return
 		}
+		t := time.NewTimer(20 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+		case <-t.C:
+		}
+		t.Stop()
+	}
+}
+
+// waitFetches waits until no snapshot of an available peer is under way.
+func (n *Node) waitFetches(ctx context.Context, deadline time.Time) {
+	busy := func() bool {
+		n.mu.Lock()
+		defer n.mu.Unlock()
+		for _, p := range n.peers {
+			if _, fetching, _, _ := n.table.ownerStatus(p.Instance); p.available && fetching {
+				return true
+			}
+		}
+		return false
+	}
+	for busy() && time.Now().Before(deadline) && ctx.Err() == nil {
 		t := time.NewTimer(20 * time.Millisecond)
 		select {
 		case <-ctx.Done():
@@ -573,6 +599,11 @@ func (n *Node) onHeartbeat(h header, d *decoder) {
 	}
 	if cameUp {
 		n.log.Info("cluster: node available", "node", h.Node, "instance", h.Instance, "route", addr)
+		// Answer a newcomer at once rather than at our next tick, so
+		// that it sees us (and we count as joined) without waiting.
+		if n.active.Load() {
+			n.heartbeat()
+		}
 	}
 	// Anti-entropy: a replica behind the owner's own count fetches a
 	// snapshot. Changes and heartbeats arrive in publication order, so an
@@ -686,6 +717,10 @@ func (n *Node) maybeFetch(node, instance string) {
 			}
 			if !n.table.applySnapshot(instance, seq, entries) {
 				n.log.Debug("cluster: snapshot applied", "node", node, "sessions", len(entries), "seq", seq)
+				if n.active.Load() {
+					// Tell the owner at once that we hold its sessions.
+					n.heartbeat()
+				}
 				return
 			}
 			if !n.table.beginFetch(node, instance) {
@@ -865,13 +900,3 @@ func (n *Node) availableNames() []string { return n.Status().AvailableNodes }
 // RouteAddr returns the advertised route address ("" with an external
 // NATS).
 func (n *Node) RouteAddr() string { return n.self.Addr }
-
-// routePort is the port of the route listener, for node list lines
-// without an address.
-func routePort(listen string) string {
-	_, p, err := net.SplitHostPort(listen)
-	if err != nil {
-		return ""
-	}
-	return p
-}

@@ -175,3 +175,21 @@ func BenchmarkTableLookup(b *testing.B) {
 		}
 	}
 }
+
+func BenchmarkSnapshotDecode(b *testing.B) {
+	e := &encoder{}
+	for i := 0; i < 1000; i++ {
+		x := Entry{JID: jid.MustParse(fmt.Sprintf("user%05d@localhost/resource-%05d", i, i)), SID: fmt.Sprint(i), Node: "n", Instance: "i"}
+		e.entry(&x)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		d := &decoder{b: e.b}
+		for k := 0; k < 1000; k++ {
+			d.entry()
+		}
+		if d.err != nil {
+			b.Fatal(d.err)
+		}
+	}
+}

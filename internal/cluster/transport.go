@@ -22,15 +22,18 @@ type subjects struct {
 	prefix string
 }
 
+// state is where a node publishes heartbeats, table changes and its
+// departure, in order.
 func (s subjects) state(node string) string {
 	return s.prefix + "state." + hex.EncodeToString([]byte(node))
 }
+
+// stateAll matches the state subjects of every node.
 func (s subjects) stateAll() string { return s.prefix + "state.*" }
+
+// control is where a node answers requests (ping, snapshot, name check).
 func (s subjects) control(node string) string {
 	return s.prefix + "ctl." + hex.EncodeToString([]byte(node))
-}
-func (s subjects) forward(node string) string {
-	return s.prefix + "fwd." + hex.EncodeToString([]byte(node))
 }
 
 // routeUser is the user name of route connections authenticated by

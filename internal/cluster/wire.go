@@ -25,23 +25,18 @@ const wireVersion = 1
 type kind byte
 
 const (
-	kindHeartbeat  kind = 1  // state subject: liveness and table summary
-	kindPut        kind = 2  // state subject: a session entry inserted or changed
-	kindDel        kind = 3  // state subject: a session entry deleted
-	kindBye        kind = 4  // state subject: departure announcement
-	kindCleaned    kind = 5  // state subject: the cleaner finished a dead node's cleanup
-	kindSnapReq    kind = 10 // control: send me your own entries
-	kindSnapChunk  kind = 11 // reply: a part of a snapshot
-	kindPing       kind = 12 // control: round-trip measurement
-	kindPong       kind = 13 // reply to kindPing
-	kindWhoAmI     kind = 14 // control: is a live instance using this name?
-	kindIAm        kind = 15 // reply to kindWhoAmI
-	kindLeaveReq   kind = 16 // control: leave the cluster (removeFromCluster)
-	kindAck        kind = 17 // generic reply: done (with an optional error text)
-	kindForward    kind = 20 // forward subject: a stanza for a local session
-	kindCloseReq   kind = 21 // control: close a session (kick, conflict)
-	kindPresProbe  kind = 22 // control: answer a probe for a user's local sessions
-	kindUserRecord kind = 23 // control: reserved for later use
+	kindHeartbeat kind = 1  // state subject: liveness and table summary
+	kindPut       kind = 2  // state subject: a session entry inserted or changed
+	kindDel       kind = 3  // state subject: a session entry deleted
+	kindBye       kind = 4  // state subject: departure announcement
+	kindCleaned   kind = 5  // state subject: the cleaner finished a dead node's cleanup
+	kindSnapReq   kind = 10 // control: send me your own entries
+	kindSnapChunk kind = 11 // reply: a part of a snapshot
+	kindPing      kind = 12 // control: round-trip measurement
+	kindPong      kind = 13 // reply to kindPing
+	kindWhoAmI    kind = 14 // control: is a live instance using this name?
+	kindIAm       kind = 15 // reply to kindWhoAmI
+	kindForward   kind = 20 // forward subject: a stanza for a local session
 )
 
 // maxElementDepth bounds the nesting of an encoded element, so decoding
@@ -74,10 +69,6 @@ func (e *encoder) varint(v int64)   { e.b = binary.AppendVarint(e.b, v) }
 func (e *encoder) str(s string) {
 	e.uvarint(uint64(len(s)))
 	e.b = append(e.b, s...)
-}
-func (e *encoder) bytes(p []byte) {
-	e.uvarint(uint64(len(p)))
-	e.b = append(e.b, p...)
 }
 func (e *encoder) bool(v bool) {
 	if v {

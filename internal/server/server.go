@@ -18,6 +18,7 @@ import (
 
 	"github.com/gander-xmpp/gander/internal/auth"
 	"github.com/gander-xmpp/gander/internal/c2s"
+	"github.com/gander-xmpp/gander/internal/cluster"
 	"github.com/gander-xmpp/gander/internal/config"
 	"github.com/gander-xmpp/gander/internal/db"
 	"github.com/gander-xmpp/gander/internal/hooks"
@@ -77,6 +78,9 @@ type Server struct {
 	inbox     *inbox.Module
 	carbons   *carbons.Module
 
+	// cluster is this node's cluster membership, nil on a single node.
+	cluster *cluster.Node
+
 	c2s  []*c2s.Listener
 	http []*httpListener
 
@@ -124,7 +128,10 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Server, error)
 	store := auth.NewSQLStore(s.db)
 	s.accounts = auth.NewAccounts(store, cfg.Auth.Password.ScramIterations, s.hooks)
 	s.router = router.New(s.log, cfg.Hosts(), s.hooks, s.iq, store, s.core)
-	err := s.buildModules()
+	err := s.buildCluster()
+	if err == nil {
+		err = s.buildModules()
+	}
 	if err == nil {
 		err = s.buildBroadcast()
 	}
