@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"sort"
 	"sync"
 	"testing"
 	"time"
@@ -19,6 +20,7 @@ import (
 	"github.com/gander-xmpp/gander/internal/db/dbtest"
 	"github.com/gander-xmpp/gander/internal/jid"
 	"github.com/gander-xmpp/gander/internal/metrics"
+	"github.com/gander-xmpp/gander/internal/wait"
 )
 
 // TestMain fails the package if a goroutine outlives the tests: every
@@ -28,20 +30,6 @@ func TestMain(m *testing.M) {
 		// nats.go's global timer pool and the server's shared helpers.
 		goleak.IgnoreAnyFunction("github.com/nats-io/nats-server/v2/server.(*Server).handleSignals.func1"),
 	)
-}
-
-// eventually polls cond until it returns nil or the deadline passes.
-func eventually(t testing.TB, d time.Duration, cond func() error) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	var err error
-	for time.Now().Before(deadline) {
-		if err = cond(); err == nil {
-			return
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	t.Fatalf("not within %v: %v", d, err)
 }
 
 func randomName(prefix string) string {
@@ -295,4 +283,36 @@ func (p *proxy) close() {
 	p.ln.Close()
 	p.setCut(true)
 	p.wg.Wait()
+}
+
+// waitFormed waits until every node lists all of nodes as available,
+// joined and discovered, and none as unavailable.
+func waitFormed(t testing.TB, nodes ...*testNode) {
+	t.Helper()
+	var names []string
+	for _, n := range nodes {
+		names = append(names, n.Name())
+	}
+	sort.Strings(names)
+	wait.Until(t, 5*time.Second, func() error {
+		for _, n := range nodes {
+			if err := statusIs(n, names, names, names, []string{}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// waitCount waits until every node's table holds want sessions.
+func waitCount(t testing.TB, want int, nodes ...*testNode) {
+	t.Helper()
+	wait.Until(t, time.Second, func() error {
+		for _, n := range nodes {
+			if got := n.Table().Count(); got != want {
+				return fmt.Errorf("%s has %d sessions, want %d", n.Name(), got, want)
+			}
+		}
+		return nil
+	})
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/gander-xmpp/gander/internal/jid"
+	"github.com/gander-xmpp/gander/internal/wait"
 )
 
 // TestTwoNodesJoin: two nodes on one database form a cluster; sessions
@@ -30,7 +31,7 @@ func TestTwoNodesJoin(t *testing.T) {
 		t.Fatalf("b's table after Start: %+v %v", got, ok)
 	}
 	both := []string{"a@127.0.0.1", "b@127.0.0.1"}
-	eventually(t, 5*time.Second, func() error {
+	wait.Until(t, 5*time.Second, func() error {
 		for _, n := range []*testNode{a, b} {
 			if err := statusIs(n, both, both, both, []string{}); err != nil {
 				return err
@@ -43,7 +44,7 @@ func TestTwoNodesJoin(t *testing.T) {
 	})
 	start := time.Now()
 	e := bindTestSession(t, b, "bob@localhost/rb")
-	eventually(t, time.Second, func() error {
+	wait.Until(t, time.Second, func() error {
 		if got, ok := a.Table().Lookup(e.JID); !ok || got.SID != e.SID {
 			return errors.New("bob's session not on a")
 		}
@@ -51,7 +52,7 @@ func TestTwoNodesJoin(t *testing.T) {
 	})
 	t.Logf("a bind on b reached a in %v", time.Since(start))
 	b.Table().Update(e.SID, func(x *Entry) { x.Priority, x.Show, x.Status, x.Carbons = 5, "away", "lunch", true })
-	eventually(t, time.Second, func() error {
+	wait.Until(t, time.Second, func() error {
 		got, _ := a.Table().Lookup(e.JID)
 		if got.Priority != 5 || got.Show != "away" || got.Status != "lunch" || !got.Carbons {
 			return fmt.Errorf("update not on a: %+v", got)
@@ -62,7 +63,7 @@ func TestTwoNodesJoin(t *testing.T) {
 		t.Errorf("a: bob's sessions = %+v", got)
 	}
 	b.Table().Unbind(e.SID)
-	eventually(t, time.Second, func() error {
+	wait.Until(t, time.Second, func() error {
 		if _, ok := a.Table().Lookup(e.JID); ok {
 			return errors.New("bob's session still on a")
 		}
@@ -83,27 +84,15 @@ func TestNodeCrash(t *testing.T) {
 	a := startNode(t, nodeOpts{name: "a@127.0.0.1", cluster: cl, disc: NewSQLDiscovery(d, cl)})
 	b := startNode(t, nodeOpts{name: "b@127.0.0.1", cluster: cl, disc: NewSQLDiscovery(d, cl)})
 	c := startNode(t, nodeOpts{name: "c@127.0.0.1", cluster: cl, disc: NewSQLDiscovery(d, cl)})
+	waitFormed(t, a, b, c)
 	all := []string{"a@127.0.0.1", "b@127.0.0.1", "c@127.0.0.1"}
-	eventually(t, 5*time.Second, func() error {
-		for _, n := range []*testNode{a, b, c} {
-			if err := statusIs(n, all, all, all, []string{}); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
 	s1 := bindTestSession(t, c, "carol@localhost/r1")
 	bindTestSession(t, c, "carol@localhost/r2")
-	eventually(t, time.Second, func() error {
-		if a.Table().Count() != 2 || b.Table().Count() != 2 {
-			return fmt.Errorf("counts %d %d", a.Table().Count(), b.Table().Count())
-		}
-		return nil
-	})
+	waitCount(t, 2, a, b)
 	cInstance := c.Instance()
 	crashed := time.Now()
 	c.crash()
-	eventually(t, 2*time.Second+2*time.Second, func() error {
+	wait.Until(t, 2*time.Second+2*time.Second, func() error {
 		for _, n := range []*testNode{a, b} {
 			if n.Table().Count() != 0 {
 				return fmt.Errorf("%s still has %d sessions", n.Name(), n.Table().Count())
@@ -118,7 +107,7 @@ func TestNodeCrash(t *testing.T) {
 	if took < 2*time.Second-100*time.Millisecond {
 		t.Errorf("declared down after %v, before the node timeout", took)
 	}
-	eventually(t, time.Second, func() error {
+	wait.Until(t, time.Second, func() error {
 		downA, cleanedA, _ := a.rec.snapshot()
 		downB, cleanedB, _ := b.rec.snapshot()
 		if len(downA) != 1 || len(downB) != 1 || downA[0].Instance != cInstance {
@@ -164,9 +153,9 @@ func TestCleanerDiesFirst(t *testing.T) {
 	b := startNode(t, nodeOpts{name: "b@127.0.0.1", cluster: cl, disc: NewSQLDiscovery(d, cl)})
 	c := startNode(t, nodeOpts{name: "c@127.0.0.1", cluster: cl, disc: NewSQLDiscovery(d, cl)})
 	all := []string{"a@127.0.0.1", "b@127.0.0.1", "c@127.0.0.1"}
-	eventually(t, 5*time.Second, func() error { return statusIs(b, all, all, nil, nil) })
+	wait.Until(t, 5*time.Second, func() error { return statusIs(b, all, all, nil, nil) })
 	bindTestSession(t, c, "carol@localhost/r1")
-	eventually(t, time.Second, func() error {
+	wait.Until(t, time.Second, func() error {
 		if b.Table().Count() != 1 {
 			return errors.New("not replicated")
 		}
@@ -178,7 +167,7 @@ func TestCleanerDiesFirst(t *testing.T) {
 	a.closeTransport()
 	close(release)
 	a.crash()
-	eventually(t, 5*time.Second, func() error {
+	wait.Until(t, 5*time.Second, func() error {
 		_, cleaned, _ := b.rec.snapshot()
 		if len(cleaned) != 1 || cleaned[0].Name != "c@127.0.0.1" {
 			return fmt.Errorf("b cleaned %v, want c", cleaned)
@@ -197,7 +186,7 @@ func TestGracefulLeave(t *testing.T) {
 	a := startNode(t, nodeOpts{name: "a@127.0.0.1", cluster: cl, disc: NewSQLDiscovery(d, cl), timeout: 10 * time.Second})
 	b := startNode(t, nodeOpts{name: "b@127.0.0.1", cluster: cl, disc: NewSQLDiscovery(d, cl), timeout: 10 * time.Second})
 	bindTestSession(t, b, "bob@localhost/r")
-	eventually(t, 5*time.Second, func() error {
+	wait.Until(t, 5*time.Second, func() error {
 		if a.Table().Count() != 1 {
 			return errors.New("not replicated")
 		}
@@ -207,7 +196,7 @@ func TestGracefulLeave(t *testing.T) {
 	if err := b.Stop(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 2*time.Second, func() error {
+	wait.Until(t, 2*time.Second, func() error {
 		if err := statusIs(a, []string{"a@127.0.0.1"}, []string{"a@127.0.0.1"}, nil, nil); err != nil {
 			return err
 		}
@@ -279,9 +268,9 @@ func TestExternalNATS(t *testing.T) {
 		t.Errorf("embedded server with nats_url: %v %q", a.emb, a.RouteAddr())
 	}
 	both := []string{"a@127.0.0.1", "b@127.0.0.1"}
-	eventually(t, 5*time.Second, func() error { return statusIs(a, both, both, both, []string{}) })
+	wait.Until(t, 5*time.Second, func() error { return statusIs(a, both, both, both, []string{}) })
 	e := bindTestSession(t, a, "alice@localhost/r")
-	eventually(t, time.Second, func() error {
+	wait.Until(t, time.Second, func() error {
 		if _, ok := b.Table().Lookup(e.JID); !ok {
 			return errors.New("not replicated")
 		}
@@ -299,7 +288,7 @@ func TestRouteSecret(t *testing.T) {
 	b := startNode(t, nodeOpts{name: "b@127.0.0.1", cluster: cl, disc: NewSQLDiscovery(d, cl), secret: "wrong"})
 	c := startNode(t, nodeOpts{name: "c@127.0.0.1", cluster: cl, disc: NewSQLDiscovery(d, cl), secret: "right"})
 	ac := []string{"a@127.0.0.1", "c@127.0.0.1"}
-	eventually(t, 5*time.Second, func() error { return statusIs(a, ac, ac, nil, nil) })
+	wait.Until(t, 5*time.Second, func() error { return statusIs(a, ac, ac, nil, nil) })
 	for _, n := range []*testNode{a, c} {
 		n.refreshDiscovery(context.Background())
 		if err := statusIs(n, ac, nil, nil, []string{"b@127.0.0.1"}); err != nil {
@@ -327,17 +316,9 @@ func TestThirdNodeLate(t *testing.T) {
 	if got := c.Table().Count(); got != 100 {
 		t.Fatalf("c has %d sessions after Start, want 100", got)
 	}
-	all := []string{"a@127.0.0.1", "b@127.0.0.1", "c@127.0.0.1"}
-	eventually(t, 5*time.Second, func() error {
-		for _, n := range []*testNode{a, b, c} {
-			if err := statusIs(n, all, all, all, []string{}); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	waitFormed(t, a, b, c)
 	e := bindTestSession(t, c, "late@localhost/c")
-	eventually(t, time.Second, func() error {
+	wait.Until(t, time.Second, func() error {
 		for _, n := range []*testNode{a, b} {
 			if _, ok := n.Table().Lookup(e.JID); !ok {
 				return fmt.Errorf("%s lacks c's session", n.Name())
@@ -378,7 +359,7 @@ func TestNetsplitHeal(t *testing.T) {
 	b := startNode(t, nodeOpts{name: "b@127.0.0.1", cluster: cl, disc: NewSQLDiscovery(d, cl), advertise: pb.addr()})
 	pb.setTarget(b.emb.routeAddr())
 	both := []string{"a@127.0.0.1", "b@127.0.0.1"}
-	eventually(t, 5*time.Second, func() error {
+	wait.Until(t, 5*time.Second, func() error {
 		for _, n := range []*testNode{a, b} {
 			if err := statusIs(n, both, both, nil, nil); err != nil {
 				return err
@@ -388,7 +369,7 @@ func TestNetsplitHeal(t *testing.T) {
 	})
 	bindTestSession(t, a, "alice@localhost/home")
 	bindTestSession(t, b, "bob@localhost/home")
-	eventually(t, time.Second, func() error {
+	wait.Until(t, time.Second, func() error {
 		if a.Table().Count() != 2 || b.Table().Count() != 2 {
 			return errors.New("not replicated")
 		}
@@ -396,7 +377,7 @@ func TestNetsplitHeal(t *testing.T) {
 	})
 	pa.setCut(true)
 	pb.setCut(true)
-	eventually(t, 2*time.Second+2*time.Second, func() error {
+	wait.Until(t, 2*time.Second+2*time.Second, func() error {
 		for _, n := range []*testNode{a, b} {
 			if n.Table().Count() != 1 {
 				return fmt.Errorf("%s has %d sessions during the split", n.Name(), n.Table().Count())
@@ -416,7 +397,7 @@ func TestNetsplitHeal(t *testing.T) {
 	healed := time.Now()
 	pa.setCut(false)
 	pb.setCut(false)
-	eventually(t, 7*time.Second, func() error {
+	wait.Until(t, 7*time.Second, func() error {
 		for _, n := range []*testNode{a, b} {
 			if err := statusIs(n, both, both, nil, nil); err != nil {
 				return err
@@ -457,7 +438,7 @@ func TestFileDiscovery(t *testing.T) {
 	b := startNode(t, nodeOpts{name: "b@127.0.0.1", cluster: cl, disc: NewFileDiscovery(list, ""), advertise: pb.addr()})
 	pb.setTarget(b.emb.routeAddr())
 	both := []string{"a@127.0.0.1", "b@127.0.0.1"}
-	eventually(t, 5*time.Second, func() error { return statusIs(a, both, both, both, []string{}) })
+	wait.Until(t, 5*time.Second, func() error { return statusIs(a, both, both, both, []string{}) })
 	missing := startNode(t, nodeOpts{name: "m@127.0.0.1", cluster: randomName("c"), disc: NewFileDiscovery(filepath.Join(dir, "none.txt"), "")})
 	if missing.Status().DiscoveryWorks {
 		t.Error("discoveryWorks with a missing node list file")
@@ -491,13 +472,13 @@ func TestMetrics(t *testing.T) {
 	bindTestSession(t, b, "bob@localhost/r1")
 	bindTestSession(t, b, "bob@localhost/r2")
 	both := []string{"a@127.0.0.1", "b@127.0.0.1"}
-	eventually(t, 5*time.Second, func() error {
+	wait.Until(t, 5*time.Second, func() error {
 		if a.Table().Count() != 2 {
 			return errors.New("not replicated")
 		}
 		return statusIs(a, both, both, both, nil)
 	})
-	eventually(t, 3*time.Second, func() error {
+	wait.Until(t, 3*time.Second, func() error {
 		if n := histogramCount(t, a, "cluster_rtt_time", "b@127.0.0.1"); n == 0 {
 			return errors.New("no cluster_rtt_time observation for b")
 		}

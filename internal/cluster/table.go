@@ -90,9 +90,7 @@ func (t *Table) Bind(e Entry) Entry {
 		}
 	}
 	t.insertLocked(&e)
-	t.ownSeq++
-	t.owners[t.instance].seq = t.ownSeq
-	seq := t.ownSeq
+	seq := t.nextSeqLocked()
 	t.mu.Unlock()
 	t.publish(t.encodePut(seq, &e))
 	return e
@@ -100,31 +98,35 @@ func (t *Table) Bind(e Entry) Entry {
 
 // Update changes the entry sid of this node with fn and publishes the
 // result; false when there is no such entry. fn must not change the JID,
-// SID or owner.
+// SID or owner (changes to them are undone).
 func (t *Table) Update(sid string, fn func(*Entry)) bool {
-	t.ownMu.Lock()
-	defer t.ownMu.Unlock()
-	t.mu.Lock()
-	cur, ok := t.bySID[sid]
-	if !ok || cur.Instance != t.instance {
-		t.mu.Unlock()
-		return false
-	}
-	e := *cur
-	fn(&e)
-	e.JID, e.SID, e.Node, e.Instance, e.BindTime = cur.JID, cur.SID, cur.Node, cur.Instance, cur.BindTime
-	*cur = e
-	t.ownSeq++
-	t.owners[t.instance].seq = t.ownSeq
-	seq := t.ownSeq
-	t.mu.Unlock()
-	t.publish(t.encodePut(seq, &e))
-	return true
+	return t.changeOwn(sid, func(cur *Entry) func(uint64) []byte {
+		e := *cur
+		fn(&e)
+		e.JID, e.SID, e.Node, e.Instance, e.BindTime = cur.JID, cur.SID, cur.Node, cur.Instance, cur.BindTime
+		*cur = e
+		return func(seq uint64) []byte { return t.encodePut(seq, &e) }
+	})
 }
 
 // Unbind deletes the entry sid of this node and publishes the deletion;
 // false when there is no such entry.
 func (t *Table) Unbind(sid string) bool {
+	return t.changeOwn(sid, func(cur *Entry) func(uint64) []byte {
+		t.removeLocked(cur)
+		return func(seq uint64) []byte {
+			e := newEncoder(kindDel, t.node, t.instance, len(sid)+10)
+			e.uvarint(seq)
+			e.str(sid)
+			return e.b
+		}
+	})
+}
+
+// changeOwn applies a change to this node's entry sid with the locks held,
+// numbers it, and publishes the message that the change's encoder returns
+// for that number.
+func (t *Table) changeOwn(sid string, apply func(cur *Entry) (encode func(seq uint64) []byte)) bool {
 	t.ownMu.Lock()
 	defer t.ownMu.Unlock()
 	t.mu.Lock()
@@ -133,16 +135,19 @@ func (t *Table) Unbind(sid string) bool {
 		t.mu.Unlock()
 		return false
 	}
-	t.removeLocked(cur)
+	encode := apply(cur)
+	seq := t.nextSeqLocked()
+	t.mu.Unlock()
+	t.publish(encode(seq))
+	return true
+}
+
+// nextSeqLocked numbers a change of this node's own entries; ownMu and mu
+// are held.
+func (t *Table) nextSeqLocked() uint64 {
 	t.ownSeq++
 	t.owners[t.instance].seq = t.ownSeq
-	seq := t.ownSeq
-	t.mu.Unlock()
-	e := newEncoder(kindDel, t.node, t.instance, len(sid)+10)
-	e.uvarint(seq)
-	e.str(sid)
-	t.publish(e.b)
-	return true
+	return t.ownSeq
 }
 
 func (t *Table) encodePut(seq uint64, x *Entry) []byte {

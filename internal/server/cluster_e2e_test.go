@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +15,8 @@ import (
 	"github.com/gander-xmpp/gander/internal/db"
 	"github.com/gander-xmpp/gander/internal/db/dbtest"
 	"github.com/gander-xmpp/gander/internal/server"
+	"github.com/gander-xmpp/gander/internal/server/servertest"
+	"github.com/gander-xmpp/gander/internal/wait"
 )
 
 // clusterName returns a fresh cluster name, so that tests sharing a
@@ -44,20 +45,16 @@ func TestClusterForms(t *testing.T) {
 	cl := clusterName()
 	a := startServer(t, d, clustered(cl, "gander1@127.0.0.1"))
 	b := startServer(t, d, clustered(cl, "gander2@127.0.0.1"))
-	both := []string{"gander1@127.0.0.1", "gander2@127.0.0.1"}
-	deadline := time.Now().Add(5 * time.Second)
+	both := fmt.Sprint([]string{"gander1@127.0.0.1", "gander2@127.0.0.1"})
 	for _, s := range []*testServer{a, b} {
-		for {
+		wait.Until(t, 5*time.Second, func() error {
 			st := s.Cluster().Status()
-			if fmt.Sprint(st.AvailableNodes) == fmt.Sprint(both) && fmt.Sprint(st.JoinedNodes) == fmt.Sprint(both) &&
-				fmt.Sprint(st.DiscoveredNodes) == fmt.Sprint(both) && len(st.UnavailableNodes) == 0 && st.DiscoveryWorks {
-				break
+			if fmt.Sprint(st.AvailableNodes) != both || fmt.Sprint(st.JoinedNodes) != both ||
+				fmt.Sprint(st.DiscoveredNodes) != both || len(st.UnavailableNodes) != 0 || !st.DiscoveryWorks {
+				return fmt.Errorf("%s: %+v", s.Cluster().Name(), st)
 			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%s: %+v", s.Cluster().Name(), st)
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
+			return nil
+		})
 	}
 }
 
@@ -68,12 +65,11 @@ func TestClusterNameInUse(t *testing.T) {
 	d := dbtest.Open(t, db.PostgreSQL)
 	cl := clusterName()
 	startServer(t, d, clustered(cl, "gander1@127.0.0.1"))
-	cfg := config.Default()
+	cfg := servertest.Config()
 	cfg.Listen.C2S[0].Port = 0
-	cfg.Listen.HTTP = nil
 	clustered(cl, "gander1@127.0.0.1")(cfg)
 	ctx := context.Background()
-	srv, err := server.New(ctx, cfg, server.Options{DataDir: t.TempDir(), Log: slog.New(slog.DiscardHandler), DB: d})
+	srv, err := server.New(ctx, cfg, server.Options{DataDir: t.TempDir(), Log: servertest.Logger(t), DB: d})
 	require.NoError(t, err)
 	err = srv.Start(ctx)
 	require.Error(t, err)
