@@ -8,17 +8,22 @@ import (
 	"github.com/gander-xmpp/gander/internal/metrics"
 )
 
-// Stanza kinds and failure reasons used as metric labels
-// (docs/metrics.md, "Cluster").
-var (
-	forwardTypes   = []string{"message", "presence", "iq"}
-	forwardReasons = []string{"buffer_full", "too_large", "not_connected", "session_gone"}
-	// cetsZero are the reference's cets_info gauges that Gander has no
-	// counterpart for; they are always 0.
-	cetsZero = []string{"remote_nodes_without_disco", "remote_nodes_with_unknown_tables",
+// forwardTypes are the stanza kinds of the forward metrics' type label.
+func forwardTypes() []string { return []string{"message", "presence", "iq"} }
+
+// forwardReasons are the values of cluster_forward_failed_count's reason
+// label (docs/metrics.md, "Cluster").
+func forwardReasons() []string {
+	return []string{"buffer_full", "too_large", "not_connected", "session_gone"}
+}
+
+// cetsZero are the reference's cets_info gauges that Gander has no
+// counterpart for; they are always 0.
+func cetsZero() []string {
+	return []string{"remote_nodes_without_disco", "remote_nodes_with_unknown_tables",
 		"remote_unknown_tables", "remote_nodes_with_missing_tables", "remote_missing_tables",
 		"conflict_nodes", "conflict_tables"}
-)
+}
 
 type nodeMetrics struct {
 	available, unavailable, joined, discovered, discoveryWorks prometheus.Gauge
@@ -51,7 +56,7 @@ func newNodeMetrics(r *metrics.Registry) *nodeMetrics {
 		discoveryFailed: r.Spiral("cluster_discovery_failed", "count").WithLabelValues(),
 		corrupt:         r.Spiral("cluster_message_corrupt", "count").WithLabelValues(),
 	}
-	for _, name := range cetsZero {
+	for _, name := range cetsZero() {
 		r.Gauge("cets_info", name).WithLabelValues().Set(0)
 	}
 	return m
@@ -60,11 +65,11 @@ func newNodeMetrics(r *metrics.Registry) *nodeMetrics {
 // peerSeen creates the labelled series of a peer at 0, so a scrape shows
 // them before any traffic.
 func (m *nodeMetrics) peerSeen(node string) {
-	for _, t := range forwardTypes {
+	for _, t := range forwardTypes() {
 		m.forwardOut.WithLabelValues(node, t)
 		m.forwardIn.WithLabelValues(node, t)
 	}
-	for _, r := range forwardReasons {
+	for _, r := range forwardReasons() {
 		m.forwardFailed.WithLabelValues(node, r)
 	}
 	m.rttTime.WithLabelValues(node)
