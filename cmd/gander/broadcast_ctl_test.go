@@ -117,7 +117,7 @@ func TestCtlBroadcast(t *testing.T) {
 		m["data"].(map[string]any)["broadcast"].(map[string]any)["abortBroadcast"])
 	code, _, out = runCtl(t, flags, "broadcast", "getBroadcast", "--domain", "localhost", "--id", fmt.Sprint(id), "--watch")
 	require.Equal(t, 1, code, out)
-	require.Regexp(t, `\n\[-{30}\] 0/3   0\.0%  ABORT_ADMIN in \ds\n$`, out)
+	require.Regexp(t, `\n\[-{30}\] 0/3   0\.0%  ABORT_ADMIN in \ds( \(0\.0 msg/s\))?\n$`, out)
 
 	// A failing request: the API's JSON, exit code 1.
 	code, _, out = runCtl(t, flags, "broadcast", "getBroadcast", "--domain", "localhost", "--id", "999999", "--watch")

@@ -46,16 +46,24 @@ func TestUpgradeFromPerDialectMigrations(t *testing.T) {
 			defer fresh.Close()
 			require.Equal(t, schema(t, fresh), schema(t, upgraded))
 
-			for i := range 2 {
-				_, err := upgraded.ExecContext(ctx, `INSERT INTO offline_message (server, username, timestamp, from_jid, packet)
-					VALUES (?, ?, ?, ?, ?)`, "s", "u", int64(i), "f", "<message/>")
-				require.NoError(t, err)
-			}
-			var lo, hi int64
-			require.NoError(t, upgraded.QueryRowContext(ctx, "SELECT MIN(id), MAX(id) FROM offline_message").Scan(&lo, &hi))
-			require.Equal(t, lo+1, hi)
+			requireGeneratedIDs(t, upgraded)
 		})
 	}
+}
+
+// requireGeneratedIDs checks that the database generates the ids of new
+// rows (offline_message), one after the other, on both backends.
+func requireGeneratedIDs(t *testing.T, d *db.DB) {
+	t.Helper()
+	ctx := context.Background()
+	for i := range 2 {
+		_, err := d.ExecContext(ctx, `INSERT INTO offline_message (server, username, timestamp, from_jid, packet)
+			VALUES (?, ?, ?, ?, ?)`, "s", "u", int64(i), "f", "<message/>")
+		require.NoError(t, err)
+	}
+	var lo, hi int64
+	require.NoError(t, d.QueryRowContext(ctx, "SELECT MIN(id), MAX(id) FROM offline_message").Scan(&lo, &hi))
+	require.Equal(t, lo+1, hi)
 }
 
 // rawOpen opens cfg's database without migrating it.
