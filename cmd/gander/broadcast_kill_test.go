@@ -60,6 +60,29 @@ func buildGander(t *testing.T) string {
 	return bin
 }
 
+// serveProcess starts `gander serve` with the configuration at path and the data
+// directory dir; the process gets SIGTERM when the test ends, if it still
+// runs, and its output is logged under name when the test failed.
+func serveProcess(t *testing.T, bin, name, path, dir string) (*exec.Cmd, *syncBuffer) {
+	t.Helper()
+	cmd := exec.Command(bin, "serve", "--config", path, "--data-dir", dir)
+	logs := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = logs, logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Signal(syscall.SIGTERM)
+			cmd.Wait()
+		}
+		if t.Failed() {
+			t.Logf("%s logs:\n%s", name, logs)
+		}
+	})
+	return cmd, logs
+}
+
 // TestBroadcastSurvivesSIGKILLOfOwner runs two gander processes on one
 // PostgreSQL database with lease_time 10. Node a runs a job and is killed
 // with SIGKILL in the middle of it; node b takes the job over when a's
@@ -150,22 +173,7 @@ func TestBroadcastSurvivesSIGKILLOfOwner(t *testing.T) {
 		if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		cmd := exec.Command(bin, "serve", "--config", path, "--data-dir", dir)
-		logs := &syncBuffer{}
-		cmd.Stdout, cmd.Stderr = logs, logs
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			if cmd.ProcessState == nil {
-				cmd.Process.Signal(syscall.SIGTERM)
-				cmd.Wait()
-			}
-			if t.Failed() {
-				t.Logf("%s logs:\n%s", node, logs)
-			}
-		})
-		return cmd, logs
+		return serveProcess(t, bin, node, path, dir)
 	}
 	progress := func() (processed int, state, owner string) {
 		err := d.QueryRowContext(ctx, `SELECT COALESCE(w.recipients_processed, 0), j.execution_state,

@@ -31,6 +31,7 @@ import (
 	"github.com/gander-xmpp/gander/internal/router"
 	"github.com/gander-xmpp/gander/internal/stanza"
 	"github.com/gander-xmpp/gander/internal/wait"
+	"github.com/gander-xmpp/gander/internal/xmlstream"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -577,4 +578,77 @@ func TestStopWakesARateLimitedReader(t *testing.T) {
 	begin := time.Now()
 	require.NoError(t, e.l.Stop(ctx), "Stop waited for the shaper")
 	require.Less(t, time.Since(begin), 3*time.Second)
+}
+
+// TestSendTrackedIsDeliveredByThePingAnswer: a stanza queued with
+// SendTracked is delivered only when the client answers the ping the
+// server writes after it (a result or an error both prove the client read
+// the stream up to there); the answer is consumed by the session.
+func TestSendTrackedIsDeliveredByThePingAnswer(t *testing.T) {
+	e := start(t, Options{AllowPlainWithoutTLS: true})
+	for _, answer := range []string{"result", "error"} {
+		t.Run(answer, func(t *testing.T) {
+			c := e.dial(t)
+			c.open("localhost")
+			c.login("alice")
+			s := e.session(t, c.bind(answer))
+			fate := make(chan bool, 2)
+			msg := func(id string) *xmlstream.Element {
+				return xmlstream.New(stanza.NSClient, "message", "id", id, "from", "bob@localhost/x", "to", "alice@localhost/"+answer)
+			}
+			require.True(t, s.SendTracked(msg("t1"), func(ok bool) { fate <- ok }))
+			require.True(t, s.SendTracked(msg("t2"), func(ok bool) { fate <- ok }))
+			// The writer may flush between the two (a ping after each) or
+			// once: read up to the ping that follows t2.
+			var ping element
+			var msgs []string
+			for ping.attr("id") == "" || len(msgs) < 2 {
+				el, ok := c.next()
+				require.True(t, ok, "stream ended")
+				switch el.XMLName.Local {
+				case "message":
+					msgs = append(msgs, el.attr("id"))
+					ping = element{}
+				case "iq":
+					ping = el
+				}
+			}
+			require.Equal(t, []string{"t1", "t2"}, msgs)
+			require.Equal(t, "get", ping.attr("type"))
+			require.Equal(t, "localhost", ping.attr("from"))
+			require.True(t, ping.has("urn:xmpp:ping"), ping.Inner)
+			select {
+			case ok := <-fate:
+				t.Fatalf("fate %v before the client answered", ok)
+			default:
+			}
+			c.send(`<iq type='` + answer + `' id='` + ping.attr("id") + `' to='localhost'/>`)
+			require.True(t, <-fate)
+			require.True(t, <-fate)
+			// The answer went no further: the next stanza is the answer to
+			// this IQ, not an error about the consumed one.
+			c.send(`<iq type='set' id='s1'><session xmlns='urn:ietf:params:xml:ns:xmpp-session'/></iq>`)
+			res := c.expect(stanza.NSClient, "iq")
+			require.Equal(t, "s1", res.attr("id"))
+		})
+	}
+}
+
+// TestSendTrackedFailsWhenTheClientGoes: a client that drops its
+// connection without answering the ping (without reading, or after
+// reading) does not get its tracked stanzas counted as delivered, and a
+// session that ended refuses new ones.
+func TestSendTrackedFailsWhenTheClientGoes(t *testing.T) {
+	e := start(t, Options{AllowPlainWithoutTLS: true})
+	c := e.dial(t)
+	c.open("localhost")
+	c.login("alice")
+	s := e.session(t, c.bind("r"))
+	fate := make(chan bool, 1)
+	require.True(t, s.SendTracked(xmlstream.New(stanza.NSClient, "message", "id", "t1"), func(ok bool) { fate <- ok }))
+	c.expect(stanza.NSClient, "message")
+	c.expect(stanza.NSClient, "iq") // the ping, left unanswered
+	c.conn.Close()
+	require.False(t, <-fate)
+	require.False(t, s.SendTracked(xmlstream.New(stanza.NSClient, "message"), func(bool) { t.Error("done called for a refused stanza") }))
 }

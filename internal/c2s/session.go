@@ -39,6 +39,8 @@ type Session struct {
 	presence  *xmlstream.Element // last available presence broadcast
 	directed  map[jid.JID]bool   // directed presence recipients
 	finished  bool
+
+	rc receipts // the stanzas queued with SendTracked
 }
 
 func newSession(c *conn, full jid.JID) *Session {
@@ -63,11 +65,43 @@ func (s *Session) Send(el *xmlstream.Element) bool {
 	case s.out <- el:
 		return true
 	default:
-		s.c.l.deps.Metrics.QueueDropped()
-		s.c.l.deps.Log.Warn("c2s outbound queue full, closing session", "jid", s.jid.String())
-		go s.c.shutdown("resource-constraint", "outbound queue full")
+		s.queueFull()
 		return false
 	}
+}
+
+// SendTracked queues el like Send; when it returns true, done is called
+// once, from another goroutine, with true when the client has provably
+// read el (the client answered a ping written after it; see receipts.go)
+// or false when the session ended first. done must not block. When it
+// returns false (queue full or session ending), done is never called.
+func (s *Session) SendTracked(el *xmlstream.Element, done func(delivered bool)) bool {
+	select {
+	case <-s.termCh:
+		return false
+	default:
+	}
+	full := false
+	ok := s.rc.track(el, done, func() bool {
+		select {
+		case s.out <- el:
+			return true
+		default:
+			full = true
+			return false
+		}
+	})
+	if full {
+		s.queueFull()
+	}
+	return ok
+}
+
+// queueFull closes a session whose outbound queue overflowed.
+func (s *Session) queueFull() {
+	s.c.l.deps.Metrics.QueueDropped()
+	s.c.l.deps.Log.Warn("c2s outbound queue full, closing session", "jid", s.jid.String())
+	go s.c.shutdown("resource-constraint", "outbound queue full")
 }
 
 // Presence reports availability and priority.
@@ -205,6 +239,7 @@ func (s *Session) finish() {
 	case <-s.wdone:
 	case <-time.After(5 * time.Second):
 	}
+	s.rc.fail() // what the client has not provably read is not delivered
 	s.cancel()
 }
 
@@ -234,8 +269,11 @@ func (s *Session) writer() {
 	write := func(el *xmlstream.Element) bool {
 		acquire()
 		c.nc.SetWriteDeadline(time.Now().Add(30 * time.Second))
-		_, err := bw.Write(el.Bytes(stanza.NSClient))
-		return err == nil
+		if _, err := bw.Write(el.Bytes(stanza.NSClient)); err != nil {
+			return false
+		}
+		s.rc.wrote(el)
+		return true
 	}
 	ok := true
 loop:
@@ -248,6 +286,13 @@ loop:
 			}
 			if ok {
 				ok = bw.Flush() == nil
+			}
+			if ok {
+				if p := s.rc.ping(s.jid.Domain(), s.jid.String()); p != nil {
+					// Tracked stanzas were flushed: ask the client to
+					// prove it read them.
+					ok = write(p) && bw.Flush() == nil
+				}
 			}
 			if ok {
 				release()
@@ -313,6 +358,9 @@ func (s *Session) handle(el *xmlstream.Element) (err error) {
 		}
 	}
 	el.SetAttr("from", s.jid.String())
+	if el.Local == "iq" && (el.Attr("type") == "result" || el.Attr("type") == "error") && s.isOwnPingAnswer(el) {
+		return nil
+	}
 	if el.Local == "iq" && !validIQ(el) {
 		s.Send(stanza.ErrorReply(el, stanza.Error{Condition: stanza.BadRequest}))
 		return nil
@@ -370,6 +418,15 @@ func (s *Session) handle(el *xmlstream.Element) (err error) {
 	}
 	d.Router.RouteFromUser(ctx, s.jid, to, el)
 	return nil
+}
+
+// isOwnPingAnswer consumes the client's answer to a ping of the receipts
+// (to the server's domain, or without to).
+func (s *Session) isOwnPingAnswer(el *xmlstream.Element) bool {
+	if to := el.Attr("to"); to != "" && to != s.jid.Domain() {
+		return false
+	}
+	return s.rc.ack(el.Attr("id"))
 }
 
 func validIQ(el *xmlstream.Element) bool {

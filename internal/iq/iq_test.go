@@ -206,14 +206,7 @@ func TestFullQueueAnswersResourceConstraint(t *testing.T) {
 	// The worker holds one job, the queue QueueSize: the rest are refused.
 	require.GreaterOrEqual(t, len(errs), 4)
 	require.NotNil(t, errs[0].Child("", "error").Child(stanza.NSStanzas, "resource-constraint"))
-	mfs, err := reg.metrics.Prometheus().Gather()
-	require.NoError(t, err)
-	got := map[string]float64{}
-	for _, mf := range mfs {
-		for _, m := range mf.GetMetric() {
-			got[mf.GetName()] += m.GetCounter().GetValue() + m.GetGauge().GetValue()
-		}
-	}
+	got := gathered(t, reg)
 	require.Equal(t, float64(len(errs)), got["iq_queue_dropped_count"])
 	require.Equal(t, 0.0, got["iq_queue_length"], "queue drained")
 }

@@ -31,6 +31,15 @@ type Session interface {
 	// stanza was not accepted (queue full or session ending) and the
 	// caller decides what happens to it (the router bounces it).
 	Send(el *xmlstream.Element) bool
+	// SendTracked queues el like Send and, when it returns true, calls
+	// done exactly once, from another goroutine, with el's fate: true once
+	// the client has provably received it, false when the session ended
+	// before that (then the caller still owns el's fate: offline storage
+	// keeps it). A TCP session proves receipt with a ping round trip after
+	// the write (docs/security.md, "Offline delivery"); a Stream
+	// Management session will use the client's acknowledgement. done must
+	// not block. When SendTracked returns false, done is never called.
+	SendTracked(el *xmlstream.Element, done func(delivered bool)) bool
 
 	// Presence reports whether the session has sent available presence,
 	// and its priority (RFC 6121 §4.7.2.3; 0 when unavailable).

@@ -129,6 +129,12 @@ func (s *testServer) dial(t *testing.T, user string, o dialOpts) (*client, error
 			if err := enc.Flush(); err != nil {
 				return err
 			}
+			if isPing(start, b.String()) {
+				// Like every client, answer the server's pings (XEP-0199):
+				// the answer confirms offline deliveries
+				// (docs/security.md).
+				return answerPing(tr, start)
+			}
 			c.in <- b.String()
 			return nil
 		}))
@@ -343,4 +349,41 @@ func (s *testServer) loginRaw(t *testing.T, user, full string) *rawConn {
 	got := readUntil(t, r.nc, r.nc.SetReadDeadline, "</iq>")
 	require.Contains(t, got, "<jid>"+full+"</jid>")
 	return r
+}
+
+// isPing reports whether start (serialised as raw) is an IQ get ping.
+func isPing(start *xml.StartElement, raw string) bool {
+	if start.Name.Local != "iq" || !strings.Contains(raw, "urn:xmpp:ping") {
+		return false
+	}
+	for _, a := range start.Attr {
+		if a.Name.Local == "type" {
+			return a.Value == "get"
+		}
+	}
+	return false
+}
+
+// answerPing writes the result of the ping start.
+func answerPing(w mxs.TokenWriter, start *xml.StartElement) error {
+	attrs := []xml.Attr{{Name: xml.Name{Local: "type"}, Value: "result"}}
+	for _, a := range start.Attr {
+		switch a.Name.Local {
+		case "id":
+			attrs = append(attrs, a)
+		case "from":
+			attrs = append(attrs, xml.Attr{Name: xml.Name{Local: "to"}, Value: a.Value})
+		}
+	}
+	iq := xml.StartElement{Name: xml.Name{Space: "jabber:client", Local: "iq"}, Attr: attrs}
+	if err := w.EncodeToken(iq); err != nil {
+		return err
+	}
+	if err := w.EncodeToken(iq.End()); err != nil {
+		return err
+	}
+	if f, ok := w.(interface{ Flush() error }); ok {
+		return f.Flush()
+	}
+	return nil
 }

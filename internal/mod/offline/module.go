@@ -6,8 +6,10 @@ package offline
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gander-xmpp/gander/internal/config"
@@ -63,6 +65,13 @@ type Module struct {
 	// store_groupchat_messages option; MUC Light rooms deliver to offline
 	// members through this path).
 	storeGroupchat bool
+	// bg is the context of the deletions that follow deliveries; wg
+	// counts them (Stop waits). Once stopping is set (under mu), a
+	// deletion runs on the caller's goroutine instead.
+	bg       context.Context
+	wg       sync.WaitGroup
+	mu       sync.Mutex
+	stopping bool
 }
 
 // hookName registers and removes the module's hook handlers.
@@ -72,7 +81,7 @@ const hookName = "mod_offline"
 // the stored messages per user (unlimited: no cap).
 func New(d Deps, cfg config.ModOffline) (*Module, error) {
 	m := &Module{log: d.Log, store: d.Store, r: d.Router, hooks: d.Hooks, max: int(cfg.MaxMessages),
-		metrics: d.Metrics, now: time.Now, storeGroupchat: cfg.StoreGroupchatMessages}
+		metrics: d.Metrics, now: time.Now, storeGroupchat: cfg.StoreGroupchatMessages, bg: context.Background()}
 	if m.log == nil {
 		m.log = slog.Default()
 	}
@@ -81,7 +90,8 @@ func New(d Deps, cfg config.ModOffline) (*Module, error) {
 
 // Start registers the hooks: storage when nobody is online, delivery on
 // the first available presence, the disco feature and account removal.
-func (m *Module) Start(context.Context) error {
+func (m *Module) Start(ctx context.Context) error {
+	m.bg = context.WithoutCancel(ctx)
 	h := m.hooks
 	h.OfflineMessage.Add(50, hookName, m.storeMessage)
 	h.InitialPresence.Add(50, hookName, m.deliver)
@@ -93,10 +103,24 @@ func (m *Module) Start(context.Context) error {
 	return nil
 }
 
-// Stop unregisters the hooks.
-func (m *Module) Stop(context.Context) error {
+// Stop unregisters the hooks and waits for the deletions of delivered
+// messages, bounded by ctx.
+func (m *Module) Stop(ctx context.Context) error {
 	m.hooks.RemoveAll(hookName)
-	return nil
+	m.mu.Lock()
+	m.stopping = true
+	m.mu.Unlock()
+	done := make(chan struct{})
+	go func() {
+		m.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("offline: stop: deletions in progress: %w", ctx.Err())
+	}
 }
 
 func (m *Module) userRemoved(ctx context.Context, ev *hooks.UserEvent) bool {
@@ -139,8 +163,12 @@ func (m *Module) storeMessage(ctx context.Context, ev *hooks.StanzaEvent) bool {
 	return true
 }
 
-// deliver sends stored messages to a resource that became available and
-// deletes what the session accepted.
+// deliver sends stored messages to a resource that became available. A
+// message is deleted from storage only once the session reports that the
+// client provably received it (router.Session.SendTracked): a crash, a
+// lost connection or a client that never reads leaves it stored, and it
+// is delivered again at the next login (docs/security.md, "Offline
+// delivery": duplicates are possible, losses are not).
 func (m *Module) deliver(ctx context.Context, ev *hooks.SessionEvent) bool {
 	user := ev.JID.Bare()
 	msgs, err := m.store.Fetch(ctx, user.Domain(), user.Local())
@@ -155,32 +183,24 @@ func (m *Module) deliver(ctx context.Context, ev *hooks.SessionEvent) bool {
 	if s == nil {
 		return false
 	}
-	var last int64
-	n := 0
+	d := &delivery{m: m, user: user, ids: make([]int64, 0, len(msgs)), state: make([]int8, 0, len(msgs))}
 	for _, msg := range msgs {
-		d := xmlstream.NewDecoder(strings.NewReader(streamPrefix+string(msg.Packet)), 0)
-		if _, err := d.Header(); err != nil {
+		dec := xmlstream.NewDecoder(strings.NewReader(streamPrefix+string(msg.Packet)), 0)
+		if _, err := dec.Header(); err != nil {
 			continue
 		}
-		el, err := d.Next()
+		el, err := dec.Next()
 		if err != nil {
+			// Unreadable: never deliverable, so deleted with the rest.
 			m.log.Error("stored offline message unreadable", "user", user.String(), "id", msg.ID, "err", err)
-			last = msg.ID
+			d.add(msg.ID, delivered)
 			continue
 		}
-		if !s.Send(el) {
+		i := d.add(msg.ID, pending)
+		if !s.SendTracked(el, func(ok bool) { d.done(i, ok) }) {
+			d.done(i, false) // stays stored: the next login gets it
 			break
 		}
-		last = msg.ID
-		n++
-	}
-	if last > 0 {
-		if err := m.store.Delete(ctx, user.Domain(), user.Local(), last); err != nil {
-			m.log.Error("offline delete failed", "user", user.String(), "err", err)
-		}
-	}
-	if m.metrics != nil && n > 0 {
-		m.metrics.OfflineDelivered(n)
 	}
 	return false
 }
