@@ -177,21 +177,27 @@ func (s *SQLStore) ResetMany(ctx context.Context, rows []OwnedReset) error {
 	})
 }
 
+// keysWhere is the condition that selects the entries of ks, with its
+// arguments.
+func keysWhere(ks []EntryKey) (string, []any) {
+	var b strings.Builder
+	args := make([]any, 0, 3*len(ks))
+	for i, k := range ks {
+		if i > 0 {
+			b.WriteString(" OR ")
+		}
+		b.WriteString("(lserver = ? AND luser = ? AND remote_bare_jid = ?)")
+		args = append(args, k.Owner.LServer, k.Owner.LUser, k.Remote)
+	}
+	return b.String(), args
+}
+
 // MoveManyToBin puts the entries of keys in the bin, one statement per
 // maxRows keys.
 func (s *SQLStore) MoveManyToBin(ctx context.Context, keys []EntryKey) error {
 	return chunks(keys, func(ks []EntryKey) error {
-		var b strings.Builder
-		b.WriteString(`UPDATE inbox SET box = 'bin' WHERE `)
-		args := make([]any, 0, 3*len(ks))
-		for i, k := range ks {
-			if i > 0 {
-				b.WriteString(" OR ")
-			}
-			b.WriteString("(lserver = ? AND luser = ? AND remote_bare_jid = ?)")
-			args = append(args, k.Owner.LServer, k.Owner.LUser, k.Remote)
-		}
-		_, err := s.db.ExecContext(ctx, s.db.Rebind(b.String()), args...)
+		where, args := keysWhere(ks)
+		_, err := s.db.ExecContext(ctx, s.db.Rebind(`UPDATE inbox SET box = 'bin' WHERE `+where), args...)
 		return err
 	})
 }
@@ -201,18 +207,9 @@ func (s *SQLStore) MoveManyToBin(ctx context.Context, keys []EntryKey) error {
 func (s *SQLStore) ArchivedMany(ctx context.Context, keys []EntryKey) (map[EntryKey]Props, error) {
 	out := map[EntryKey]Props{}
 	err := chunks(keys, func(ks []EntryKey) error {
-		var b strings.Builder
-		b.WriteString(`SELECT lserver, luser, remote_bare_jid, muted_until, unread_count FROM inbox WHERE box = 'archive' AND (`)
-		args := make([]any, 0, 3*len(ks))
-		for i, k := range ks {
-			if i > 0 {
-				b.WriteString(" OR ")
-			}
-			b.WriteString("(lserver = ? AND luser = ? AND remote_bare_jid = ?)")
-			args = append(args, k.Owner.LServer, k.Owner.LUser, k.Remote)
-		}
-		b.WriteString(")")
-		rows, err := s.db.QueryContext(ctx, s.db.Rebind(b.String()), args...)
+		where, args := keysWhere(ks)
+		rows, err := s.db.QueryContext(ctx, s.db.Rebind(`SELECT lserver, luser, remote_bare_jid, muted_until, unread_count FROM inbox
+WHERE box = 'archive' AND (`+where+`)`), args...)
 		if err != nil {
 			return err
 		}
