@@ -60,6 +60,20 @@ func buildGander(t *testing.T) string {
 	return bin
 }
 
+// postgresURL is the PostgreSQL server the tests use (dbtest's).
+func postgresURL(t *testing.T) *url.URL {
+	t.Helper()
+	base := os.Getenv(dbtest.EnvPostgresDSN)
+	if base == "" {
+		base = dbtest.DefaultPostgresDSN
+	}
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
 // serveProcess starts `gander serve` with the configuration at path and the data
 // directory dir; the process gets SIGTERM when the test ends, if it still
 // runs, and its output is logged under name when the test failed.
@@ -137,14 +151,7 @@ func TestBroadcastSurvivesSIGKILLOfOwner(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	base := os.Getenv(dbtest.EnvPostgresDSN)
-	if base == "" {
-		base = dbtest.DefaultPostgresDSN
-	}
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
+	u := postgresURL(t)
 	run := func(node string) (*exec.Cmd, *syncBuffer) {
 		dir := t.TempDir()
 		cfg := fmt.Sprintf(`[general]

@@ -7,7 +7,6 @@ import (
 	"encoding/xml"
 	"fmt"
 	"net"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -185,14 +184,7 @@ func offlineKillConfig(t *testing.T, d *db.DB) (path, addr string) {
 		if err := d.QueryRowContext(ctx, `SELECT current_database()`).Scan(&name); err != nil {
 			t.Fatal(err)
 		}
-		base := os.Getenv(dbtest.EnvPostgresDSN)
-		if base == "" {
-			base = dbtest.DefaultPostgresDSN
-		}
-		u, err := url.Parse(base)
-		if err != nil {
-			t.Fatal(err)
-		}
+		u := postgresURL(t)
 		conn = fmt.Sprintf("driver = \"pgsql\"\n    host = %q\n    port = %s\n    database = %q\n    username = %q\n    password = \"unused\"",
 			u.Hostname(), u.Port(), name, u.User.Username())
 	}
