@@ -113,6 +113,10 @@ type Hooks struct {
 	RosterLists Chain[RosterLists]
 	// DiscoFeatures collects extra features for a domain's disco#info.
 	DiscoFeatures Chain[DiscoFeatures]
+	// UserDiscoFeatures collects extra features for the disco#info of a
+	// user's bare JID (XEP-0030 to an account); Domain is the user's
+	// domain. mod_mam announces its archive there (XEP-0313 §7).
+	UserDiscoFeatures Chain[DiscoFeatures]
 	// SessionIQ runs before an IQ get or set addressed to a connected full
 	// JID is delivered to that session (spec/server.md §1.2: per-session
 	// delivery checks). A handler that refuses the IQ answers the sender
@@ -121,11 +125,18 @@ type Hooks struct {
 
 	// UserSentMessage runs for a message a local user's session sends,
 	// before it is routed (mod_inbox's outgoing path). From is the
-	// session's full JID; the stanza must not be modified.
+	// session's full JID; the stanza must not be modified. The sender's
+	// archive (mod_mam) runs first and sets ArchiveID and SentStanzaID.
 	UserSentMessage Chain[StanzaEvent]
 	// LocalMessage runs for a message routed to a local user's JID (bare or
 	// full), before delivery or offline storage (mod_inbox's incoming
-	// path); the stanza must not be modified.
+	// path). A handler may replace Stanza with a modified copy (never
+	// change it in place): the later handlers see the copy and the router
+	// delivers or stores it. The recipient's archive (mod_mam) runs first
+	// and adds its <stanza-id/> (XEP-0359) this way, so that the inbox, the
+	// offline store and carbons keep the stamped copy. ArchiveID is the
+	// sender's archive id when the message came from a local user's
+	// session (UserSentMessage).
 	LocalMessage Chain[StanzaEvent]
 	// DeliverMessage runs when the router has chosen the local sessions a
 	// message goes to (RFC 6121 §8.5), just before it queues the message on
@@ -152,6 +163,16 @@ type Hooks struct {
 	// MucGroupchatBroadcast runs once for every groupchat message a classic
 	// MUC room broadcasts (see muc.go in this package).
 	MucGroupchatBroadcast Chain[MucGroupchatBroadcast]
+	// RoomMessage runs once for every message or event a group-chat room
+	// (classic MUC or MUC Light) offers to its archive before sending it
+	// (see rooms.go in this package).
+	RoomMessage Chain[RoomMessage]
+	// RoomIQ runs for an IQ to a room that the room does not handle itself
+	// (archive queries); the handler that answers it sets Handled.
+	RoomIQ Chain[RoomIQ]
+	// RoomDiscoFeatures collects extra features of a room's disco#info;
+	// Domain is the room's service domain.
+	RoomDiscoFeatures Chain[DiscoFeatures]
 	// DiscoItems collects extra disco#items of a domain (services).
 	DiscoItems Chain[DiscoItems]
 	// RosterItems collects extra items for a roster fetch, placed before
@@ -189,6 +210,15 @@ type StanzaEvent struct {
 	Stanza   *xmlstream.Element
 	Handled  bool
 	Deliver  bool
+	// ArchiveID is the id the sender's archive gave the message (mod_mam,
+	// docs/modules/mod_mam.md), "" when it was not archived: set on
+	// UserSentMessage, and passed by the router to the LocalMessage event
+	// of the same message (pm.same_mam_id_for_peers).
+	ArchiveID string
+	// SentStanzaID, on UserSentMessage, is the <stanza-id/> of the
+	// sender's archive (XEP-0359) that the copies the server makes for the
+	// sender's other resources carry (carbons' <sent/>); nil for none.
+	SentStanzaID *xmlstream.Element
 }
 
 // MessageDelivery is a message about to be delivered to a local user's
@@ -210,7 +240,9 @@ type RosterLists struct {
 	To   []jid.JID
 }
 
-// DiscoFeatures collects disco#info features for a domain.
+// DiscoFeatures collects disco#info features for a domain (or, on
+// UserDiscoFeatures, a user of the domain; on RoomDiscoFeatures, a room of
+// the service domain).
 type DiscoFeatures struct {
 	Domain   string
 	Features []string

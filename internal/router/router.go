@@ -179,7 +179,10 @@ func (r *Router) SessionCount() int {
 // (full JID for a session, bare for the API); el is not modified.
 func (r *Router) RouteFromUser(ctx context.Context, from, to jid.JID, el *xmlstream.Element) {
 	if el.Local == "message" {
-		r.hooks.UserSentMessage.Run(ctx, &hooks.StanzaEvent{From: from, To: to, Stanza: el})
+		ev := &hooks.StanzaEvent{From: from, To: to, Stanza: el}
+		r.hooks.UserSentMessage.Run(ctx, ev)
+		r.route(ctx, from, to, el, ev.ArchiveID)
+		return
 	}
 	r.Route(ctx, from, to, el)
 }
@@ -188,6 +191,13 @@ func (r *Router) RouteFromUser(ctx context.Context, from, to jid.JID, el *xmlstr
 // already carry those addresses; el is not modified (copies are made
 // where an address changes).
 func (r *Router) Route(ctx context.Context, from, to jid.JID, el *xmlstream.Element) {
+	r.route(ctx, from, to, el, "")
+}
+
+// route is Route; archiveID is the sender's archive id of a message a
+// local user sent (hooks.StanzaEvent.ArchiveID), for the LocalMessage
+// event.
+func (r *Router) route(ctx context.Context, from, to jid.JID, el *xmlstream.Element, archiveID string) {
 	if r.metrics != nil {
 		r.metrics.Routed(el.Local)
 	}
@@ -201,7 +211,13 @@ func (r *Router) Route(ctx context.Context, from, to jid.JID, el *xmlstream.Elem
 		return
 	}
 	if el.Local == "message" && to.Local() != "" {
-		r.hooks.LocalMessage.Run(ctx, &hooks.StanzaEvent{From: from, To: to, Stanza: el})
+		// Handlers may replace the stanza (the recipient's archive adds
+		// its stanza-id); what they leave is what is delivered or stored.
+		ev := &hooks.StanzaEvent{From: from, To: to, Stanza: el, ArchiveID: archiveID}
+		r.hooks.LocalMessage.Run(ctx, ev)
+		if ev.Stanza != nil {
+			el = ev.Stanza
+		}
 	}
 	switch {
 	case to.Local() == "":

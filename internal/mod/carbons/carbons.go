@@ -237,8 +237,15 @@ func (m *Module) userSent(_ context.Context, ev *hooks.StanzaEvent) bool {
 		return false
 	}
 	sender := ev.From
+	msg := ev.Stanza
+	if ev.SentStanzaID != nil {
+		// The sender's archive id (docs/modules/mod_mam.md): the copy
+		// carries it, the routed message does not.
+		msg = &xmlstream.Element{Space: msg.Space, Local: msg.Local, Attrs: msg.Attrs,
+			Children: append(msg.Children[:len(msg.Children):len(msg.Children)], ev.SentStanzaID)}
+	}
 	for _, s := range m.enabledSessions(sender.Bare(), func(j jid.JID) bool { return j == sender }) {
-		if s.Send(Wrap("sent", ev.Stanza, s.JID())) {
+		if s.Send(Wrap("sent", msg, s.JID())) {
 			m.count("sent")
 		}
 	}

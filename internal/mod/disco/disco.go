@@ -70,26 +70,35 @@ func (m *Module) domainInfo(ctx context.Context, req iq.Request) *xmlstream.Elem
 	q.Append(xmlstream.New(stanza.NSDiscoInfo, "identity", "category", "server", "type", "im", "name", "Gander"))
 	ev := &hooks.DiscoFeatures{Domain: req.To.Domain(), Features: m.reg.Namespaces(iq.Local)}
 	m.hooks.DiscoFeatures.Run(ctx, ev)
-	seen := map[string]bool{}
-	sort.Strings(ev.Features)
-	for _, f := range ev.Features {
-		if !seen[f] {
-			seen[f] = true
-			q.Append(xmlstream.New(stanza.NSDiscoInfo, "feature", "var", f))
-		}
-	}
+	appendFeatures(q, ev.Features)
 	return stanza.IQResult(req.IQ).Append(q)
 }
 
 // userInfo describes an account (XEP-0030 §3.1: account/registered).
-func (m *Module) userInfo(_ context.Context, req iq.Request) *xmlstream.Element {
+// Features announce themselves on UserDiscoFeatures (the archive,
+// XEP-0313 §7).
+func (m *Module) userInfo(ctx context.Context, req iq.Request) *xmlstream.Element {
 	if req.IQ.Attr("type") != "get" {
 		return stanza.IQErrorReply(req.IQ, stanza.Error{Condition: stanza.NotAllowed})
 	}
 	q := query(stanza.NSDiscoInfo, req)
 	q.Append(xmlstream.New(stanza.NSDiscoInfo, "identity", "category", "account", "type", "registered"))
-	q.Append(xmlstream.New(stanza.NSDiscoInfo, "feature", "var", stanza.NSDiscoInfo))
+	ev := &hooks.DiscoFeatures{Domain: req.To.Domain(), Features: []string{stanza.NSDiscoInfo}}
+	m.hooks.UserDiscoFeatures.Run(ctx, ev)
+	appendFeatures(q, ev.Features)
 	return stanza.IQResult(req.IQ).Append(q)
+}
+
+// appendFeatures appends one <feature/> per distinct feature, sorted.
+func appendFeatures(q *xmlstream.Element, features []string) {
+	seen := map[string]bool{}
+	sort.Strings(features)
+	for _, f := range features {
+		if !seen[f] {
+			seen[f] = true
+			q.Append(xmlstream.New(stanza.NSDiscoInfo, "feature", "var", f))
+		}
+	}
 }
 
 // domainItems lists the services features announce by hook (MUC Light).

@@ -159,7 +159,18 @@ func (m *Module) groupchat(ctx context.Context, r *Room, from jid.JID, el *xmlst
 		}
 		bc.Append(c)
 	}
-	bc.Append(xmlstream.New(nsSID, "stanza-id", "id", newID(), "by", r.jid.String()))
+	// The room's archive (the RoomMessage hook) sees the message before
+	// any copy leaves; when it keeps it, its id is the stanza-id.
+	sid := ""
+	if m.hooks.RoomMessage.Len() > 0 {
+		ev := &hooks.RoomMessage{Room: r.jid, Stanza: bc.WithAttr("type", "groupchat"), Sender: from.Bare(), Nick: o.nick}
+		m.hooks.RoomMessage.Run(ctx, ev)
+		sid = ev.ID
+	}
+	if sid == "" {
+		sid = newID()
+	}
+	bc.Append(xmlstream.New(nsSID, "stanza-id", "id", sid, "by", r.jid.String()))
 	if hasBody {
 		r.remember(bc, m.now())
 	}

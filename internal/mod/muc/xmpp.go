@@ -3,6 +3,7 @@ package muc
 import (
 	"context"
 
+	"github.com/gander-xmpp/gander/internal/hooks"
 	"github.com/gander-xmpp/gander/internal/jid"
 	"github.com/gander-xmpp/gander/internal/stanza"
 	"github.com/gander-xmpp/gander/internal/xmlstream"
@@ -99,7 +100,13 @@ func (m *Module) roomIQ(ctx context.Context, from, to jid.JID, el *xmlstream.Ele
 	case get && p.Space == stanza.NSDiscoInfo && p.Local == "query":
 		res = xmlstream.New(stanza.NSDiscoInfo, "query")
 		res.Append(xmlstream.New(stanza.NSDiscoInfo, "identity", "category", "conference", "type", "text", "name", r.jid.Local()))
-		for _, f := range roomFeatures {
+		features := roomFeatures
+		if m.hooks.RoomDiscoFeatures.Len() > 0 {
+			ev := &hooks.DiscoFeatures{Domain: r.jid.Domain(), Features: append([]string(nil), roomFeatures...)}
+			m.hooks.RoomDiscoFeatures.Run(ctx, ev)
+			features = ev.Features
+		}
+		for _, f := range features {
 			res.Append(xmlstream.New(stanza.NSDiscoInfo, "feature", "var", f))
 		}
 	case get && p.Space == stanza.NSDiscoItems && p.Local == "query":
@@ -115,6 +122,17 @@ func (m *Module) roomIQ(ctx context.Context, from, to jid.JID, el *xmlstream.Ele
 			res = nil
 		}
 	default:
+		if m.hooks.RoomIQ.Len() > 0 {
+			// Other namespaces (the room's archive) are handled by hook;
+			// users allowed to enter may read the room's history.
+			r.mu.Lock()
+			aff := r.affiliation(from)
+			r.mu.Unlock()
+			ev := &hooks.RoomIQ{Room: r.jid, From: from, IQ: el, Payload: p, CanRead: aff != affOutcast, Owner: aff == affOwner}
+			if m.hooks.RoomIQ.Run(ctx, ev); ev.Handled {
+				return
+			}
+		}
 		err = ErrNotImplemented
 	}
 	if err != nil {

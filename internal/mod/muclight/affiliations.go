@@ -7,6 +7,7 @@ import (
 
 	"github.com/gander-xmpp/gander/internal/hooks"
 	"github.com/gander-xmpp/gander/internal/jid"
+	"github.com/gander-xmpp/gander/internal/stanza"
 	"github.com/gander-xmpp/gander/internal/xmlstream"
 )
 
@@ -136,21 +137,36 @@ func (m *Module) notifyAffs(ctx context.Context, before, after *Room, changes []
 	}
 	slices.SortFunc(users, compareUsers)
 	room := after.JID
+	// The occupants who stay get the change list, with the archive's
+	// stanza-id when the room's archive keeps the change: the archived
+	// copy has the version and the change list, the prev-version is
+	// inserted first after archiving (§10.5 Step E, §12). A room that
+	// the change emptied is gone, archive included.
 	var shared *xmlstream.Element
+	sid := ""
+	if len(after.Occupants) > 0 {
+		ax := xmlstream.New(NSAffiliations, "x")
+		ax.Append(xmlstream.New(NSAffiliations, "version").AppendText(after.Version))
+		for _, c := range changes {
+			ax.Append(userItem(NSAffiliations, c))
+		}
+		arch := xmlstream.New(stanza.NSClient, "message", "type", "groupchat", "id", id, "from", room.String())
+		sid = m.archive(ctx, room, jid.JID{}, arch.Append(ax, xmlstream.New(stanza.NSClient, "body")))
+		shared = xmlstream.New(NSAffiliations, "x")
+		shared.Append(xmlstream.New(NSAffiliations, "prev-version").AppendText(before.Version))
+		shared.Append(ax.Children...)
+	}
 	for _, u := range users {
 		x := xmlstream.New(NSAffiliations, "x")
 		aff, now := is[u]
 		switch {
 		case was[u] && now:
-			if shared == nil {
-				shared = xmlstream.New(NSAffiliations, "x")
-				shared.Append(xmlstream.New(NSAffiliations, "prev-version").AppendText(before.Version))
-				shared.Append(xmlstream.New(NSAffiliations, "version").AppendText(after.Version))
-				for _, c := range changes {
-					shared.Append(userItem(NSAffiliations, c))
-				}
+			msg := notification(id, room, u, shared)
+			if sid != "" {
+				msg.Append(stanzaID(room, sid))
 			}
-			x = shared
+			m.deliver(ctx, room, jid.JID{}, u, msg)
+			continue
 		case now:
 			x.Append(xmlstream.New(NSAffiliations, "version").AppendText(after.Version))
 			x.Append(userItem(NSAffiliations, Occupant{User: u, Aff: aff}))

@@ -20,7 +20,8 @@ func (m *Module) SendMessage(ctx context.Context, room, sender jid.JID, id, body
 }
 
 // sendMessage fans a message out to every occupant, sender included, with
-// one stanza-id shared by every copy (§10.1).
+// one stanza-id shared by every copy (§10.1): the room archive's id when
+// the archive keeps the message (archive.go).
 func (m *Module) sendMessage(ctx context.Context, room, sender jid.JID, id string, children []xmlstream.Node) error {
 	sender = sender.Bare()
 	r, err := m.occupants(ctx, room, sender)
@@ -41,7 +42,11 @@ func (m *Module) sendMessage(ctx context.Context, room, sender jid.JID, id strin
 		}
 		base.Append(c)
 	}
-	base.Append(xmlstream.New(NSStanzaID, "stanza-id", "by", r.JID.String(), "id", m.ids.next()))
+	sid := m.archive(ctx, r.JID, sender, withSenderInfo(base, sender, r.Aff(sender)))
+	if sid == "" {
+		sid = m.ids.next()
+	}
+	base.Append(stanzaID(r.JID, sid))
 	if m.hooks.LightMessageSent.Len() > 0 {
 		m.hooks.LightMessageSent.Run(ctx, &hooks.LightMessage{Room: r.JID, Sender: sender, Stanza: base, Members: r.memberJIDs(), Version: r.Version})
 	}

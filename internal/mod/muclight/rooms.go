@@ -116,6 +116,16 @@ func (m *Module) CreateRoom(ctx context.Context, req CreateRequest) (*Room, erro
 		x.Append(userItem(NSAffiliations, o))
 		m.deliver(ctx, r.JID, jid.JID{}, o.User, notification(id, r.JID, o.User, x))
 	}
+	if m.hooks.RoomMessage.Len() > 0 {
+		// §10.3 (b): the room-created event, every occupant and no
+		// version, is offered to the archive; it is sent to nobody.
+		x := xmlstream.New(NSAffiliations, "x")
+		for _, o := range r.Occupants {
+			x.Append(userItem(NSAffiliations, o))
+		}
+		ev := xmlstream.New(stanza.NSClient, "message", "type", "groupchat", "id", id, "from", r.JID.String())
+		m.archive(ctx, r.JID, jid.JID{}, ev.Append(x, xmlstream.New(stanza.NSClient, "body")))
+	}
 	m.hooks.RoomAffiliationsChanged.Run(ctx, &hooks.RoomAffiliations{Room: r.JID, Actor: creator, Version: r.Version,
 		Changes: affChanges(r.Occupants), Occupants: affChanges(r.Occupants)})
 	return r, nil
@@ -218,7 +228,13 @@ func (m *Module) ChangeConfig(ctx context.Context, room, actor jid.JID, kvs []KV
 	for _, kv := range fields {
 		x.Append(xmlstream.New(NSConfiguration, kv.Key).AppendText(kv.Value))
 	}
-	base := notification(id, r.JID, r.JID, x)
+	base := xmlstream.New(stanza.NSClient, "message", "type", "groupchat", "id", id, "from", r.JID.String())
+	base.Append(x, xmlstream.New(stanza.NSClient, "body"))
+	// §10.4 step 5: the notification is archived (it has a body); the
+	// copies carry the archive's stanza-id.
+	if sid := m.archive(ctx, r.JID, jid.JID{}, base); sid != "" {
+		base = base.WithAttr("id", id).Append(stanzaID(r.JID, sid))
+	}
 	for _, o := range r.Occupants {
 		m.deliver(ctx, r.JID, jid.JID{}, o.User, copyTo(base, o.User))
 	}

@@ -88,7 +88,11 @@ func (m *Module) handleIQ(ctx context.Context, from, to jid.JID, iq *xmlstream.E
 	}
 	switch {
 	case p.Space == stanza.NSDiscoInfo && get:
-		m.replyResult(ctx, from, to, iq, m.discoInfo(p))
+		q := m.discoInfo(p)
+		if isRoom {
+			m.roomFeatures(ctx, to, q)
+		}
+		m.replyResult(ctx, from, to, iq, q)
 	case p.Space == stanza.NSDiscoItems && get:
 		res, err := m.discoItems(ctx, user, p)
 		if err != nil {
@@ -173,6 +177,9 @@ func (m *Module) handleIQ(ctx context.Context, from, to jid.JID, iq *xmlstream.E
 		}
 		m.replyResult(ctx, from, to, iq, nil)
 	default:
+		if m.roomIQ(ctx, from, to, iq, p) {
+			return
+		}
 		m.replyError(ctx, from, to, iq, stanza.Error{Condition: stanza.FeatureNotImplemented, Text: "mod_muc_iq returns error"})
 	}
 }
