@@ -163,6 +163,9 @@ func serve(args []string, stderr io.Writer) int {
 		}
 	}
 	log := logger(stderr, level)
+	for _, w := range cfg.Warnings {
+		log.Warn("configuration: "+w.Msg, "key", w.Key, "file", w.File, "line", w.Line)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	srv, err := server.New(ctx, cfg, server.Options{DataDir: c.dataDir, Log: log})
@@ -197,9 +200,23 @@ func checkConfig(args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return 2
 	}
-	if _, err := config.Load(fs.Arg(0)); err != nil {
+	cfg, err := config.Load(fs.Arg(0))
+	if err == nil {
+		// The checks serve makes before it opens the database or a socket.
+		err = server.Validate(cfg)
+	}
+	if cfg != nil {
+		for _, w := range cfg.Warnings {
+			fmt.Fprintln(stderr, w)
+		}
+	}
+	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
+	}
+	if n := len(cfg.Warnings); n > 0 {
+		fmt.Fprintf(stdout, "%s: OK, with %d warning(s)\n", fs.Arg(0), n)
+		return 0
 	}
 	fmt.Fprintf(stdout, "%s: OK\n", fs.Arg(0))
 	return 0

@@ -1,6 +1,15 @@
 package config
 
-import "slices"
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// authMethods are MongooseIM's auth methods.
+func authMethods() []string {
+	return []string{"internal", "rdbms", "anonymous", "dummy", "external", "http", "jwt", "ldap", "pki"}
+}
 
 // Auth is the [auth] section (spec/server.md §5.3).
 type Auth struct {
@@ -69,8 +78,20 @@ func (a *Auth) check(c *checker, key string) {
 		if a.RDBMS != nil {
 			a.Methods = append(a.Methods, "rdbms")
 		}
+		if len(a.Methods) == 0 {
+			// Gander has one method; a server nobody can log in to is not
+			// what a file without [auth] asks for.
+			a.Methods = []string{"rdbms"}
+		}
+	} else if len(a.Methods) == 0 {
+		c.errorf(key+".methods", `must not be empty (nobody could log in): Gander implements "rdbms"`)
 	}
-	c.listOf(key+".methods", a.Methods, "internal", "rdbms")
+	c.listOf(key+".methods", a.Methods, authMethods()...)
+	for i, m := range a.Methods {
+		if m != "rdbms" && slicesContain(authMethods(), m) {
+			c.notImplemented(fmt.Sprintf("%s.methods[%d]", key, i), "the "+m+" auth method", `Gander implements "rdbms"`)
+		}
+	}
 	if slices.Contains(a.Methods, "rdbms") && a.RDBMS == nil {
 		a.RDBMS = &AuthRDBMS{}
 	}
@@ -81,6 +102,12 @@ func (a *Auth) check(c *checker, key string) {
 		a.SASLMechanisms = ImplementedSASLMechanisms()
 	}
 	c.listOf(key+".sasl_mechanisms", a.SASLMechanisms, saslMechanisms()...)
+	for i, m := range a.SASLMechanisms {
+		if slicesContain(saslMechanisms(), m) && !slicesContain(ImplementedSASLMechanisms(), m) {
+			c.notImplemented(fmt.Sprintf("%s.sasl_mechanisms[%d]", key, i), "the SASL mechanism "+m,
+				"Gander implements "+strings.Join(ImplementedSASLMechanisms(), ", "))
+		}
+	}
 	c.oneOf(key+".password.format", &a.Password.Format, "scram", "scram", "plain")
 	if len(a.Password.Hash) == 0 && !c.ix.has(key+".password.hash") {
 		a.Password.Hash = []string{"sha", "sha224", "sha256", "sha384", "sha512"}

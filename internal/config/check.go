@@ -10,6 +10,9 @@ import (
 
 // check fills in defaults and validates the whole configuration.
 func (cfg *Config) check(c *checker) {
+	c.checkSupport()
+	cfg.checkACL(c)
+	cfg.checkAccess(c)
 	cfg.General.check(c)
 	cfg.Auth.check(c, "auth")
 	cfg.Listen.check(c, cfg.Auth.Methods)
@@ -20,6 +23,8 @@ func (cfg *Config) check(c *checker) {
 	cfg.checkShapers(c)
 	cfg.checkHostConfig(c)
 	cfg.checkCluster(c)
+	cfg.checkCrossModule(c)
+	cfg.checkUnusedRules(c)
 }
 
 func (g *General) check(c *checker) {

@@ -9,15 +9,23 @@ import (
 // checker applies defaults and validates a decoded Config. It reports every
 // problem it finds, each located through the key index.
 type checker struct {
-	file string
-	ix   *keyIndex
-	errs []error
+	file  string
+	ix    *keyIndex
+	errs  []error
+	warns []*Error
 }
 
 // errorf records a problem with key.
 func (c *checker) errorf(key, format string, args ...any) {
 	p := c.ix.lookup(key)
 	c.errs = append(c.errs, &Error{File: c.file, Line: p.Line, Col: p.Col, Key: key, Msg: fmt.Sprintf(format, args...)})
+}
+
+// warnf records a warning about key: the file loads, and check-config and
+// serve print the warning.
+func (c *checker) warnf(key, format string, args ...any) {
+	p := c.ix.lookup(key)
+	c.warns = append(c.warns, &Error{File: c.file, Line: p.Line, Col: p.Col, Key: key, Msg: fmt.Sprintf(format, args...), Warning: true})
 }
 
 // oneOf applies def when *v is empty and checks that *v is one of allowed.
@@ -69,6 +77,16 @@ func (c *checker) intDefault(key string, v *int, def, min int) {
 func (c *checker) boolDefault(key string, v *bool, def bool) {
 	if !c.ix.has(key) {
 		*v = def
+	}
+}
+
+// stringDefault applies def when key is absent and refuses an empty
+// string.
+func (c *checker) stringDefault(key string, v *string, def string) {
+	if !c.ix.has(key) {
+		*v = def
+	} else if *v == "" {
+		c.errorf(key, "must not be empty")
 	}
 }
 

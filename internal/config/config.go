@@ -45,17 +45,29 @@ type Config struct {
 	Instrumentation Instrumentation `toml:"instrumentation"`
 	// Shaper maps shaper names to traffic shapers ([shaper.NAME]).
 	Shaper map[string]Shaper `toml:"shaper"`
-	// ACL is [acl], decoded loosely; Gander does not evaluate ACLs yet.
-	ACL map[string][]map[string]any `toml:"acl"`
-	// Access is [access], decoded loosely; Gander does not evaluate access
-	// rules yet (every rule behaves as "allow").
-	Access map[string][]map[string]any `toml:"access"`
-	// S2S is the top-level [s2s] section, accepted and ignored (Gander has
-	// no server-to-server support).
+	// ACL is [acl] as decoded; ACLClasses is its validated form.
+	ACL map[string]any `toml:"acl"`
+	// Access is [access] as decoded; AccessRules is its validated form.
+	Access map[string]any `toml:"access"`
+	// S2S is the top-level [s2s] section; Gander refuses it (no
+	// server-to-server support yet).
 	S2S map[string]any `toml:"s2s"`
-	// HostConfig is [[host_config]]: per-host overrides. They are validated
-	// but not applied yet.
+	// HostConfig is [[host_config]]: per-host overrides; Gander refuses
+	// them (not implemented yet).
 	HostConfig []HostConfig `toml:"host_config"`
+
+	// ACLClasses are the access classes of [acl], by name.
+	ACLClasses map[string][]ACLPattern `toml:"-"`
+	// AccessRules are the rules of [access], by name.
+	AccessRules map[string][]AccessClause `toml:"-"`
+	// Warnings are the keys accepted but ignored, and other problems that
+	// do not stop the server (docs/configuration.md); Error() of each
+	// starts with "warning:".
+	Warnings []*Error `toml:"-"`
+
+	ix        *keyIndex
+	file      string
+	usedRules map[string]bool
 }
 
 // General is the [general] section.
@@ -208,8 +220,14 @@ func Default() *Config {
 func Parse(data []byte, filename string) (*Config, error) {
 	ix := indexKeys(data)
 	var c Config
-	dec := toml.NewDecoder(bytes.NewReader(data)).DisallowUnknownFields()
 	ch := &checker{file: filename, ix: ix}
+	// A table written where an array of tables belongs (or the reverse)
+	// confuses the decoder; say what is wrong instead.
+	if ch.checkTableKinds(); len(ch.errs) > 0 {
+		sortErrors(ch.errs)
+		return nil, errors.Join(ch.errs...)
+	}
+	dec := toml.NewDecoder(bytes.NewReader(data)).DisallowUnknownFields()
 	if err := dec.Decode(&c); err != nil {
 		errs := decodeErrors(err, filename, ix)
 		var strict *toml.StrictMissingError
@@ -220,12 +238,38 @@ func Parse(data []byte, filename string) (*Config, error) {
 		// c, so validate it too and report everything at once.
 		ch.errs = errs
 	}
+	c.ix, c.file, c.usedRules = ix, filename, map[string]bool{}
 	c.check(ch)
 	if len(ch.errs) > 0 {
 		sortErrors(ch.errs)
 		return nil, errors.Join(ch.errs...)
 	}
+	c.Warnings = sortWarnings(ch.warns)
 	return &c, nil
+}
+
+// Errorf returns an *Error about key, located in the file the
+// configuration was read from (for checks made outside this package, such
+// as server.Validate).
+func (c *Config) Errorf(key, format string, args ...any) *Error {
+	var p position
+	if c.ix != nil {
+		p = c.ix.lookup(key)
+	}
+	return &Error{File: c.file, Line: p.Line, Col: p.Col, Key: key, Msg: fmt.Sprintf(format, args...)}
+}
+
+// File returns the file name the configuration was read from.
+func (c *Config) File() string { return c.file }
+
+func sortWarnings(ws []*Error) []*Error {
+	sort.SliceStable(ws, func(i, j int) bool {
+		if ws[i].Line != ws[j].Line {
+			return ws[i].Line < ws[j].Line
+		}
+		return ws[i].Col < ws[j].Col
+	})
+	return ws
 }
 
 // Hosts returns the static XMPP domains (general.hosts).
@@ -283,25 +327,40 @@ func unknownKeyError(de *toml.DecodeError, file string, ix *keyIndex) *Error {
 	line, col := de.Position()
 	key := ix.find(position{line, col}, strings.Join(de.Key(), "."))
 	e := &Error{File: file, Line: line, Col: col, Key: key, Msg: msgUnknownKey, unknown: true}
-	// Name the unsupported module or handler rather than each of its keys.
 	parts := splitKey(key)
-	for i, p := range parts {
-		name := stripIndexes(p)
-		switch {
-		case name == "modules" && i+1 < len(parts):
-			if !knownModule(parts[i+1]) {
+	plain := stripIndexes(key)
+	if r, n, ok := ruleFor(notInSchema, plain); ok {
+		// A MongooseIM module, handler, method or section Gander lacks.
+		e.Key = prefixPath(key, n)
+		e.Msg = "Gander does not implement " + r.what + " yet"
+		e.unknown, e.notImpl = false, true
+	} else {
+		for i, p := range parts {
+			name := stripIndexes(p)
+			switch {
+			case name == "modules" && i+1 < len(parts):
+				if knownModule(parts[i+1]) {
+					continue
+				}
 				e.Key = strings.Join(parts[:i+2], ".")
-				e.Msg = "module not supported by Gander"
-			}
-		case name == "handlers" && i+1 < len(parts) && i > 0 && strings.HasPrefix(stripIndexes(parts[i-1]), "http"):
-			if !knownHandler(parts[i+1]) {
+				e.Msg = "unknown module"
+				if s := closest(parts[i+1], append(moduleNames(), mongooseIMModules...)); s != "" {
+					e.Msg += fmt.Sprintf(" (did you mean %q?)", s)
+				}
+			case name == "handlers" && i+1 < len(parts) && i > 0 && strings.HasPrefix(stripIndexes(parts[i-1]), "http"):
+				if knownHandler(stripIndexes(parts[i+1])) {
+					continue
+				}
 				e.Key = stripTrailingIndex(strings.Join(parts[:i+2], "."))
-				e.Msg = "HTTP handler type not supported by Gander"
+				e.Msg = "unknown HTTP handler type"
+				if s := closest(stripIndexes(parts[i+1]), append(handlerNames(), mongooseIMHandlers...)); s != "" {
+					e.Msg += fmt.Sprintf(" (did you mean %q?)", s)
+				}
+			default:
+				continue
 			}
-		default:
-			continue
+			break
 		}
-		break
 	}
 	if e.Msg == msgUnknownKey {
 		if s := suggest(key); s != "" {

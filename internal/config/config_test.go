@@ -69,8 +69,11 @@ func TestParseReferenceExample(t *testing.T) {
 	if c.Instrumentation.Prometheus == nil || c.Instrumentation.ProbeInterval != 15 {
 		t.Errorf("instrumentation = %+v", c.Instrumentation)
 	}
-	if len(c.Access["c2s"]) != 1 || c.Access["c2s"][0]["value"] != "allow" {
-		t.Errorf("access = %+v", c.Access)
+	if r := c.AccessRules["c2s"]; len(r) != 1 || r[0].Value != "allow" || r[0].ACL != "all" {
+		t.Errorf("access = %+v", c.AccessRules)
+	}
+	if p := c.ACLClasses["local"]; len(p) != 1 || p[0].Match != "current_domain" {
+		t.Errorf("acl = %+v", c.ACLClasses)
 	}
 }
 
@@ -119,7 +122,7 @@ func TestDefaultsApplied(t *testing.T) {
 [[listen.c2s]]
   port = 5223
   max_stanza_size = "infinity"
-  backwards_compatible_session = false
+  backwards_compatible_session = true
   tls.certfile = "cert.pem"
   tls.keyfile = "key.pem"
 [modules.mod_last]
@@ -132,7 +135,7 @@ func TestDefaultsApplied(t *testing.T) {
 		t.Fatal(err)
 	}
 	l := c.Listen.C2S[0]
-	if !l.MaxStanzaSize.IsUnlimited() || l.BackwardsCompatibleSession || l.IPAddress != "0.0.0.0" ||
+	if !l.MaxStanzaSize.IsUnlimited() || !l.BackwardsCompatibleSession || l.IPAddress != "0.0.0.0" ||
 		l.StateTimeout != 5000 || l.TLS.Mode != "starttls" || l.TLS.VerifyMode != "peer" {
 		t.Errorf("c2s = %+v tls %+v", l, l.TLS)
 	}
@@ -146,14 +149,14 @@ func TestDefaultsApplied(t *testing.T) {
 	if !m.Disco.UsersCanSeeHiddenServices {
 		t.Error("mod_disco users_can_see_hidden_services default is true")
 	}
-	if !m.Offline.MaxMessages.IsUnlimited() || m.Offline.Backend != "mnesia" {
+	if !m.Offline.MaxMessages.IsUnlimited() || m.Offline.Backend != "rdbms" {
 		t.Errorf("mod_offline = %+v", m.Offline)
 	}
 	if c.General.RegistrationTimeout != 600 || c.General.SMBackend != "mnesia" || c.Instrumentation.ProbeInterval != 15 {
 		t.Errorf("general = %+v", c.General)
 	}
-	if len(c.Auth.Methods) != 0 {
-		t.Errorf("auth methods = %v, want none", c.Auth.Methods)
+	if !slices.Equal(c.Auth.Methods, []string{"rdbms"}) || c.Auth.RDBMS == nil {
+		t.Errorf("auth methods = %v, want [rdbms] (Gander's one method) when none is configured", c.Auth.Methods)
 	}
 }
 
@@ -233,19 +236,26 @@ func TestErrors(t *testing.T) {
 		{"default_server_domain not in hosts", "[general]\nhosts = [\"a\"]\ndefault_server_domain = \"b\"\n", 3, 1,
 			"general.default_server_domain", "must be one of general.hosts", false},
 		{"no general section", "[modules.mod_ping]\n", 0, 0, "general.hosts", "at least one of hosts and host_types", false},
-		{"unknown module", base + "[modules.mod_mam]\n  backend = \"rdbms\"\n", 4, 10, "modules.mod_mam",
-			"module not supported by Gander", true},
-		{"unknown module dotted", base + "[modules]\nmod_mam.backend = \"rdbms\"\n", 5, 1, "modules.mod_mam",
-			"module not supported by Gander", true},
-		{"unknown http handler", base + "[[listen.http]]\nport = 8088\n[[listen.http.handlers.mongoose_client_api]]\nhost = \"_\"\n", 6, 24,
-			"listen.http[0].handlers.mongoose_client_api", "handler type not supported", true},
+		{"MongooseIM module", base + "[modules.mod_mam]\n  backend = \"rdbms\"\n", 4, 10, "modules.mod_mam",
+			"Gander does not implement the module mod_mam yet", false},
+		{"MongooseIM module dotted", base + "[modules]\nmod_mam.backend = \"rdbms\"\n", 5, 1, "modules.mod_mam",
+			"Gander does not implement the module mod_mam yet", false},
+		{"module typo", base + "[modules.mod_mcu_light]\n", 4, 10, "modules.mod_mcu_light",
+			`unknown module (did you mean "mod_muc_light"?)`, true},
+		{"unknown module", base + "[modules.mod_frobnicate]\n", 4, 10, "modules.mod_frobnicate", "unknown module", true},
+		{"MongooseIM http handler", base + "[[listen.http]]\nport = 8088\n[[listen.http.handlers.mongoose_client_api]]\nhost = \"_\"\n", 6, 24,
+			"listen.http[0].handlers.mongoose_client_api", "Gander does not implement the HTTP handler mongoose_client_api yet", false},
+		{"http handler typo", base + "[[listen.http]]\nport = 8088\n[[listen.http.handlers.mongoose_graphql_handlr]]\nhost = \"_\"\n", 6, 24,
+			"listen.http[0].handlers.mongoose_graphql_handlr", `unknown HTTP handler type (did you mean "mongoose_graphql_handler"?)`, true},
 		{"unsupported driver", base + "[outgoing_pools.rdbms.default.connection]\ndriver = \"mysql\"\ndatabase = \"x\"\n", 5, 1,
 			"outgoing_pools.rdbms.default.connection.driver", "not supported by Gander yet", false},
 		{"pgsql missing username", base + "[outgoing_pools.rdbms.default.connection]\ndriver = \"pgsql\"\ndatabase = \"x\"\npassword = \"p\"\n", 4, 31,
 			"outgoing_pools.rdbms.default.connection.username", "is required", false},
 		{"bad sasl mechanism", base + "[auth]\nsasl_mechanisms = [\"plain\", \"digest\"]\n", 5, 29, "auth.sasl_mechanisms[1]",
 			`got "digest"`, false},
-		{"unsupported auth method", base + "[auth]\nmethods = [\"ldap\"]\n", 5, 12, "auth.methods[0]", `got "ldap"`, false},
+		{"unsupported auth method", base + "[auth]\nmethods = [\"ldap\"]\n", 5, 12, "auth.methods[0]",
+			`Gander does not implement the ldap auth method yet; Gander implements "rdbms"`, false},
+		{"unknown auth method", base + "[auth]\nmethods = [\"kerberos\"]\n", 5, 12, "auth.methods[0]", `got "kerberos"`, false},
 		{"host_config unknown host", base + "[[host_config]]\nhost = \"other\"\n[host_config.modules.mod_last]\nbackend = \"x\"\n", 5, 1,
 			"host_config[0].host", "must be one of general.hosts", false},
 		{"host_config module option", base + "[[host_config]]\nhost = \"localhost\"\n[host_config.modules.mod_last]\nbackend = \"x\"\n", 7, 1,

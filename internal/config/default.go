@@ -79,8 +79,6 @@ const DefaultTOML = `# Gander configuration file.
   [auth.rdbms]
 
 # Prometheus metrics (served by the handler above).
-[instrumentation]
-  probe_interval = 15
 [instrumentation.prometheus]
 
 # Server features. An empty table enables a module with its defaults;

@@ -11,6 +11,10 @@ import (
 // handler types).
 var ErrUnknownKey = errors.New("unknown key")
 
+// ErrNotImplemented is wrapped by every *Error that refuses a key because
+// Gander does not implement what it asks for yet.
+var ErrNotImplemented = errors.New("not implemented")
+
 // Error is one problem found in a configuration file. Parse returns either a
 // single *Error or several of them joined with errors.Join; use errors.As to
 // get at the first one, or AsErrors to get all of them.
@@ -28,8 +32,11 @@ type Error struct {
 	Key string
 	// Msg describes the problem.
 	Msg string
+	// Warning marks a warning (Config.Warnings) rather than an error.
+	Warning bool
 
 	unknown bool
+	notImpl bool
 }
 
 const msgUnknownKey = "unknown key"
@@ -46,6 +53,9 @@ func (e *Error) Error() string {
 		}
 	}
 	b.WriteString(": ")
+	if e.Warning {
+		b.WriteString("warning: ")
+	}
 	switch {
 	case e.unknown && strings.HasPrefix(e.Msg, msgUnknownKey):
 		// Reads better as "unknown key listen.c2s[0].prot (did you mean ...)".
@@ -60,11 +70,15 @@ func (e *Error) Error() string {
 	return b.String()
 }
 
-// Unwrap returns ErrUnknownKey for unknown-key errors, so that
-// errors.Is(err, ErrUnknownKey) works.
+// Unwrap returns ErrUnknownKey for unknown-key errors and
+// ErrNotImplemented for keys Gander does not implement yet, so that
+// errors.Is works.
 func (e *Error) Unwrap() error {
-	if e.unknown {
+	switch {
+	case e.unknown:
 		return ErrUnknownKey
+	case e.notImpl:
+		return ErrNotImplemented
 	}
 	return nil
 }

@@ -84,8 +84,10 @@ type TLS struct {
 	Password string `toml:"password"`
 	// DisconnectOnFailure is accepted.
 	DisconnectOnFailure bool `toml:"disconnect_on_failure"`
-	// CRLFiles are accepted and ignored.
+	// CRLFiles are not implemented yet (refused).
 	CRLFiles []string `toml:"crlfiles"`
+	// Module chooses MongooseIM's Erlang TLS library; ignored.
+	Module string `toml:"module"`
 }
 
 // HTTP is one [[listen.http]] listener.
@@ -212,15 +214,10 @@ func graphQLCategories() []string {
 }
 
 // knownHandler reports whether Handlers has a field for the handler type.
-func knownHandler(name string) bool {
-	t := reflect.TypeFor[Handlers]()
-	for i := 0; i < t.NumField(); i++ {
-		if tomlName(t.Field(i)) == name {
-			return true
-		}
-	}
-	return false
-}
+func knownHandler(name string) bool { return slicesContain(handlerNames(), name) }
+
+// handlerNames are the HTTP handler types of the schema.
+func handlerNames() []string { return tomlNames(reflect.TypeFor[Handlers]()) }
 
 // endpoint checks the options every listener has and returns "ip:port".
 func (c *checker) endpoint(key string, port *int, ip *string, ipVersion *int, proto *string) string {

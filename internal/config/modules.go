@@ -89,13 +89,18 @@ func (m *Modules) check(c *checker, key string) {
 
 // knownModule reports whether Modules has a field for name.
 func knownModule(name string) bool {
-	t := reflect.TypeFor[Modules]()
+	return slicesContain(moduleNames(), name)
+}
+
+// moduleNames are the modules of the schema.
+func moduleNames() []string { return tomlNames(reflect.TypeFor[Modules]()) }
+
+func tomlNames(t reflect.Type) []string {
+	names := make([]string, 0, t.NumField())
 	for i := 0; i < t.NumField(); i++ {
-		if tomlName(t.Field(i)) == name {
-			return true
-		}
+		names = append(names, tomlName(t.Field(i)))
 	}
-	return false
+	return names
 }
 
 func tomlName(f reflect.StructField) string {
@@ -173,22 +178,28 @@ type ModRoster struct {
 	Versioning bool `toml:"versioning"`
 	// StoreCurrentID stores the current roster version.
 	StoreCurrentID bool `toml:"store_current_id"`
-	// Backend is "mnesia" (default; Gander's in-memory store) or "rdbms".
+	// Backend is "rdbms" (Gander's default) or "mnesia", which Gander
+	// accepts with a warning: rosters are always stored in the database.
 	Backend string `toml:"backend"`
 }
 
 func (m *ModRoster) check(c *checker, key string) {
 	m.IQDisc.check(c, key, "one_queue")
-	c.oneOf(key+".backend", &m.Backend, "mnesia", "mnesia", "rdbms")
+	c.oneOf(key+".backend", &m.Backend, "rdbms", "mnesia", "rdbms")
+	if m.Backend == "mnesia" {
+		c.warnf(key+".backend", `accepted and ignored: Gander stores rosters in the database whatever the backend (as with "rdbms")`)
+	}
 }
 
 // ModOffline is mod_offline.
 type ModOffline struct {
 	// AccessMaxUserMessages names the access rule of the MongooseIM
-	// per-user limit (default "max_user_offline_messages"). Accepted only:
-	// Gander does not evaluate access rules; see MaxMessages.
+	// per-user limit (default "max_user_offline_messages"). Not implemented
+	// yet: a configuration that defines the rule is refused; see
+	// MaxMessages.
 	AccessMaxUserMessages string `toml:"access_max_user_messages"`
-	// Backend is "mnesia" (default; in-memory) or "rdbms".
+	// Backend is "rdbms" (Gander's default) or "mnesia", which Gander
+	// accepts with a warning: messages are always stored in the database.
 	Backend string `toml:"backend"`
 	// StoreGroupchatMessages also stores groupchat messages.
 	StoreGroupchatMessages bool `toml:"store_groupchat_messages"`
@@ -201,7 +212,10 @@ func (m *ModOffline) check(c *checker, key string) {
 	if m.AccessMaxUserMessages == "" {
 		m.AccessMaxUserMessages = "max_user_offline_messages"
 	}
-	c.oneOf(key+".backend", &m.Backend, "mnesia", "mnesia", "rdbms")
+	c.oneOf(key+".backend", &m.Backend, "rdbms", "mnesia", "rdbms")
+	if m.Backend == "mnesia" {
+		c.warnf(key+".backend", `accepted and ignored: Gander stores offline messages in the database whatever the backend (as with "rdbms")`)
+	}
 	c.limitDefault(key+".max_messages", &m.MaxMessages, 1000)
 }
 
@@ -321,12 +335,24 @@ func (m *ModLast) check(c *checker, key string) {
 type ModBroadcast struct {
 	// Backend must be "rdbms" (the default).
 	Backend string `toml:"backend"`
-	// LeaseTime is in seconds (default 600). The parser requires a positive
-	// integer; the module itself requires >= 10 at start.
+	// LeaseTime is in seconds (default 600, at least MinBroadcastLeaseTime).
 	LeaseTime int `toml:"lease_time"`
 }
+
+// MinBroadcastLeaseTime is the smallest mod_broadcast lease_time, in
+// seconds (docs/modules/mod_broadcast.md).
+const MinBroadcastLeaseTime = 10
 
 func (m *ModBroadcast) check(c *checker, key string) {
 	c.oneOf(key+".backend", &m.Backend, "rdbms", "rdbms")
 	c.intDefault(key+".lease_time", &m.LeaseTime, 600, 1)
+	if m.LeaseTime >= 1 {
+		m.checkLease(c, key)
+	}
+}
+
+func (m *ModBroadcast) checkLease(c *checker, key string) {
+	if m.LeaseTime < MinBroadcastLeaseTime {
+		c.errorf(key+".lease_time", "lease_time is %d, the minimum is %d seconds (mod_broadcast_invalid_lease_time)", m.LeaseTime, MinBroadcastLeaseTime)
+	}
 }

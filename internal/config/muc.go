@@ -18,6 +18,18 @@ type ModMuc struct {
 	// RoomQueueSize (Gander) bounds the stanzas a room may hold waiting to
 	// be routed (default 10000); see docs/modules/mod_muc.md.
 	RoomQueueSize int `toml:"room_queue_size"`
+	// Access names the access rule of who may use the service (default
+	// "all").
+	Access string `toml:"access"`
+	// AccessCreate names the access rule of who may create rooms (default
+	// "all").
+	AccessCreate string `toml:"access_create"`
+	// AccessAdmin names the access rule of who administers every room
+	// (default "none").
+	AccessAdmin string `toml:"access_admin"`
+	// AccessPersistent names the access rule of who may make rooms
+	// persistent (default "all").
+	AccessPersistent string `toml:"access_persistent"`
 }
 
 func (m *ModMuc) check(c *checker, key string) {
@@ -30,4 +42,8 @@ func (m *ModMuc) check(c *checker, key string) {
 	c.oneOf(key+".backend", &m.Backend, "mnesia", "mnesia")
 	c.intDefault(key+".history_size", &m.HistorySize, 20, 0)
 	c.intDefault(key+".room_queue_size", &m.RoomQueueSize, 10000, 1)
+	c.stringDefault(key+".access", &m.Access, "all")
+	c.stringDefault(key+".access_create", &m.AccessCreate, "all")
+	c.stringDefault(key+".access_admin", &m.AccessAdmin, "none")
+	c.stringDefault(key+".access_persistent", &m.AccessPersistent, "all")
 }

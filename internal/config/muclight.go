@@ -37,9 +37,12 @@ type ModMucLight struct {
 	// ConfigSchema lists the room configuration fields; after check it is
 	// sorted and de-duplicated by field name (default roomname, subject).
 	ConfigSchema []MucLightField `toml:"config_schema"`
-	// CacheAffs configures the occupant cache; accepted, not used (Gander
-	// reads occupant lists from storage, spec/muclight.md §16).
+	// CacheAffs configures the occupant cache (time_to_live is used; the
+	// other options tune MongooseIM's Erlang cache and are ignored).
 	CacheAffs *MucLightCache `toml:"cache_affs"`
+	// AccessCreate (Gander) names the access rule of who may create rooms
+	// (default "all").
+	AccessCreate string `toml:"access_create"`
 }
 
 // MucLightField is one config_schema item: a field name, exactly one typed
@@ -96,6 +99,7 @@ func (m *ModMucLight) check(c *checker, key string) {
 	c.limitDefault(key+".rooms_per_page", &m.RoomsPerPage, 10)
 	c.boolDefault(key+".blocking", &m.Blocking, true)
 	c.boolDefault(key+".promote_on_last_owner_leave", &m.PromoteOnLastOwnerLeave, true)
+	c.stringDefault(key+".access_create", &m.AccessCreate, "all")
 	if !c.ix.has(key + ".config_schema") {
 		m.ConfigSchema = MucLightDefaultSchema()
 	}

@@ -85,10 +85,14 @@ type SNI struct {
 }
 
 func (o *OutgoingPools) check(c *checker) {
-	for tag, p := range o.RDBMS {
+	for _, tag := range sortedKeys(o.RDBMS) {
+		p := o.RDBMS[tag]
 		key := joinKey("outgoing_pools.rdbms", tag)
 		if p == nil {
 			continue
+		}
+		if tag != "default" {
+			c.notImplemented(key, "pools other than the one tagged default", "Gander uses outgoing_pools.rdbms.default")
 		}
 		p.check(c, key)
 	}
@@ -96,6 +100,12 @@ func (o *OutgoingPools) check(c *checker) {
 
 func (p *Pool) check(c *checker, key string) {
 	c.oneOf(key+".scope", &p.Scope, "global", "global", "host_type", "single_host", "single_host_type")
+	switch p.Scope {
+	case "host_type":
+		c.warnf(key+".scope", "accepted and ignored: Gander opens one pool, used by every host type (as with \"global\")")
+	case "single_host", "single_host_type":
+		c.notImplemented(key+".scope", "pools that serve a single host or host type")
+	}
 	switch p.Scope {
 	case "single_host":
 		c.required(key+".host", p.Host)
@@ -107,6 +117,9 @@ func (p *Pool) check(c *checker, key string) {
 		"best_worker", "random_worker", "next_worker", "available_worker", "next_available_worker")
 	c.intDefault(key+".call_timeout", &p.CallTimeout, 60000, 1)
 	p.Connection.check(c, key+".connection")
+	if p.Connection.Driver == "sqlite" && c.ix.has(key+".workers") {
+		c.warnf(key+".workers", "accepted and ignored with sqlite: Gander sizes the pool of an SQLite file itself (4 connections, one writer at a time)")
+	}
 }
 
 func (d *Connection) check(c *checker, key string) {
@@ -133,6 +146,9 @@ func (d *Connection) check(c *checker, key string) {
 		c.required(key+".password", d.Password)
 	case "sqlite":
 		c.required(key+".database", d.Database)
+		if c.ix.has(key + ".query_timeout") {
+			c.warnf(key+".query_timeout", "accepted and ignored with sqlite (it bounds PostgreSQL statements)")
+		}
 	}
 	c.intDefault(key+".query_timeout", &d.QueryTimeout, 5000, 1)
 	c.intDefault(key+".keepalive_interval", &d.KeepaliveInterval, 0, 0)

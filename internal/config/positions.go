@@ -24,6 +24,15 @@ type keyIndex struct {
 	arrays map[string]int    // array-of-tables path -> number of elements so far
 	raw    map[string]string // scalar values as written, for messages
 	data   []byte
+	// headers are the table headers in document order, with whether each
+	// was written [[array]] (true) or [table].
+	headers []header
+}
+
+// header is one [table] or [[array]] header of the document.
+type header struct {
+	path  string // indexed path of the table
+	array bool
 }
 
 // indexKeys parses data and records the positions of all keys. Parse errors
@@ -51,8 +60,10 @@ func indexKeys(data []byte) *keyIndex {
 		switch expr.Kind {
 		case unstable.Table:
 			table = ix.header(expr, false)
+			ix.headers = append(ix.headers, header{table, false})
 		case unstable.ArrayTable:
 			table = ix.header(expr, true)
+			ix.headers = append(ix.headers, header{stripTrailingIndex(table), true})
 		case unstable.KeyValue:
 			ix.keyValue(table, expr)
 		}
@@ -148,6 +159,16 @@ func (ix *keyIndex) lookup(path string) position {
 		path = parentKey(path)
 	}
 	return position{}
+}
+
+// written returns the scalar value written at path, without the quotes of
+// a string ("" for tables, arrays and absent keys).
+func (ix *keyIndex) written(path string) string {
+	v := ix.raw[path]
+	if len(v) >= 2 && (v[0] == '"' || v[0] == '\'') && v[len(v)-1] == v[0] {
+		v = v[1 : len(v)-1]
+	}
+	return v
 }
 
 // has reports whether the document sets path explicitly.

@@ -49,6 +49,9 @@ type Config struct {
 	// DSN, if set, is a pgx connection string (URL or key=value form) used
 	// instead of Host, Port, Database, Username and Password.
 	DSN string
+	// StatementTimeout, if positive, makes PostgreSQL cancel a statement
+	// that runs longer (query_timeout, docs/configuration.md).
+	StatementTimeout time.Duration
 }
 
 // DB is an open, migrated database. It is safe for concurrent use.

@@ -177,6 +177,11 @@ func postgresURL(cfg Config) string {
 	case cfg.Username != "":
 		u.User = url.User(cfg.Username)
 	}
+	if cfg.StatementTimeout > 0 {
+		// A run-time parameter of the session: the server cancels a
+		// statement that runs longer.
+		u.RawQuery = url.Values{"statement_timeout": {strconv.FormatInt(cfg.StatementTimeout.Milliseconds(), 10)}}.Encode()
+	}
 	return u.String()
 }
 

@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/gander-xmpp/gander/internal/jid"
@@ -12,19 +11,12 @@ import (
 	"github.com/gander-xmpp/gander/internal/xmlstream"
 )
 
-// buildBroadcast creates mod_broadcast when it is enabled, after checking
-// its prerequisites (spec/broadcast.md §1).
+// buildBroadcast creates mod_broadcast when it is enabled; Validate has
+// checked its prerequisites (spec/broadcast.md §1).
 func (s *Server) buildBroadcast() error {
 	m := s.cfg.Modules.Broadcast
 	if m == nil {
 		return nil
-	}
-	if !slices.Contains(s.cfg.Auth.Methods, "rdbms") {
-		return fmt.Errorf(`mod_broadcast: mod_broadcast_requires_rdbms_auth: mod_broadcast needs auth.methods to include "rdbms", got %q`, s.cfg.Auth.Methods)
-	}
-	if lease := time.Duration(m.LeaseTime) * time.Second; lease < broadcast.MinLeaseTime {
-		return fmt.Errorf("mod_broadcast: mod_broadcast_invalid_lease_time: modules.mod_broadcast.lease_time is %d, the minimum is %d",
-			m.LeaseTime, int(broadcast.MinLeaseTime/time.Second))
 	}
 	domains := map[string]string{}
 	for _, h := range s.cfg.Hosts() {

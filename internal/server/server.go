@@ -96,6 +96,9 @@ type Server struct {
 // the database (running migrations) but registers nothing with the core
 // and accepts no connections until Start.
 func New(ctx context.Context, cfg *config.Config, opts Options) (*Server, error) {
+	if err := Validate(cfg); err != nil {
+		return nil, err
+	}
 	s := &Server{cfg: cfg, opts: opts, log: opts.Log, started: time.Now()}
 	if s.log == nil {
 		s.log = slog.Default()
@@ -166,7 +169,8 @@ func (s *Server) dbConfig() (db.Config, error) {
 		workers = p.Workers
 	}
 	return db.Config{Driver: "pgsql", Host: conn.Host, Port: conn.Port, Database: conn.Database,
-		Username: conn.Username, Password: conn.Password, MaxConns: workers}, nil
+		Username: conn.Username, Password: conn.Password, MaxConns: workers,
+		StatementTimeout: time.Duration(conn.QueryTimeout) * time.Millisecond}, nil
 }
 
 // database is the database as a component: opened by New, closed by Stop
@@ -284,9 +288,7 @@ func (s *Server) buildListeners() error {
 			AllowPlainWithoutTLS: s.cfg.Auth.AllowPlainWithoutTLS,
 			MaxConnections:       int(lc.MaxConnections),
 		}
-		if sh, ok := s.cfg.Shaper[lc.Shaper]; ok && lc.Shaper != "none" {
-			opts.BytesPerSecond = sh.MaxRate
-		}
+		opts.BytesPerSecond = s.cfg.ListenerShaper(lc)
 		if lc.TLS != nil {
 			tc, err := s.tlsConfig(lc.TLS)
 			if err != nil {
