@@ -163,7 +163,7 @@ start_gander() {
   local label=$1 cfg=$2
   mkdir -p "$WORK/$label"
   log "$label: provisioning $N_ACCOUNTS accounts"
-  run "$GANDER" register --config "$WORK/$cfg" --prefix "$PREFIX" --count "$N_ACCOUNTS" --password "$PASSWORD" >&2
+  run "$GANDER" register --config "$WORK/$cfg" --create --prefix "$PREFIX" --count "$N_ACCOUNTS" --password "$PASSWORD" >&2
   # BENCH_GANDER_FLAGS adds serve flags, e.g. "--cpuprofile /tmp/gander.prof".
   note "$(pin "${BENCH_SERVER_CPUS:-}")setsid gander serve --config \$WORK/$cfg ${BENCH_GANDER_FLAGS:-}&"
   # shellcheck disable=SC2086

@@ -20,6 +20,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime/pprof"
 	"strconv"
 	"strings"
@@ -88,7 +89,7 @@ type common struct {
 
 func (c *common) flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.config, "config", "", "MongooseIM-style TOML configuration `file` (default: the built-in configuration)")
-	fs.StringVar(&c.dataDir, "data-dir", "gander-data", "`directory` for the embedded database and generated certificate (general.data_dir overrides)")
+	fs.StringVar(&c.dataDir, "data-dir", "", "`directory` for the embedded database and generated certificate (default: general.data_dir, else $XDG_DATA_HOME/gander or ~/.local/share/gander)")
 	fs.StringVar(&c.level, "log-level", "", "log level: debug, info, warning or error (default: general.loglevel)")
 }
 
@@ -97,6 +98,31 @@ func (c *common) load() (*config.Config, error) {
 		return config.Default(), nil
 	}
 	return config.Load(c.config)
+}
+
+// resolveDataDir returns the data directory, as an absolute path: the
+// --data-dir flag, else general.data_dir (relative to the configuration
+// file), else config.DefaultDataDir. It never depends on the current
+// directory unless the flag is relative (docs/configuration.md).
+func (c *common) resolveDataDir(cfg *config.Config) (string, error) {
+	dir := c.dataDir
+	if dir == "" {
+		dir = cfg.General.DataDir
+	}
+	if dir == "" {
+		return config.DefaultDataDir()
+	}
+	return filepath.Abs(dir)
+}
+
+// logLevel is the --log-level flag, else general.loglevel. Running with no
+// configuration is running with the built-in one (loglevel = "info"), so
+// the logs are the same as with the file print-default-config writes.
+func logLevel(flag string, cfg *config.Config) string {
+	if flag != "" {
+		return flag
+	}
+	return cfg.General.LogLevel
 }
 
 func logger(w io.Writer, level string) *slog.Logger {
@@ -155,20 +181,23 @@ func serve(args []string, stderr io.Writer) int {
 			_ = f.Close()
 		}()
 	}
-	level := c.level
-	if level == "" {
-		level = cfg.General.LogLevel
-		if c.config == "" {
-			level = "info"
-		}
+	log := logger(stderr, logLevel(c.level, cfg))
+	dataDir, err := c.resolveDataDir(cfg)
+	if err != nil {
+		log.Error("start failed", "err", err)
+		return 1
 	}
-	log := logger(stderr, level)
+	source := c.config
+	if source == "" {
+		source = "built-in (gander print-default-config)"
+	}
+	log.Info("gander starting", "version", server.Version, "config", source, "data_dir", dataDir)
 	for _, w := range cfg.Warnings {
 		log.Warn("configuration: "+w.Msg, "key", w.Key, "file", w.File, "line", w.Line)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	srv, err := server.New(ctx, cfg, server.Options{DataDir: c.dataDir, Log: log})
+	srv, err := server.New(ctx, cfg, server.Options{DataDir: dataDir, Log: log})
 	if err != nil {
 		log.Error("start failed", "err", err)
 		return 1
@@ -234,6 +263,7 @@ func register(args []string, stdout, stderr io.Writer) int {
 	count := fs.Int("count", 0, "bulk mode: `number` of accounts to create with --prefix (existing ones are skipped)")
 	first := fs.Int("first", 1, "bulk mode: `number` of the first account")
 	workers := fs.Int("workers", 0, "bulk mode: goroutines deriving the SCRAM credentials (0 = one per CPU)")
+	create := fs.Bool("create", false, "create the embedded database if it does not exist yet (without it, a missing database is an error: the server has not run with this data directory)")
 	if err := fs.Parse(args); err != nil {
 		return flagExit(err)
 	}
@@ -257,8 +287,20 @@ func register(args []string, stdout, stderr io.Writer) int {
 	if *domain == "" {
 		*domain = cfg.General.DefaultServerDomain
 	}
+	dataDir, err := c.resolveDataDir(cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "gander register: %v\n", err)
+		return 1
+	}
 	ctx := context.Background()
-	srv, err := server.New(ctx, cfg, server.Options{DataDir: c.dataDir, Log: logger(stderr, "warning")})
+	srv, err := server.New(ctx, cfg, server.Options{DataDir: dataDir, Log: logger(stderr, "warning"), MustExist: !*create})
+	if errors.Is(err, server.ErrNoDatabase) {
+		fmt.Fprintf(stderr, "gander register: %v\n"+
+			"The server creates its database when it first starts, in its data directory (here %s).\n"+
+			"Run gander register with the same --config and --data-dir as the server, or add --create to create a new database here.\n",
+			err, dataDir)
+		return 1
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "gander: %v\n", err)
 		return 1

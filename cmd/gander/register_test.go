@@ -78,7 +78,7 @@ func TestRegisterBulkCommand(t *testing.T) {
 	cfgFile := filepath.Join(dir, "gander.toml")
 	require.NoError(t, os.WriteFile(cfgFile, []byte(config.DefaultTOML+"\n[auth.password]\n  scram_iterations = 4096\n"), 0o600))
 	var out, errb bytes.Buffer
-	code := run([]string{"register", "--config", cfgFile, "--data-dir", dir, "--prefix", "u", "--count", "12", "--first", "5", "--password", "pw"}, &out, &errb)
+	code := run([]string{"register", "--config", cfgFile, "--data-dir", dir, "--create", "--prefix", "u", "--count", "12", "--first", "5", "--password", "pw"}, &out, &errb)
 	require.Equal(t, 0, code, errb.String())
 	require.Contains(t, out.String(), "Registered 12 accounts u5..u16@localhost (0 already existed)")
 

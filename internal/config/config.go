@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 
@@ -104,7 +105,8 @@ type General struct {
 	ComponentBackend string `toml:"component_backend"`
 	// MaxFSMQueue is accepted for compatibility.
 	MaxFSMQueue int `toml:"max_fsm_queue"`
-	// DataDir (Gander) is the data directory; "" means the --data-dir flag.
+	// DataDir (Gander) is the data directory (relative: to the file's
+	// directory); "" means the default, DefaultDataDir.
 	DataDir string `toml:"data_dir"`
 	// NodeName (Gander) names this node (default "gander@<hostname>").
 	NodeName string `toml:"node_name"`
@@ -195,13 +197,54 @@ type HostConfig struct {
 	S2S map[string]any `toml:"s2s"`
 }
 
-// Load reads the file at path and parses it with Parse.
+// Load reads the file at path and parses it with Parse. Relative file
+// paths in the file (general.data_dir, an sqlite database, TLS certificate
+// and key files) are taken relative to the file's directory, so that the
+// server finds the same files whatever its current directory.
 func Load(path string) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
-	return Parse(data, path)
+	c, err := Parse(data, path)
+	if err != nil {
+		return nil, err
+	}
+	dir, err := filepath.Abs(filepath.Dir(path))
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	c.resolvePaths(dir)
+	return c, nil
+}
+
+// resolvePaths makes the relative file paths of the configuration relative
+// to dir.
+func (c *Config) resolvePaths(dir string) {
+	abs := func(p *string) {
+		if *p != "" && !filepath.IsAbs(*p) {
+			*p = filepath.Join(dir, *p)
+		}
+	}
+	abs(&c.General.DataDir)
+	for _, p := range c.OutgoingPools.RDBMS {
+		if p != nil && p.Connection.Driver == "sqlite" {
+			abs(&p.Connection.Database)
+		}
+	}
+	tlsFiles := func(t *TLS) {
+		if t != nil {
+			abs(&t.CertFile)
+			abs(&t.KeyFile)
+			abs(&t.CACertFile)
+		}
+	}
+	for i := range c.Listen.C2S {
+		tlsFiles(c.Listen.C2S[i].TLS)
+	}
+	for i := range c.Listen.HTTP {
+		tlsFiles(c.Listen.HTTP[i].TLS)
+	}
 }
 
 // Default returns the built-in default configuration (DefaultTOML).
@@ -451,4 +494,20 @@ func article(s string) string {
 		return "an"
 	}
 	return "a"
+}
+
+// DefaultDataDir is the data directory when neither the command line nor
+// general.data_dir names one: $XDG_DATA_HOME/gander, or
+// ~/.local/share/gander (the XDG Base Directory default). It does not
+// depend on the current directory, so the server and `gander register`
+// find the same database wherever they are started.
+func DefaultDataDir() (string, error) {
+	if x := os.Getenv("XDG_DATA_HOME"); x != "" && filepath.IsAbs(x) {
+		return filepath.Join(x, "gander"), nil
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return "", fmt.Errorf("config: no data directory: %w (set general.data_dir, --data-dir or XDG_DATA_HOME)", err)
+	}
+	return filepath.Join(home, ".local", "share", "gander"), nil
 }

@@ -83,7 +83,7 @@ func TestDefault(t *testing.T) {
 		t.Fatalf("DefaultTOML does not parse: %v", err)
 	}
 	d := Default()
-	if d.General.DefaultServerDomain != "localhost" || d.General.LogLevel != "warning" ||
+	if d.General.DefaultServerDomain != "localhost" || d.General.LogLevel != "info" ||
 		d.General.NodeName != DefaultNodeName() || d.General.DataDir != "" {
 		t.Errorf("general = %+v", d.General)
 	}
@@ -386,5 +386,25 @@ func TestSQLiteDriver(t *testing.T) {
 	}
 	if conn, ok := c.RDBMS(); !ok || conn.Driver != "sqlite" || conn.Database != "/tmp/g.db" || conn.Port != 0 {
 		t.Errorf("RDBMS() = %+v, %v", conn, ok)
+	}
+}
+
+func TestLoadResolvesRelativePaths(t *testing.T) {
+	dir := t.TempDir()
+	f := filepath.Join(dir, "gander.toml")
+	doc := base + "data_dir = \"data\"\n[[listen.c2s]]\nport = 5222\ntls.certfile = \"certs/c.pem\"\ntls.keyfile = \"/abs/k.pem\"\n" +
+		"[outgoing_pools.rdbms.default.connection]\ndriver = \"sqlite\"\ndatabase = \"db/g.db\"\n"
+	if err := os.WriteFile(f, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, _ := c.RDBMS()
+	if c.General.DataDir != filepath.Join(dir, "data") || c.Listen.C2S[0].TLS.CertFile != filepath.Join(dir, "certs/c.pem") ||
+		c.Listen.C2S[0].TLS.KeyFile != "/abs/k.pem" || conn.Database != filepath.Join(dir, "db/g.db") {
+		t.Errorf("paths not resolved against %s: data_dir %q cert %q key %q db %q", dir, c.General.DataDir,
+			c.Listen.C2S[0].TLS.CertFile, c.Listen.C2S[0].TLS.KeyFile, conn.Database)
 	}
 }

@@ -19,10 +19,13 @@ const DefaultTOML = `# Gander configuration file.
   # The domain used when a request does not name one; must be one of hosts.
   default_server_domain = "localhost"
   # One of "none", "critical", "error", "warning", "notice", "info", "debug".
-  loglevel = "warning"
-  language = "en"
+  # "info" logs what the server does at start and stop; "warning" only
+  # problems.
+  loglevel = "info"
   # Gander: where the embedded database and the generated TLS certificate
-  # live. Empty means "use the --data-dir command-line flag".
+  # live (a relative path is relative to this file's directory). Empty
+  # means $XDG_DATA_HOME/gander, or ~/.local/share/gander. The --data-dir
+  # command-line flag overrides it.
   data_dir = ""
   # Gander: the name of this node (shown e.g. as the owner of broadcast jobs);
   # it must differ between the nodes sharing one database. Default:

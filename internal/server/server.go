@@ -6,7 +6,9 @@ package server
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"os"
@@ -45,14 +47,21 @@ const Version = "0.1.0-dev"
 
 // Options are what the command line adds to the configuration.
 type Options struct {
-	// DataDir holds the embedded database and the generated certificate
-	// when the configuration does not say otherwise.
+	// DataDir holds the embedded database and the generated certificate;
+	// "" means general.data_dir.
 	DataDir string
 	Log     *slog.Logger
 	// DB, when set, is used instead of opening the configured database
 	// (tests inject an isolated one); the server then does not close it.
 	DB *db.DB
+	// MustExist makes New fail with ErrNoDatabase instead of creating a
+	// new embedded database file (`gander register` without --create).
+	MustExist bool
 }
+
+// ErrNoDatabase is returned by New with Options.MustExist when the
+// embedded database file does not exist yet.
+var ErrNoDatabase = errors.New("no database")
 
 // Server is a running Gander node.
 type Server struct {
@@ -104,7 +113,7 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Server, error)
 		s.log = slog.Default()
 	}
 	s.life.log = s.log
-	if cfg.General.DataDir != "" {
+	if s.opts.DataDir == "" {
 		s.opts.DataDir = cfg.General.DataDir
 	}
 	if s.opts.DataDir == "" {
@@ -114,6 +123,11 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Server, error)
 		dbc, err := s.dbConfig()
 		if err != nil {
 			return nil, err
+		}
+		if dbc.Driver == db.SQLite && opts.MustExist {
+			if _, err := os.Stat(dbc.Path); errors.Is(err, fs.ErrNotExist) {
+				return nil, fmt.Errorf("%w: %s", ErrNoDatabase, dbc.Path)
+			}
 		}
 		if s.db, err = db.Open(ctx, dbc, s.log); err != nil {
 			return nil, fmt.Errorf("database: %w", err)
