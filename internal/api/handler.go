@@ -18,10 +18,10 @@ import (
 	"github.com/99designs/gqlgen/graphql/executor"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/lru"
-	"github.com/99designs/gqlgen/graphql/playground"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
+	"github.com/gander-xmpp/gander/internal/graphiql"
 	"github.com/gander-xmpp/gander/internal/jid"
 )
 
@@ -92,7 +92,7 @@ func NewSchemaHandler(opts Options, deps Deps, es graphql.ExecutableSchema) *Han
 	h.exec.SetQueryCache(lru.New[*ast.QueryDocument](256))
 	h.exec.SetErrorPresenter(h.presentError)
 	h.exec.SetRecoverFunc(h.recoverPanic)
-	h.ide = playground.Handler("Gander GraphQL", opts.Path)
+	h.ide = graphiql.Page("Gander GraphQL ("+opts.Endpoint+")", opts.Path).ServeHTTP
 	return h
 }
 
