@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -146,8 +147,9 @@ type category struct {
 }
 
 type command struct {
-	op    string // "query" or "mutation"
-	field *ast.FieldDefinition
+	op     string // "query" or "mutation"
+	field  *ast.FieldDefinition
+	schema *ast.Schema
 }
 
 func (c *category) command(name string) *command {
@@ -177,7 +179,7 @@ func categories(s *ast.Schema) []*category {
 			}
 			for _, cf := range t.Fields {
 				if !strings.HasPrefix(cf.Name, "__") && c.command(cf.Name) == nil {
-					c.commands = append(c.commands, &command{op: op, field: cf})
+					c.commands = append(c.commands, &command{op: op, field: cf, schema: s})
 				}
 			}
 		}
@@ -218,8 +220,29 @@ func (c *command) usage(w io.Writer, cat string) {
 		if a.Type.NonNull && a.DefaultValue == nil {
 			req = "required"
 		}
-		fmt.Fprintf(w, "  --%-20s %s (%s)\n", a.Name, a.Type.String(), req)
+		fmt.Fprintf(w, "  --%-20s %s (%s)", a.Name, a.Type.String(), req)
+		if vals := enumValues(c.schema, a.Type); vals != nil {
+			fmt.Fprintf(w, ": one of %s", strings.Join(vals, ", "))
+		}
+		fmt.Fprintln(w)
 	}
+}
+
+// enumValues returns the values of an enum type (or of the elements of a
+// list of one), or nil.
+func enumValues(s *ast.Schema, t *ast.Type) []string {
+	for t.Elem != nil {
+		t = t.Elem
+	}
+	def := s.Types[t.NamedType]
+	if def == nil || def.Kind != ast.Enum {
+		return nil
+	}
+	vals := make([]string, 0, len(def.EnumValues))
+	for _, v := range def.EnumValues {
+		vals = append(vals, v.Name)
+	}
+	return vals
 }
 
 // parseArgs turns --name value pairs into GraphQL variables typed after
@@ -276,6 +299,12 @@ func convert(s *ast.Schema, t *ast.Type, val string) (any, error) {
 			return nil, fmt.Errorf("expected JSON for %s", t.String())
 		}
 		return v, nil
+	}
+	if vals := enumValues(s, t); vals != nil {
+		if !slices.Contains(vals, val) {
+			return nil, fmt.Errorf("expected one of %s, got %q", strings.Join(vals, ", "), val)
+		}
+		return val, nil
 	}
 	switch t.NamedType {
 	case "Int", "PosInt", "NonNegInt":

@@ -174,3 +174,17 @@ func TestCtlEndpointFromConfig(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, ctlEndpoint{url: "http://h:1/x", user: "u", pass: "p"}, ep)
 }
+
+// TestCtlEnumValues: an enum argument's values are listed in --help, and a
+// wrong value is refused with the list, before anything is sent.
+func TestCtlEnumValues(t *testing.T) {
+	var out, errb bytes.Buffer
+	require.Equal(t, 0, run([]string{"ctl", "broadcast", "startBroadcast", "--help"}, &out, &errb))
+	require.Contains(t, out.String(), "--recipientGroup       BroadcastRecipientGroup! (required): one of ALL_USERS_IN_DOMAIN")
+	out.Reset()
+	code := run([]string{"ctl", "--url", "http://127.0.0.1:1/unused", "broadcast", "startBroadcast", "--name", "n", "--domain", "localhost",
+		"--messageSubject", "s", "--messageBody", "b", "--senderJid", "a@localhost", "--messageRate", "1",
+		"--recipientGroup", "everyone"}, &out, &errb)
+	require.Equal(t, 2, code)
+	require.Contains(t, errb.String(), `--recipientGroup: expected one of ALL_USERS_IN_DOMAIN, got "everyone"`)
+}
