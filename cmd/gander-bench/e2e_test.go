@@ -35,7 +35,7 @@ func TestMain(m *testing.M) {
 // users accounts bench1..benchN (password benchpass), and returns it.
 func benchServer(t *testing.T, users int, extraTOML string) *server.Server {
 	t.Helper()
-	cfg, err := config.Parse([]byte(config.DefaultTOML+extraTOML), "test.toml")
+	cfg, err := config.Parse([]byte(config.WithoutModules(config.DefaultTOML, "mod_muc_light", "mod_inbox", "mod_broadcast")+extraTOML), "test.toml")
 	require.NoError(t, err)
 	srv := servertest.Start(t, servertest.WithAdminAPI(cfg), dbtest.Open(t, db.SQLite))
 	ctx := context.Background()

@@ -12,7 +12,7 @@ import (
 // schema, with list and input-object arguments as JSON.
 func TestCtlMucLight(t *testing.T) {
 	t.Parallel()
-	cfg, err := config.Parse([]byte(config.DefaultTOML+"\n[modules.mod_muc_light]\n"), "test.toml")
+	cfg, err := config.Parse([]byte(config.WithoutModules(config.DefaultTOML, "mod_muc_light")+"\n[modules.mod_muc_light]\n"), "test.toml")
 	require.NoError(t, err)
 	flags, _ := ctlServerWith(t, cfg)
 

@@ -14,7 +14,7 @@ import (
 // (done with gander ctl muc_light) move room entries to the bin.
 func TestCtlInbox(t *testing.T) {
 	t.Parallel()
-	cfg, err := config.Parse([]byte(config.DefaultTOML+"\n[modules.mod_muc_light]\n[modules.mod_inbox]\nbackend = \"rdbms_async\"\n"), "test.toml")
+	cfg, err := config.Parse([]byte(config.WithoutModules(config.DefaultTOML, "mod_muc_light", "mod_inbox")+"\n[modules.mod_muc_light]\n[modules.mod_inbox]\nbackend = \"rdbms_async\"\n"), "test.toml")
 	require.NoError(t, err)
 	flags, srv := ctlServerWith(t, cfg)
 	ctx := context.Background()

@@ -106,13 +106,19 @@ func TestDefault(t *testing.T) {
 	if !slices.Equal(d.Auth.SASLMechanisms, ImplementedSASLMechanisms()) || d.Auth.Password.ScramIterations != 10000 {
 		t.Errorf("auth = %+v", d.Auth)
 	}
-	want := []string{"mod_disco", "mod_presence", "mod_roster", "mod_offline", "mod_ping", "mod_version", "mod_carboncopy"}
+	// The default shows the product: every module that needs no setup.
+	want := []string{"mod_disco", "mod_presence", "mod_roster", "mod_offline", "mod_ping", "mod_version", "mod_carboncopy",
+		"mod_last", "mod_broadcast", "mod_muc_light", "mod_muc", "mod_inbox"}
 	if got := d.Modules.Enabled(); !slices.Equal(got, want) {
 		t.Errorf("modules = %v, want %v", got, want)
 	}
-	if d.Modules.Roster.Backend != "rdbms" || d.Modules.Offline.MaxMessages != 1000 || !d.Modules.IsEnabled("mod_ping") ||
-		d.Modules.IsEnabled("mod_last") {
-		t.Errorf("module options: roster %+v offline %+v", d.Modules.Roster, d.Modules.Offline)
+	m := d.Modules
+	if m.Roster.Backend != "rdbms" || m.Offline.MaxMessages != 1000 || m.Last.Backend != "rdbms" || m.MucLight.Backend != "rdbms" ||
+		m.Inbox.Backend != "rdbms" || !m.Inbox.HasGroupchat("muc") || !m.Inbox.HasGroupchat("muclight") || m.Broadcast.LeaseTime != 600 {
+		t.Errorf("module options: roster %+v offline %+v last %+v muclight %+v inbox %+v", m.Roster, m.Offline, m.Last, m.MucLight, m.Inbox)
+	}
+	if len(d.Warnings) != 0 {
+		t.Errorf("the built-in configuration has warnings: %v", d.Warnings)
 	}
 	_ = c
 }
@@ -406,5 +412,16 @@ func TestLoadResolvesRelativePaths(t *testing.T) {
 		c.Listen.C2S[0].TLS.KeyFile != "/abs/k.pem" || conn.Database != filepath.Join(dir, "db/g.db") {
 		t.Errorf("paths not resolved against %s: data_dir %q cert %q key %q db %q", dir, c.General.DataDir,
 			c.Listen.C2S[0].TLS.CertFile, c.Listen.C2S[0].TLS.KeyFile, conn.Database)
+	}
+}
+
+func TestWithoutModules(t *testing.T) {
+	doc := WithoutModules(DefaultTOML, "mod_muc", "mod_muc_light") + "\n[modules.mod_muc]\n  history_size = 5\n"
+	c, err := Parse([]byte(doc), "t.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Modules.MucLight != nil || c.Modules.Muc == nil || c.Modules.Muc.HistorySize != 5 || c.Modules.Inbox == nil {
+		t.Errorf("muc_light %v, muc %+v, inbox %v", c.Modules.MucLight, c.Modules.Muc, c.Modules.Inbox)
 	}
 }

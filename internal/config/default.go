@@ -1,5 +1,7 @@
 package config
 
+import "strings"
+
 // DefaultTOML is the built-in default configuration: what Gander runs with
 // when no configuration file is given, and what `gander
 // print-default-config` prints as a starting point. Default() parses it.
@@ -84,9 +86,12 @@ const DefaultTOML = `# Gander configuration file.
 # Prometheus metrics (served by the handler above).
 [instrumentation.prometheus]
 
-# Server features. An empty table enables a module with its defaults;
-# removing a table disables the module. backend = "rdbms" stores data in the
-# database; backend = "mnesia" keeps it in memory only (lost on restart).
+# Server features: every module Gander implements that needs no setup of
+# its own. An empty table enables a module with its defaults; removing a
+# table disables the module. backend = "rdbms" stores data in the database;
+# backend = "mnesia" keeps it in memory only (lost on restart).
+# Service discovery (XEP-0030), presence, rosters, offline messages
+# (XEP-0160), ping (XEP-0199) and software version (XEP-0092).
 [modules.mod_disco]
 [modules.mod_presence]
 [modules.mod_roster]
@@ -95,5 +100,48 @@ const DefaultTOML = `# Gander configuration file.
   backend = "rdbms"
 [modules.mod_ping]
 [modules.mod_version]
+# Message Carbons (XEP-0280): a user's clients see each other's chats.
 [modules.mod_carboncopy]
+# Last activity (XEP-0012): when a contact was last online.
+[modules.mod_last]
+  backend = "rdbms"
+# MUC Light group chats, at muclight.<domain> (docs/modules/mod_muc_light.md).
+[modules.mod_muc_light]
+  backend = "rdbms"
+# Classic multi-user chat (XEP-0045), at conference.<domain>; rooms are kept
+# in memory (docs/modules/mod_muc.md).
+[modules.mod_muc]
+# The inbox: each user's conversation list with unread counts, for chats and
+# both kinds of group chat (docs/modules/mod_inbox.md).
+[modules.mod_inbox]
+  groupchat = ["muclight", "muc"]
+# Admin broadcasts to every user of a domain, driven through the GraphQL
+# broadcast category and gander ctl broadcast (docs/modules/mod_broadcast.md).
+[modules.mod_broadcast]
 `
+
+// WithoutModules returns the TOML document doc without the [modules.NAME]
+// tables (and their sub-tables) of the given modules, so that a program or
+// a test can start from DefaultTOML and write its own options for one of
+// them: config.WithoutModules(config.DefaultTOML, "mod_muc") +
+// "[modules.mod_muc]\n  history_size = 5\n". It works on lines: a table
+// ends at the next header.
+func WithoutModules(doc string, names ...string) string {
+	var b strings.Builder
+	skip := false
+	for _, line := range strings.SplitAfter(doc, "\n") {
+		if t := strings.TrimSpace(line); strings.HasPrefix(t, "[") {
+			skip = false
+			for _, n := range names {
+				h := "[modules." + n
+				if strings.HasPrefix(t, h+"]") || strings.HasPrefix(t, h+".") {
+					skip = true
+				}
+			}
+		}
+		if !skip {
+			b.WriteString(line)
+		}
+	}
+	return b.String()
+}

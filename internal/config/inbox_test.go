@@ -8,7 +8,7 @@ import (
 )
 
 func TestInboxDefaults(t *testing.T) {
-	cfg, err := Parse([]byte(DefaultTOML+"\n[modules.mod_inbox]\n"), "t.toml")
+	cfg, err := Parse([]byte(WithoutModules(DefaultTOML, "mod_inbox")+"\n[modules.mod_inbox]\n"), "t.toml")
 	require.NoError(t, err)
 	m := cfg.Modules.Inbox
 	require.Equal(t, "rdbms", m.Backend)
@@ -28,7 +28,7 @@ func TestInboxDefaults(t *testing.T) {
 }
 
 func TestInboxSpecExample(t *testing.T) {
-	cfg, err := Parse([]byte(DefaultTOML+`
+	cfg, err := Parse([]byte(WithoutModules(DefaultTOML, "mod_inbox")+`
 [modules.mod_inbox]
   backend = "rdbms_async"
   async_writer.pool_size = 8
@@ -81,7 +81,7 @@ func TestInboxRejected(t *testing.T) {
 		{`unknown_option = 1`, "unknown_option"},
 	} {
 		t.Run(tc.opt, func(t *testing.T) {
-			_, err := Parse([]byte(DefaultTOML+"\n[modules.mod_inbox]\n"+tc.opt+"\n"), "t.toml")
+			_, err := Parse([]byte(WithoutModules(DefaultTOML, "mod_inbox")+"\n[modules.mod_inbox]\n"+tc.opt+"\n"), "t.toml")
 			require.Error(t, err)
 			require.Contains(t, err.Error(), "modules.mod_inbox."+tc.key)
 		})

@@ -7,18 +7,18 @@ import (
 )
 
 func TestMucDefaultsAndOptions(t *testing.T) {
-	cfg, err := Parse([]byte(DefaultTOML), "t.toml")
+	cfg, err := Parse([]byte(WithoutModules(DefaultTOML, "mod_muc")), "t.toml")
 	require.NoError(t, err)
-	require.Nil(t, cfg.Modules.Muc, "mod_muc is not in the default configuration")
+	require.Nil(t, cfg.Modules.Muc)
 
-	cfg, err = Parse([]byte(DefaultTOML+"\n[modules.mod_muc]\n"), "t.toml")
+	cfg, err = Parse([]byte(WithoutModules(DefaultTOML, "mod_muc")+"\n[modules.mod_muc]\n"), "t.toml")
 	require.NoError(t, err)
 	m := cfg.Modules.Muc
 	require.Equal(t, "conference.@HOST@", m.Host)
 	require.Equal(t, "mnesia", m.Backend)
 	require.Equal(t, 20, m.HistorySize)
 
-	cfg, err = Parse([]byte(DefaultTOML+"\n[modules.mod_muc]\nhost = \"group.@HOST@\"\nhistory_size = 0\n"), "t.toml")
+	cfg, err = Parse([]byte(WithoutModules(DefaultTOML, "mod_muc")+"\n[modules.mod_muc]\nhost = \"group.@HOST@\"\nhistory_size = 0\n"), "t.toml")
 	require.NoError(t, err)
 	require.Equal(t, "group.@HOST@", cfg.Modules.Muc.Host)
 	require.Equal(t, 0, cfg.Modules.Muc.HistorySize)
@@ -32,7 +32,7 @@ func TestMucRejected(t *testing.T) {
 		`history_size = -1`,
 		`max_history = 5`,
 	} {
-		_, err := Parse([]byte(DefaultTOML+"\n[modules.mod_muc]\n"+opts+"\n"), "t.toml")
+		_, err := Parse([]byte(WithoutModules(DefaultTOML, "mod_muc")+"\n[modules.mod_muc]\n"+opts+"\n"), "t.toml")
 		require.Error(t, err, opts)
 	}
 }

@@ -7,7 +7,7 @@ import (
 )
 
 func TestMucLightDefaults(t *testing.T) {
-	cfg, err := Parse([]byte(DefaultTOML+"\n[modules.mod_muc_light]\n"), "t.toml")
+	cfg, err := Parse([]byte(WithoutModules(DefaultTOML, "mod_muc_light")+"\n[modules.mod_muc_light]\n"), "t.toml")
 	require.NoError(t, err)
 	m := cfg.Modules.MucLight
 	require.Equal(t, "muclight.@HOST@", m.Host)
@@ -26,7 +26,7 @@ func TestMucLightDefaults(t *testing.T) {
 }
 
 func TestMucLightSpecExample(t *testing.T) {
-	cfg, err := Parse([]byte(DefaultTOML+`
+	cfg, err := Parse([]byte(WithoutModules(DefaultTOML, "mod_muc_light")+`
 [modules.mod_muc_light]
   host = "muclight.@HOST@"
   backend = "rdbms"
@@ -87,7 +87,7 @@ func TestMucLightRejects(t *testing.T) {
 		"unknown key":    "[modules.mod_muc_light]\nlegacy_mode = true\n",
 	} {
 		t.Run(name, func(t *testing.T) {
-			_, err := Parse([]byte(DefaultTOML+"\n"+body), "t.toml")
+			_, err := Parse([]byte(WithoutModules(DefaultTOML, "mod_muc_light")+"\n"+body), "t.toml")
 			require.Error(t, err)
 			require.Contains(t, err.Error(), "mod_muc_light")
 		})

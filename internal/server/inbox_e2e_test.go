@@ -36,7 +36,7 @@ type inboxEnv struct {
 
 func inboxConfig(t *testing.T, opts string) *config.ModInbox {
 	t.Helper()
-	cfg, err := config.Parse([]byte(config.DefaultTOML+"\n[modules.mod_inbox]\nboxes = [\"other\"]\n"+opts), "test.toml")
+	cfg, err := config.Parse([]byte(config.WithoutModules(config.DefaultTOML, "mod_inbox")+"\n[modules.mod_inbox]\nboxes = [\"other\"]\n"+opts), "test.toml")
 	require.NoError(t, err)
 	return cfg.Modules.Inbox
 }

@@ -28,7 +28,7 @@ const (
 
 func mucConfig(t *testing.T, opts string) *config.ModMuc {
 	t.Helper()
-	cfg, err := config.Parse([]byte(config.DefaultTOML+"\n[modules.mod_muc]\n"+opts), "test.toml")
+	cfg, err := config.Parse([]byte(config.WithoutModules(config.DefaultTOML, "mod_muc")+"\n[modules.mod_muc]\n"+opts), "test.toml")
 	require.NoError(t, err)
 	return cfg.Modules.Muc
 }

@@ -34,7 +34,7 @@ func BenchmarkMucLightFanOutSockets(b *testing.B) {
 			cfg := servertest.Config()
 			cfg.Listen.C2S[0].TLS = nil
 			cfg.Auth.AllowPlainWithoutTLS = true
-			parsed, err := config.Parse([]byte(config.DefaultTOML+"\n[modules.mod_muc_light]\nbackend = \"rdbms\"\n[modules.mod_muc_light.cache_affs]\n"), "b.toml")
+			parsed, err := config.Parse([]byte(config.WithoutModules(config.DefaultTOML, "mod_muc_light")+"\n[modules.mod_muc_light]\nbackend = \"rdbms\"\n[modules.mod_muc_light.cache_affs]\n"), "b.toml")
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -38,7 +38,7 @@ const (
 // would, so defaults and validation apply.
 func mlConfig(t *testing.T, opts string) *config.ModMucLight {
 	t.Helper()
-	cfg, err := config.Parse([]byte(config.DefaultTOML+"\n[modules.mod_muc_light]\n"+opts), "test.toml")
+	cfg, err := config.Parse([]byte(config.WithoutModules(config.DefaultTOML, "mod_muc_light")+"\n[modules.mod_muc_light]\n"+opts), "test.toml")
 	require.NoError(t, err)
 	return cfg.Modules.MucLight
 }

@@ -76,7 +76,7 @@ func (r *fakeRouter) online(u string) *fakeSession {
 }
 
 func testOpts(t testing.TB, extra string) config.ModMucLight {
-	cfg, err := config.Parse([]byte(config.DefaultTOML+"\n[modules.mod_muc_light]\n"+extra), "t.toml")
+	cfg, err := config.Parse([]byte(config.WithoutModules(config.DefaultTOML, "mod_muc_light")+"\n[modules.mod_muc_light]\n"+extra), "t.toml")
 	require.NoError(t, err)
 	return *cfg.Modules.MucLight
 }
