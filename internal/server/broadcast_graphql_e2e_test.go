@@ -350,7 +350,10 @@ func TestBroadcastAPIDomainAdmin(t *testing.T) {
 func TestBroadcastAPIModuleNotLoaded(t *testing.T) {
 	t.Parallel()
 	forEachDB(t, func(t *testing.T, d *db.DB) {
-		srv, c := startAPI(t, d, func(c *config.Config) { c.General.Hosts = []string{"localhost", "localhost.bis"} })
+		srv, c := startAPI(t, d, func(c *config.Config) {
+			c.General.Hosts = []string{"localhost", "localhost.bis"}
+			c.Modules.Broadcast = nil // on in the built-in configuration
+		})
 		srv.register(t, "alice")
 		const msg = "Some of the required modules are not loaded"
 		check := func(ext map[string]any) {

@@ -239,7 +239,7 @@ func TestLastActivityCloseStatus(t *testing.T) {
 func TestLastActivityModuleNotLoaded(t *testing.T) {
 	t.Parallel()
 	forEachDB(t, func(t *testing.T, d *db.DB) {
-		s := startServer(t, d, nil)
+		s := startServer(t, d, func(c *config.Config) { c.Modules.Last = nil })
 		s.register(t, "alice", "bob")
 		alice := s.login(t, "alice", "a")
 		bob := s.login(t, "bob", "b")

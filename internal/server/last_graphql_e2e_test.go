@@ -374,6 +374,7 @@ func TestLastAPIModuleNotLoaded(t *testing.T) {
 	t.Parallel()
 	forEachDB(t, func(t *testing.T, d *db.DB) {
 		srv, c := startLastAPI(t, d, "", func(c *config.Config) {
+			c.Modules.Last = nil // on in the built-in configuration
 			c.Listen.HTTP = append(c.Listen.HTTP, gqlListener(config.GraphQLHandler{SchemaEndpoint: "user"}))
 		})
 		srv.register(t, "alice")
