@@ -12,7 +12,6 @@ import (
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 )
 
 // Registry creates and registers metrics. It is safe for concurrent use;
@@ -26,21 +25,6 @@ type Registry struct {
 // New returns a registry with nothing registered (no global state).
 func New() *Registry {
 	return &Registry{reg: prometheus.NewRegistry(), m: map[string]prometheus.Collector{}}
-}
-
-// RegisterRuntime adds the Go runtime collector (go_goroutines,
-// go_memstats_*, go_gc_duration_seconds, ...) and the process collector
-// (process_open_fds, process_resident_memory_bytes,
-// process_cpu_seconds_total, ...) under their standard Prometheus names
-// (docs/metrics.md, "Go runtime and process").
-func (r *Registry) RegisterRuntime() {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if _, ok := r.m["runtime"]; ok {
-		return
-	}
-	r.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	r.m["runtime"] = nil
 }
 
 // Prometheus returns the underlying registry, for the /metrics handler.

@@ -135,7 +135,7 @@ func New(ctx context.Context, cfg *config.Config, opts Options) (*Server, error)
 	}
 	s.life.addRunning("database", database{s.db, opts.DB == nil})
 	s.metrics = metrics.New()
-	s.metrics.RegisterRuntime()
+	registerRuntimeMetrics(s.metrics)
 	s.hooks = &hooks.Hooks{}
 	s.core = newCoreMetrics(s.metrics, cfg.Hosts(), mechanisms(cfg.Auth.SASLMechanisms))
 	s.core.hook(s.hooks)

@@ -1,12 +1,15 @@
-package metrics
+package server
 
-import "testing"
+import (
+	"testing"
 
-func TestRegisterRuntime(t *testing.T) {
-	r := New()
-	r.RegisterRuntime()
-	r.RegisterRuntime() // twice is harmless
-	families, err := r.Prometheus().Gather()
+	"github.com/gander-xmpp/gander/internal/metrics"
+)
+
+func TestRuntimeMetrics(t *testing.T) {
+	m := metrics.New()
+	registerRuntimeMetrics(m)
+	families, err := m.Prometheus().Gather()
 	if err != nil {
 		t.Fatal(err)
 	}
