@@ -101,7 +101,6 @@ func merge(dst, src map[string]any) {
 	}
 }
 
-
 // testKeyPair writes a self-signed certificate and its key into dir.
 func testKeyPair(t *testing.T, dir string) (string, string) {
 	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)

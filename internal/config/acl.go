@@ -40,8 +40,10 @@ type AccessClause struct {
 
 // aclPatternKeys are the keys of an ACL pattern, in the order they are
 // described in docs/configuration.md.
-var aclPatternKeys = []string{"match", "user", "server", "resource", "user_regexp", "server_regexp",
-	"resource_regexp", "user_glob", "server_glob", "resource_glob"}
+func aclPatternKeys() []string {
+	return []string{"match", "user", "server", "resource", "user_regexp", "server_regexp",
+		"resource_regexp", "user_glob", "server_glob", "resource_glob"}
+}
 
 // checkACL converts the loosely decoded [acl] section into ACLClasses. A
 // class is an array of pattern tables (MongooseIM's form) or, as older
@@ -91,8 +93,8 @@ func (c *checker) aclPattern(key string, t map[string]any) (ACLPattern, bool) {
 	for _, k := range sortedKeys(t) {
 		dst, known := fields[k]
 		if !known {
-			msg := "unknown ACL condition (one of " + strings.Join(aclPatternKeys, ", ") + ")"
-			if s := closest(k, aclPatternKeys); s != "" {
+			msg := "unknown ACL condition (one of " + strings.Join(aclPatternKeys(), ", ") + ")"
+			if s := closest(k, aclPatternKeys()); s != "" {
 				msg = fmt.Sprintf("unknown ACL condition (did you mean %q?)", s)
 			}
 			c.errorf(joinKey(key, k), "%s", msg)

@@ -372,7 +372,7 @@ func unknownKeyError(de *toml.DecodeError, file string, ix *keyIndex) *Error {
 	e := &Error{File: file, Line: line, Col: col, Key: key, Msg: msgUnknownKey, unknown: true}
 	parts := splitKey(key)
 	plain := stripIndexes(key)
-	if r, n, ok := ruleFor(notInSchema, plain); ok {
+	if r, n, ok := ruleFor(notInSchemaRules(), plain); ok {
 		// A MongooseIM module, handler, method or section Gander lacks.
 		e.Key = prefixPath(key, n)
 		e.Msg = "Gander does not implement " + r.what + " yet"
@@ -387,7 +387,7 @@ func unknownKeyError(de *toml.DecodeError, file string, ix *keyIndex) *Error {
 				}
 				e.Key = strings.Join(parts[:i+2], ".")
 				e.Msg = "unknown module"
-				if s := closest(parts[i+1], append(moduleNames(), mongooseIMModules...)); s != "" {
+				if s := closest(parts[i+1], append(moduleNames(), mongooseIMModules()...)); s != "" {
 					e.Msg += fmt.Sprintf(" (did you mean %q?)", s)
 				}
 			case name == "handlers" && i+1 < len(parts) && i > 0 && strings.HasPrefix(stripIndexes(parts[i-1]), "http"):
@@ -396,7 +396,7 @@ func unknownKeyError(de *toml.DecodeError, file string, ix *keyIndex) *Error {
 				}
 				e.Key = stripTrailingIndex(strings.Join(parts[:i+2], "."))
 				e.Msg = "unknown HTTP handler type"
-				if s := closest(stripIndexes(parts[i+1]), append(handlerNames(), mongooseIMHandlers...)); s != "" {
+				if s := closest(stripIndexes(parts[i+1]), append(handlerNames(), mongooseIMHandlers()...)); s != "" {
 					e.Msg += fmt.Sprintf(" (did you mean %q?)", s)
 				}
 			default:

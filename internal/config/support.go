@@ -38,80 +38,84 @@ type supportRule struct {
 	okValues []string
 }
 
-// notImplemented lists MongooseIM keys whose feature Gander lacks.
-var notImplemented = []supportRule{
-	{pattern: "general.host_types", what: "dynamic domains (host types)"},
-	{pattern: "general.registration_timeout", what: "in-band registration, which this option throttles"},
-	{pattern: "general.hide_service_name", what: "hiding the service name", okValues: []string{"false"}},
-	{pattern: "general.route_subdomains", what: "server-to-server routing"},
-	{pattern: "general.language", what: "server messages in languages other than English", okValues: []string{"en"}},
-	{pattern: "general.http_server_name", what: "a custom HTTP Server header"},
-	{pattern: "listen.s2s", what: "server-to-server connections"},
-	{pattern: "listen.component", what: "external components (XEP-0114)"},
-	{pattern: "listen.c2s.proxy_protocol", what: "the PROXY protocol", okValues: []string{"false"}},
-	{pattern: "listen.c2s.reuse_port", what: "SO_REUSEPORT listeners", okValues: []string{"false"}},
-	{pattern: "listen.c2s.backwards_compatible_session", what: "turning off the RFC 3921 session feature", okValues: []string{"true"}},
-	{pattern: "listen.c2s.allowed_auth_methods", what: "restricting the auth methods of a listener"},
-	{pattern: "listen.*.tls.cacertfile", what: "client certificates"},
-	{pattern: "listen.*.tls.verify_mode", what: "client certificate verification", okValues: []string{"none"}},
-	{pattern: "listen.*.tls.crlfiles", what: "certificate revocation lists"},
-	{pattern: "listen.*.tls.password", what: "password-protected key files"},
-	{pattern: "listen.http.protocol.compress", what: "HTTP response compression", okValues: []string{"false"}},
-	{pattern: "listen.http.handlers.mongoose_websocket_handler", what: "XMPP over WebSocket"},
-	{pattern: "listen.http.handlers.mongoose_bosh_handler", what: "BOSH"},
-	{pattern: "listen.http.handlers.mongoose_graphql_handler.sse_idle_timeout", what: "GraphQL subscriptions over SSE"},
-	{pattern: "auth.internal", what: "the internal (in-memory) auth method", hint: `use auth.methods = ["rdbms"]`},
-	{pattern: "auth.password.format", what: "storing passwords in plain text", okValues: []string{"scram"}},
-	{pattern: "auth.password.hash", what: "choosing the SCRAM hashes (Gander stores SHA-1 and SHA-256 keys)"},
-	{pattern: "outgoing_pools.rdbms.*.connection.tls", what: "TLS connections to the database"},
-	{pattern: "modules.mod_register", what: "in-band registration (mod_register)"},
-	{pattern: "modules.mod_disco.extra_domains", what: "extra domains in disco#items"},
-	{pattern: "modules.mod_disco.server_info", what: "XEP-0157 contact addresses"},
-	{pattern: "modules.mod_disco.users_can_see_hidden_services", what: "hiding services", okValues: []string{"true"}},
-	{pattern: "modules.mod_roster.versioning", what: "roster versioning (XEP-0237)", okValues: []string{"false"}},
-	{pattern: "modules.mod_roster.store_current_id", what: "roster versioning (XEP-0237)", okValues: []string{"false"}},
-	{pattern: "modules.mod_offline.access_max_user_messages", what: "offline limits from access rules", hint: "use modules.mod_offline.max_messages"},
-	{pattern: "modules.mod_ping.send_pings", what: "server-initiated pings", okValues: []string{"false"}},
-	{pattern: "modules.mod_ping.ping_interval", what: "server-initiated pings"},
-	{pattern: "modules.mod_ping.timeout_action", what: "server-initiated pings"},
-	{pattern: "modules.mod_ping.ping_req_timeout", what: "server-initiated pings"},
-	{pattern: "instrumentation.log", what: "logging instrumentation events"},
-	{pattern: "s2s", what: "server-to-server connections"},
-	{pattern: "host_config", what: "per-host configuration ([[host_config]])"},
+// notImplementedRules lists MongooseIM keys whose feature Gander lacks.
+func notImplementedRules() []supportRule {
+	return []supportRule{
+		{pattern: "general.host_types", what: "dynamic domains (host types)"},
+		{pattern: "general.registration_timeout", what: "in-band registration, which this option throttles"},
+		{pattern: "general.hide_service_name", what: "hiding the service name", okValues: []string{"false"}},
+		{pattern: "general.route_subdomains", what: "server-to-server routing"},
+		{pattern: "general.language", what: "server messages in languages other than English", okValues: []string{"en"}},
+		{pattern: "general.http_server_name", what: "a custom HTTP Server header"},
+		{pattern: "listen.s2s", what: "server-to-server connections"},
+		{pattern: "listen.component", what: "external components (XEP-0114)"},
+		{pattern: "listen.c2s.proxy_protocol", what: "the PROXY protocol", okValues: []string{"false"}},
+		{pattern: "listen.c2s.reuse_port", what: "SO_REUSEPORT listeners", okValues: []string{"false"}},
+		{pattern: "listen.c2s.backwards_compatible_session", what: "turning off the RFC 3921 session feature", okValues: []string{"true"}},
+		{pattern: "listen.c2s.allowed_auth_methods", what: "restricting the auth methods of a listener"},
+		{pattern: "listen.*.tls.cacertfile", what: "client certificates"},
+		{pattern: "listen.*.tls.verify_mode", what: "client certificate verification", okValues: []string{"none"}},
+		{pattern: "listen.*.tls.crlfiles", what: "certificate revocation lists"},
+		{pattern: "listen.*.tls.password", what: "password-protected key files"},
+		{pattern: "listen.http.protocol.compress", what: "HTTP response compression", okValues: []string{"false"}},
+		{pattern: "listen.http.handlers.mongoose_websocket_handler", what: "XMPP over WebSocket"},
+		{pattern: "listen.http.handlers.mongoose_bosh_handler", what: "BOSH"},
+		{pattern: "listen.http.handlers.mongoose_graphql_handler.sse_idle_timeout", what: "GraphQL subscriptions over SSE"},
+		{pattern: "auth.internal", what: "the internal (in-memory) auth method", hint: `use auth.methods = ["rdbms"]`},
+		{pattern: "auth.password.format", what: "storing passwords in plain text", okValues: []string{"scram"}},
+		{pattern: "auth.password.hash", what: "choosing the SCRAM hashes (Gander stores SHA-1 and SHA-256 keys)"},
+		{pattern: "outgoing_pools.rdbms.*.connection.tls", what: "TLS connections to the database"},
+		{pattern: "modules.mod_register", what: "in-band registration (mod_register)"},
+		{pattern: "modules.mod_disco.extra_domains", what: "extra domains in disco#items"},
+		{pattern: "modules.mod_disco.server_info", what: "XEP-0157 contact addresses"},
+		{pattern: "modules.mod_disco.users_can_see_hidden_services", what: "hiding services", okValues: []string{"true"}},
+		{pattern: "modules.mod_roster.versioning", what: "roster versioning (XEP-0237)", okValues: []string{"false"}},
+		{pattern: "modules.mod_roster.store_current_id", what: "roster versioning (XEP-0237)", okValues: []string{"false"}},
+		{pattern: "modules.mod_offline.access_max_user_messages", what: "offline limits from access rules", hint: "use modules.mod_offline.max_messages"},
+		{pattern: "modules.mod_ping.send_pings", what: "server-initiated pings", okValues: []string{"false"}},
+		{pattern: "modules.mod_ping.ping_interval", what: "server-initiated pings"},
+		{pattern: "modules.mod_ping.timeout_action", what: "server-initiated pings"},
+		{pattern: "modules.mod_ping.ping_req_timeout", what: "server-initiated pings"},
+		{pattern: "instrumentation.log", what: "logging instrumentation events"},
+		{pattern: "s2s", what: "server-to-server connections"},
+		{pattern: "host_config", what: "per-host configuration ([[host_config]])"},
+	}
 }
 
-// ignored lists keys that have no meaning in Gander.
-var ignored = []supportRule{
-	{pattern: "general.sm_backend", what: "Gander keeps the session table in memory on each node"},
-	{pattern: "general.replaced_wait_timeout", what: "it tunes Erlang processes"},
-	{pattern: "general.routing_modules", what: "it lists Erlang routing modules"},
-	{pattern: "general.s2s_backend", what: "it chooses the Erlang store of server-to-server state"},
-	{pattern: "general.component_backend", what: "it chooses the Erlang store of component state"},
-	{pattern: "general.max_fsm_queue", what: "it limits Erlang process mailboxes; Gander's queues have their own bounds (docs/architecture.md)"},
-	{pattern: "listen.*.hibernate_after", what: "it tunes Erlang process hibernation"},
-	{pattern: "listen.c2s.num_acceptors", what: "Go accepts connections with one goroutine per listener"},
-	{pattern: "listen.http.transport.num_acceptors", what: "Go accepts connections with one goroutine per listener"},
-	{pattern: "listen.c2s.backlog", what: "Go listens with the kernel's maximum backlog (net.core.somaxconn)"},
-	{pattern: "listen.*.tls.ciphers", what: "it is an OpenSSL cipher list; Go's TLS chooses among its own secure suites"},
-	{pattern: "listen.*.tls.dhfile", what: "Go's TLS uses ECDHE key exchange only"},
-	{pattern: "listen.*.tls.disconnect_on_failure", what: "Gander always closes a connection whose handshake fails"},
-	{pattern: "listen.*.tls.module", what: "it chooses an Erlang TLS library"},
-	{pattern: "auth.rdbms.users_number_estimate", what: "Gander counts users exactly"},
-	{pattern: "outgoing_pools.rdbms.*.strategy", what: "it chooses among Erlang pool workers"},
-	{pattern: "outgoing_pools.rdbms.*.call_timeout", what: "it bounds calls to Erlang pool workers; query_timeout bounds statements"},
-	{pattern: "outgoing_pools.rdbms.*.connection.keepalive_interval", what: "Go's database/sql replaces a broken connection when it is next used"},
-	{pattern: "outgoing_pools.rdbms.*.connection.max_start_interval", what: "it tunes Erlang reconnection back-off"},
-	{pattern: "internal_databases.mnesia", what: "Gander does not use Mnesia"},
-	{pattern: "services.service_domain_db.event_cleaning_interval", what: "it tunes the domain event table of MongooseIM clusters"},
-	{pattern: "services.service_domain_db.event_max_age", what: "it tunes the domain event table of MongooseIM clusters"},
-	{pattern: "services.service_domain_db.db_pool", what: "Gander uses the pool tagged default"},
-	{pattern: "services.service_mongoose_system_metrics", what: "Gander reports no usage statistics"},
-	{pattern: "modules.mod_muc_light.cache_affs.strategy", what: "it tunes an Erlang cache"},
-	{pattern: "modules.mod_muc_light.cache_affs.number_of_segments", what: "it tunes an Erlang cache"},
-	{pattern: "modules.mod_muc_light.cache_affs.module", what: "it tunes an Erlang cache"},
-	{pattern: "modules.mod_inbox.delete_domain_limit", what: "Gander removes a domain's inbox in one statement"},
-	{pattern: "instrumentation.probe_interval", what: "Gander computes gauges when /metrics is scraped"},
-	{pattern: "instrumentation.exometer", what: "it configures the Erlang exometer reporter"},
+// ignoredRules lists keys that have no meaning in Gander.
+func ignoredRules() []supportRule {
+	return []supportRule{
+		{pattern: "general.sm_backend", what: "Gander keeps the session table in memory on each node"},
+		{pattern: "general.replaced_wait_timeout", what: "it tunes Erlang processes"},
+		{pattern: "general.routing_modules", what: "it lists Erlang routing modules"},
+		{pattern: "general.s2s_backend", what: "it chooses the Erlang store of server-to-server state"},
+		{pattern: "general.component_backend", what: "it chooses the Erlang store of component state"},
+		{pattern: "general.max_fsm_queue", what: "it limits Erlang process mailboxes; Gander's queues have their own bounds (docs/architecture.md)"},
+		{pattern: "listen.*.hibernate_after", what: "it tunes Erlang process hibernation"},
+		{pattern: "listen.c2s.num_acceptors", what: "Go accepts connections with one goroutine per listener"},
+		{pattern: "listen.http.transport.num_acceptors", what: "Go accepts connections with one goroutine per listener"},
+		{pattern: "listen.c2s.backlog", what: "Go listens with the kernel's maximum backlog (net.core.somaxconn)"},
+		{pattern: "listen.*.tls.ciphers", what: "it is an OpenSSL cipher list; Go's TLS chooses among its own secure suites"},
+		{pattern: "listen.*.tls.dhfile", what: "Go's TLS uses ECDHE key exchange only"},
+		{pattern: "listen.*.tls.disconnect_on_failure", what: "Gander always closes a connection whose handshake fails"},
+		{pattern: "listen.*.tls.module", what: "it chooses an Erlang TLS library"},
+		{pattern: "auth.rdbms.users_number_estimate", what: "Gander counts users exactly"},
+		{pattern: "outgoing_pools.rdbms.*.strategy", what: "it chooses among Erlang pool workers"},
+		{pattern: "outgoing_pools.rdbms.*.call_timeout", what: "it bounds calls to Erlang pool workers; query_timeout bounds statements"},
+		{pattern: "outgoing_pools.rdbms.*.connection.keepalive_interval", what: "Go's database/sql replaces a broken connection when it is next used"},
+		{pattern: "outgoing_pools.rdbms.*.connection.max_start_interval", what: "it tunes Erlang reconnection back-off"},
+		{pattern: "internal_databases.mnesia", what: "Gander does not use Mnesia"},
+		{pattern: "services.service_domain_db.event_cleaning_interval", what: "it tunes the domain event table of MongooseIM clusters"},
+		{pattern: "services.service_domain_db.event_max_age", what: "it tunes the domain event table of MongooseIM clusters"},
+		{pattern: "services.service_domain_db.db_pool", what: "Gander uses the pool tagged default"},
+		{pattern: "services.service_mongoose_system_metrics", what: "Gander reports no usage statistics"},
+		{pattern: "modules.mod_muc_light.cache_affs.strategy", what: "it tunes an Erlang cache"},
+		{pattern: "modules.mod_muc_light.cache_affs.number_of_segments", what: "it tunes an Erlang cache"},
+		{pattern: "modules.mod_muc_light.cache_affs.module", what: "it tunes an Erlang cache"},
+		{pattern: "modules.mod_inbox.delete_domain_limit", what: "Gander removes a domain's inbox in one statement"},
+		{pattern: "instrumentation.probe_interval", what: "Gander computes gauges when /metrics is scraped"},
+		{pattern: "instrumentation.exometer", what: "it configures the Erlang exometer reporter"},
+	}
 }
 
 // checkSupport reports every key of the document that a rule names: an
@@ -135,7 +139,7 @@ func (c *checker) checkSupport() {
 		for _, list := range []struct {
 			rules []supportRule
 			bad   bool
-		}{{notImplemented, true}, {ignored, false}} {
+		}{{notImplementedRules(), true}, {ignoredRules(), false}} {
 			for _, r := range list.rules {
 				rp := splitKey(r.pattern)
 				if len(rp) > len(parts) || !matchParts(rp, parts[:len(rp)]) {
@@ -213,10 +217,10 @@ func slicesContain(vs []string, v string) bool {
 	return false
 }
 
-// notInSchema lists MongooseIM sections, modules, handlers and methods that
-// Gander's schema does not have at all; writing one is an error that says
-// Gander does not implement it yet (rather than "unknown key").
-var notInSchema = func() []supportRule {
+// notInSchemaRules lists MongooseIM sections, modules, handlers and methods
+// that Gander's schema does not have at all; writing one is an error that
+// says Gander does not implement it yet (rather than "unknown key").
+func notInSchemaRules() []supportRule {
 	rules := []supportRule{
 		{pattern: "listen.service", what: "external components (XEP-0114)"},
 		{pattern: "outgoing_pools.redis", what: "Redis pools"},
@@ -231,33 +235,37 @@ var notInSchema = func() []supportRule {
 	for _, m := range []string{"anonymous", "dummy", "external", "http", "jwt", "ldap", "pki"} {
 		rules = append(rules, supportRule{pattern: "auth." + m, what: "the " + m + " auth method"})
 	}
-	for _, m := range mongooseIMModules {
+	for _, m := range mongooseIMModules() {
 		rules = append(rules, supportRule{pattern: "modules." + m, what: "the module " + m})
 	}
-	for _, h := range mongooseIMHandlers {
+	for _, h := range mongooseIMHandlers() {
 		rules = append(rules, supportRule{pattern: "listen.http.handlers." + h, what: "the HTTP handler " + h})
 	}
 	return rules
-}()
+}
 
 // mongooseIMModules are MongooseIM's modules that Gander does not have
 // (docs/configuration.md lists the ones it has).
-var mongooseIMModules = []string{"mod_adhoc", "mod_admin_extra", "mod_amp", "mod_auth_token", "mod_aws_sns",
-	"mod_bind2", "mod_blocking", "mod_blocklist", "mod_bosh", "mod_cache_users", "mod_caps", "mod_commands",
-	"mod_csi", "mod_domain_isolation", "mod_event_pusher", "mod_extdisco", "mod_external_filter",
-	"mod_fast_auth_token", "mod_filter", "mod_global_distrib", "mod_http_notification", "mod_http_upload",
-	"mod_invites", "mod_jingle_sip", "mod_keystore", "mod_mam", "mod_muc_commands", "mod_muc_light_commands",
-	"mod_muc_log", "mod_offline_chatmarkers", "mod_offline_stub", "mod_privacy", "mod_private", "mod_pubsub",
-	"mod_push_service_mongoosepush", "mod_revproxy", "mod_sasl2", "mod_shared_roster_ldap", "mod_sic",
-	"mod_smart_markers", "mod_stanzaid", "mod_stream_management", "mod_time", "mod_vcard", "mod_websockets"}
+func mongooseIMModules() []string {
+	return []string{"mod_adhoc", "mod_admin_extra", "mod_amp", "mod_auth_token", "mod_aws_sns",
+		"mod_bind2", "mod_blocking", "mod_blocklist", "mod_bosh", "mod_cache_users", "mod_caps", "mod_commands",
+		"mod_csi", "mod_domain_isolation", "mod_event_pusher", "mod_extdisco", "mod_external_filter",
+		"mod_fast_auth_token", "mod_filter", "mod_global_distrib", "mod_http_notification", "mod_http_upload",
+		"mod_invites", "mod_jingle_sip", "mod_keystore", "mod_mam", "mod_muc_commands", "mod_muc_light_commands",
+		"mod_muc_log", "mod_offline_chatmarkers", "mod_offline_stub", "mod_privacy", "mod_private", "mod_pubsub",
+		"mod_push_service_mongoosepush", "mod_revproxy", "mod_sasl2", "mod_shared_roster_ldap", "mod_sic",
+		"mod_smart_markers", "mod_stanzaid", "mod_stream_management", "mod_time", "mod_vcard", "mod_websockets"}
+}
 
 // mongooseIMHandlers are MongooseIM's HTTP handler types that Gander does
 // not have.
-var mongooseIMHandlers = []string{"mongoose_admin_api", "mongoose_client_api", "mongoose_api",
-	"mongoose_api_admin", "mod_bosh", "mod_websockets", "lasse_handler", "cowboy_static",
-	"cowboy_swagger_redirect_handler", "cowboy_swagger_json_handler", "mongoose_client_api_messages",
-	"mongoose_client_api_contacts", "mongoose_client_api_rooms", "mongoose_client_api_rooms_config",
-	"mongoose_client_api_rooms_users", "mongoose_client_api_rooms_messages", "mongoose_domain_handler"}
+func mongooseIMHandlers() []string {
+	return []string{"mongoose_admin_api", "mongoose_client_api", "mongoose_api",
+		"mongoose_api_admin", "mod_bosh", "mod_websockets", "lasse_handler", "cowboy_static",
+		"cowboy_swagger_redirect_handler", "cowboy_swagger_json_handler", "mongoose_client_api_messages",
+		"mongoose_client_api_contacts", "mongoose_client_api_rooms", "mongoose_client_api_rooms_config",
+		"mongoose_client_api_rooms_users", "mongoose_client_api_rooms_messages", "mongoose_domain_handler"}
+}
 
 // ruleFor returns the rule of rules that covers the key (indexes left out),
 // and how many parts of the key the rule names.

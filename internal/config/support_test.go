@@ -19,14 +19,14 @@ func TestSupportRulesNameRealKeys(t *testing.T) {
 		return typeAt(strings.ReplaceAll(pattern, "*", "default")) != nil ||
 			typeAt(strings.ReplaceAll(pattern, "*", "http")) != nil
 	}
-	for _, list := range [][]supportRule{notImplemented, ignored} {
+	for _, list := range [][]supportRule{notImplementedRules(), ignoredRules()} {
 		for _, r := range list {
 			if !resolve(r.pattern) {
 				t.Errorf("rule %q names no key of the schema", r.pattern)
 			}
 		}
 	}
-	for _, r := range notInSchema {
+	for _, r := range notInSchemaRules() {
 		if typeAt(r.pattern) != nil {
 			t.Errorf("notInSchema rule %q names a key the schema has", r.pattern)
 		}

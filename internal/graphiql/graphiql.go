@@ -36,7 +36,8 @@ const AssetsDir = "graphiql"
 const csp = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; " +
 	"font-src 'self' data:; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'"
 
-var page = template.Must(template.New("page").Parse(`<!DOCTYPE html>
+// pageHTML is the page's template.
+const pageHTML = `<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -53,7 +54,7 @@ var page = template.Must(template.New("page").Parse(`<!DOCTYPE html>
 <script src="{{.Assets}}/init.js"></script>
 </body>
 </html>
-`))
+`
 
 // Page returns the handler of the GraphiQL page of the endpoint served at
 // endpointPath (for example "/api/graphql"). Its URLs are relative, so the
@@ -62,6 +63,7 @@ var page = template.Must(template.New("page").Parse(`<!DOCTYPE html>
 func Page(title, endpointPath string) http.Handler {
 	base := path.Base(endpointPath)
 	var b bytes.Buffer
+	page := template.Must(template.New("page").Parse(pageHTML))
 	err := page.Execute(&b, struct{ Title, Endpoint, Assets string }{title, base, base + "/" + AssetsDir})
 	if err != nil {
 		panic("graphiql: page template: " + err.Error()) // constant template and data

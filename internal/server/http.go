@@ -45,9 +45,7 @@ func (s *Server) mountHealth(mux *http.ServeMux) {
 func (s *Server) buildHTTP() error {
 	for i, h := range s.cfg.Listen.HTTP {
 		mux := http.NewServeMux()
-		mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-			http.Error(w, "not found", http.StatusNotFound)
-		})
+		s.mountIndex(mux, h)
 		for _, g := range h.Handlers.GraphQL {
 			if err := s.mountGraphQL(mux, g); err != nil {
 				return fmt.Errorf("listen.http[%d].handlers.mongoose_graphql_handler: %w", i, err)

@@ -28,6 +28,7 @@ func (s *Server) mountIndex(mux *http.ServeMux, h config.HTTP) {
 		Version string
 		Links   []link
 	}{Version, links}
+	indexPage := template.Must(template.New("index").Parse(indexHTML))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/" || (r.Method != http.MethodGet && r.Method != http.MethodHead) {
 			http.Error(w, "not found", http.StatusNotFound)
@@ -39,7 +40,8 @@ func (s *Server) mountIndex(mux *http.ServeMux, h config.HTTP) {
 	})
 }
 
-var indexPage = template.Must(template.New("index").Parse(`<!DOCTYPE html>
+// indexHTML is the template of the page at / of an HTTP listener.
+const indexHTML = `<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Gander</title>
 <style>body{font-family:sans-serif;margin:2em;max-width:50em}code{font-size:1.1em}</style></head>
 <body><h1>Gander {{.Version}}</h1>
@@ -48,4 +50,4 @@ var indexPage = template.Must(template.New("index").Parse(`<!DOCTYPE html>
 {{end}}</ul>
 <p>The XMPP server itself listens on its c2s port; see docs/api.md for the API and gander ctl.</p>
 </body></html>
-`))
+`
