@@ -229,7 +229,7 @@ func BenchmarkAsyncNewConversation(b *testing.B) {
 	for _, driver := range dbtest.Drivers() {
 		b.Run(driver, func(b *testing.B) {
 			ctx := context.Background()
-			cfg, err := config.Parse([]byte(config.DefaultTOML+"\n[modules.mod_inbox]\nbackend = \"rdbms_async\"\n"), "t.toml")
+			cfg, err := config.Parse([]byte(config.WithoutModules(config.DefaultTOML, "mod_inbox")+"\n[modules.mod_inbox]\nbackend = \"rdbms_async\"\n"), "t.toml")
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -74,7 +74,7 @@ func (r *routed) notes() []string {
 func TestAsyncUnarchiveOffSenderPath(t *testing.T) {
 	dbtest.ForEach(t, func(t *testing.T, d *db.DB) {
 		ctx := context.Background()
-		cfg, err := config.Parse([]byte(config.DefaultTOML+"\n[modules.mod_inbox]\nbackend = \"rdbms_async\"\n"), "t.toml")
+		cfg, err := config.Parse([]byte(config.WithoutModules(config.DefaultTOML, "mod_inbox")+"\n[modules.mod_inbox]\nbackend = \"rdbms_async\"\n"), "t.toml")
 		require.NoError(t, err)
 		store := &readCounter{Store: NewSQLStore(d)}
 		r := &routed{}
