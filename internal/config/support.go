@@ -85,7 +85,7 @@ func notImplementedRules() []supportRule {
 // ignoredRules lists keys that have no meaning in Gander.
 func ignoredRules() []supportRule {
 	return []supportRule{
-		{pattern: "general.sm_backend", what: "Gander keeps the session table in memory on each node"},
+		{pattern: "general.sm_backend", what: "Gander has its own session table (in memory on each node, replicated between cluster nodes)"},
 		{pattern: "general.replaced_wait_timeout", what: "it tunes Erlang processes"},
 		{pattern: "general.routing_modules", what: "it lists Erlang routing modules"},
 		{pattern: "general.s2s_backend", what: "it chooses the Erlang store of server-to-server state"},
@@ -113,7 +113,6 @@ func ignoredRules() []supportRule {
 		{pattern: "modules.mod_muc_light.cache_affs.number_of_segments", what: "it tunes an Erlang cache"},
 		{pattern: "modules.mod_muc_light.cache_affs.module", what: "it tunes an Erlang cache"},
 		{pattern: "modules.mod_inbox.delete_domain_limit", what: "Gander removes a domain's inbox in one statement"},
-		{pattern: "instrumentation.probe_interval", what: "Gander computes gauges when /metrics is scraped"},
 		{pattern: "instrumentation.exometer", what: "it configures the Erlang exometer reporter"},
 	}
 }
