@@ -26,8 +26,9 @@ import (
 // TestCheckConfigDocumentedExamples runs `gander check-config` on every TOML
 // example of the README and docs/, on the printed built-in configuration and
 // on the reference's example (spec/server.md §5.7): each must be accepted.
-// An example that is a fragment (no general.hosts) is checked merged into the
-// built-in configuration, as a reader would use it.
+// An example that is a fragment (no general.hosts) is checked laid over the
+// page's last complete example, or over the built-in configuration, as a
+// reader would use it.
 func TestCheckConfigDocumentedExamples(t *testing.T) {
 	files, err := filepath.Glob("../../docs/*.md")
 	require.NoError(t, err)
@@ -45,12 +46,15 @@ func TestCheckConfigDocumentedExamples(t *testing.T) {
 	for _, f := range files {
 		doc, err := os.ReadFile(f)
 		require.NoError(t, err)
+		base := config.DefaultTOML
 		for _, m := range block.FindAllSubmatchIndex(doc, -1) {
 			line := bytes.Count(doc[:m[0]], []byte("\n")) + 1
 			name := strings.TrimPrefix(f, "../../") + ":" + strconv.Itoa(line)
 			text := string(doc[m[2]:m[3]])
-			if !strings.Contains(text, "hosts =") {
-				text = mergeIntoDefault(t, name, text)
+			if strings.Contains(text, "hosts =") {
+				base = text // later fragments of this page build on it
+			} else {
+				text = mergeInto(t, name, base, text)
 			}
 			examples[name] = text
 		}
@@ -77,28 +81,40 @@ func TestCheckConfigDocumentedExamples(t *testing.T) {
 	}
 }
 
-// mergeIntoDefault returns the built-in configuration with the fragment's
-// tables and keys laid over it.
-func mergeIntoDefault(t *testing.T, name, fragment string) string {
-	var base, frag map[string]any
-	require.NoError(t, toml.Unmarshal([]byte(config.DefaultTOML), &base))
+// mergeInto returns the configuration base with the fragment laid over it,
+// key by key. A table below the top level that the fragment writes keys in
+// (a module's options, a pool's connection) replaces the base's table, and
+// so does [cluster], whose two forms (embedded NATS server, nats_url) the
+// cluster guide shows one after the other.
+func mergeInto(t *testing.T, name, base, fragment string) string {
+	var b, frag map[string]any
+	require.NoError(t, toml.Unmarshal([]byte(base), &b))
 	require.NoError(t, toml.Unmarshal([]byte(fragment), &frag), "%s is not valid TOML", name)
-	merge(base, frag)
-	b, err := toml.Marshal(base)
+	merge(b, frag, 0)
+	out, err := toml.Marshal(b)
 	require.NoError(t, err)
-	return string(b)
+	return string(out)
 }
 
-func merge(dst, src map[string]any) {
+func merge(dst, src map[string]any, depth int) {
 	for k, v := range src {
-		if sm, ok := v.(map[string]any); ok {
-			if dm, ok := dst[k].(map[string]any); ok {
-				merge(dm, sm)
-				continue
-			}
+		sm, isTable := v.(map[string]any)
+		replace := isTable && hasScalars(sm) && (depth > 0 || k == "cluster")
+		if dm, ok := dst[k].(map[string]any); ok && isTable && !replace {
+			merge(dm, sm, depth+1)
+			continue
 		}
 		dst[k] = v
 	}
+}
+
+func hasScalars(m map[string]any) bool {
+	for _, v := range m {
+		if _, table := v.(map[string]any); !table {
+			return true
+		}
+	}
+	return false
 }
 
 // testKeyPair writes a self-signed certificate and its key into dir.
