@@ -141,10 +141,7 @@ func suggest(key string) string {
 		return ""
 	}
 	last := stripIndexes(parts[len(parts)-1])
-	var names []string
-	for i := 0; i < t.NumField(); i++ {
-		names = append(names, tomlName(t.Field(i)))
-	}
+	names := tomlNames(t)
 	sort.Strings(names)
 	best, bestD := "", 3
 	for _, n := range names {
@@ -155,10 +152,35 @@ func suggest(key string) string {
 	return best
 }
 
+// tomlNames lists the TOML keys of struct type t, those of embedded
+// structs without a tag included.
+func tomlNames(t reflect.Type) []string {
+	var names []string
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		if f.Anonymous && f.Tag.Get("toml") == "" && f.Type.Kind() == reflect.Struct {
+			names = append(names, tomlNames(f.Type)...)
+			continue
+		}
+		names = append(names, tomlName(f))
+	}
+	return names
+}
+
+// fieldByTOMLName finds the field of struct type t that the TOML key name
+// decodes into, looking into embedded structs without a tag as the
+// decoder does (mod_mam's common options).
 func fieldByTOMLName(t reflect.Type, name string) (reflect.StructField, bool) {
 	for i := 0; i < t.NumField(); i++ {
-		if tomlName(t.Field(i)) == name {
-			return t.Field(i), true
+		f := t.Field(i)
+		if f.Anonymous && f.Tag.Get("toml") == "" && f.Type.Kind() == reflect.Struct {
+			if sf, ok := fieldByTOMLName(f.Type, name); ok {
+				return sf, true
+			}
+			continue
+		}
+		if tomlName(f) == name {
+			return f, true
 		}
 	}
 	return reflect.StructField{}, false

@@ -43,6 +43,9 @@ type Modules struct {
 	Muc *ModMuc `toml:"mod_muc"`
 	// Inbox is mod_inbox, spec/inbox.md §9.
 	Inbox *ModInbox `toml:"mod_inbox"`
+	// Mam is mod_mam, the message archive (docs/modules/mod_mam.md); its pm
+	// and muc parts are the modules mod_mam_pm and mod_mam_muc.
+	Mam *ModMam `toml:"mod_mam"`
 }
 
 // module is implemented by every module option type.
@@ -78,6 +81,12 @@ func (m *Modules) Enabled() []string {
 // IsEnabled reports whether the module with the given MongooseIM name
 // ("mod_last") is enabled.
 func (m *Modules) IsEnabled(name string) bool {
+	switch name {
+	case "mod_mam_pm":
+		return m.Mam != nil && m.Mam.PM != nil
+	case "mod_mam_muc":
+		return m.Mam != nil && m.Mam.Muc != nil
+	}
 	found := false
 	m.each(func(n string, _ module) { found = found || n == name })
 	return found
@@ -94,14 +103,6 @@ func knownModule(name string) bool {
 
 // moduleNames are the modules of the schema.
 func moduleNames() []string { return tomlNames(reflect.TypeFor[Modules]()) }
-
-func tomlNames(t reflect.Type) []string {
-	names := make([]string, 0, t.NumField())
-	for i := 0; i < t.NumField(); i++ {
-		names = append(names, tomlName(t.Field(i)))
-	}
-	return names
-}
 
 func tomlName(f reflect.StructField) string {
 	name, _, _ := strings.Cut(f.Tag.Get("toml"), ",")

@@ -113,6 +113,15 @@ func ignoredRules() []supportRule {
 		{pattern: "modules.mod_muc_light.cache_affs.number_of_segments", what: "it tunes an Erlang cache"},
 		{pattern: "modules.mod_muc_light.cache_affs.module", what: "it tunes an Erlang cache"},
 		{pattern: "modules.mod_inbox.delete_domain_limit", what: "Gander removes a domain's inbox in one statement"},
+		{pattern: "modules.mod_mam.db_jid_format", what: "it chooses an Erlang encoder; Gander stores JIDs as text"},
+		{pattern: "modules.mod_mam.db_message_format", what: "it chooses an Erlang encoder; Gander stores messages as XML text"},
+		{pattern: "modules.mod_mam.cache.module", what: "it chooses an Erlang cache module; Gander's owner cache is its own"},
+		{pattern: "modules.mod_mam.pm.db_jid_format", what: "it chooses an Erlang encoder; Gander stores JIDs as text"},
+		{pattern: "modules.mod_mam.pm.db_message_format", what: "it chooses an Erlang encoder; Gander stores messages as XML text"},
+		{pattern: "modules.mod_mam.pm.cache.module", what: "it chooses an Erlang cache module; Gander's owner cache is its own"},
+		{pattern: "modules.mod_mam.muc.db_jid_format", what: "it chooses an Erlang encoder; Gander stores JIDs as text"},
+		{pattern: "modules.mod_mam.muc.db_message_format", what: "it chooses an Erlang encoder; Gander stores messages as XML text"},
+		{pattern: "modules.mod_mam.muc.cache.module", what: "it chooses an Erlang cache module; Gander's owner cache is its own"},
 		{pattern: "instrumentation.exometer", what: "it configures the Erlang exometer reporter"},
 	}
 }
@@ -250,7 +259,7 @@ func mongooseIMModules() []string {
 		"mod_bind2", "mod_blocking", "mod_blocklist", "mod_bosh", "mod_cache_users", "mod_caps", "mod_commands",
 		"mod_csi", "mod_domain_isolation", "mod_event_pusher", "mod_extdisco", "mod_external_filter",
 		"mod_fast_auth_token", "mod_filter", "mod_global_distrib", "mod_http_notification", "mod_http_upload",
-		"mod_invites", "mod_jingle_sip", "mod_keystore", "mod_mam", "mod_muc_commands", "mod_muc_light_commands",
+		"mod_invites", "mod_jingle_sip", "mod_keystore", "mod_muc_commands", "mod_muc_light_commands",
 		"mod_muc_log", "mod_offline_chatmarkers", "mod_offline_stub", "mod_privacy", "mod_private", "mod_pubsub",
 		"mod_push_service_mongoosepush", "mod_revproxy", "mod_sasl2", "mod_shared_roster_ldap", "mod_sic",
 		"mod_smart_markers", "mod_stanzaid", "mod_stream_management", "mod_time", "mod_vcard", "mod_websockets"}

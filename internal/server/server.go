@@ -31,6 +31,7 @@ import (
 	"github.com/gander-xmpp/gander/internal/mod/disco"
 	"github.com/gander-xmpp/gander/internal/mod/inbox"
 	"github.com/gander-xmpp/gander/internal/mod/last"
+	"github.com/gander-xmpp/gander/internal/mod/mam"
 	"github.com/gander-xmpp/gander/internal/mod/muc"
 	"github.com/gander-xmpp/gander/internal/mod/muclight"
 	"github.com/gander-xmpp/gander/internal/mod/offline"
@@ -86,6 +87,7 @@ type Server struct {
 	broadcast *broadcast.Module
 	inbox     *inbox.Module
 	carbons   *carbons.Module
+	mam       *mam.Module
 
 	// cluster is this node's cluster membership, nil on a single node.
 	cluster *cluster.Node
@@ -246,6 +248,7 @@ func (s *Server) buildModules() error {
 	s.muc = feature(b, "mod_muc", m.Muc, func(c config.ModMuc) (*muc.Module, error) {
 		return muc.New(muc.Deps{Log: s.log, Router: s.router, Hooks: s.hooks, Metrics: s.metrics, Domains: s.cfg.Hosts()}, c)
 	})
+	s.mam = feature(b, "mod_mam", m.Mam, s.newMam)
 	feature(b, "mod_ping", m.Ping, func(c config.ModPing) (*ping.Module, error) {
 		return ping.New(ping.Deps{IQ: s.iq}, c)
 	})
