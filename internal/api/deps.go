@@ -87,4 +87,6 @@ type Deps struct {
 	Subdomain func(domain string) string
 	// MucLight is mod_muc_light, nil when the module is not enabled.
 	MucLight MucLight
+	// Mam is mod_mam, nil when the module is not enabled.
+	Mam Mam
 }

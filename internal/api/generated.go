@@ -48,6 +48,7 @@ type ResolverRoot interface {
 	SessionAdminMutation() SessionAdminMutationResolver
 	SessionAdminQuery() SessionAdminQueryResolver
 	StanzaAdminMutation() StanzaAdminMutationResolver
+	StanzaAdminQuery() StanzaAdminQueryResolver
 }
 
 type DirectiveRoot struct {
@@ -95,6 +96,7 @@ type ComplexityRoot struct {
 		MucLight  func(childComplexity int) int
 		Server    func(childComplexity int) int
 		Session   func(childComplexity int) int
+		Stanza    func(childComplexity int) int
 	}
 
 	BlockingItem struct {
@@ -208,6 +210,7 @@ type ComplexityRoot struct {
 	MUCLightAdminQuery struct {
 		GetBlockingList func(childComplexity int, user jid.JID) int
 		GetRoomConfig   func(childComplexity int, room jid.JID) int
+		GetRoomMessages func(childComplexity int, room jid.JID, pageSize *int, before *time.Time) int
 		ListRoomUsers   func(childComplexity int, room jid.JID) int
 		ListRooms       func(childComplexity int, mucDomain string, filter *string, after *jid.JID, limit *int) int
 		ListUserRooms   func(childComplexity int, user jid.JID) int
@@ -296,6 +299,22 @@ type ComplexityRoot struct {
 		SendStanza          func(childComplexity int, stanza *xmlstream.Element) int
 	}
 
+	StanzaAdminQuery struct {
+		GetLastMessages func(childComplexity int, caller jid.JID, with *jid.JID, limit *int, before *time.Time) int
+	}
+
+	StanzaMap struct {
+		Sender    func(childComplexity int) int
+		Stanza    func(childComplexity int) int
+		StanzaID  func(childComplexity int) int
+		Timestamp func(childComplexity int) int
+	}
+
+	StanzasPayload struct {
+		Limit   func(childComplexity int) int
+		Stanzas func(childComplexity int) int
+	}
+
 	Status struct {
 		CommitHash func(childComplexity int) int
 		Message    func(childComplexity int) int
@@ -351,6 +370,7 @@ type AdminQueryResolver interface {
 	Broadcast(ctx context.Context) (*BroadcastAdminQuery, error)
 	Last(ctx context.Context) (*LastAdminQuery, error)
 	MucLight(ctx context.Context) (*MUCLightAdminQuery, error)
+	Stanza(ctx context.Context) (*StanzaAdminQuery, error)
 }
 type BroadcastAdminMutationResolver interface {
 	StartBroadcast(ctx context.Context, obj *BroadcastAdminMutation, name string, domain string, messageSubject string, messageBody string, senderJid jid.JID, messageRate int, recipientGroup BroadcastRecipientGroup) (*BroadcastMutationResult, error)
@@ -394,6 +414,7 @@ type MUCLightAdminMutationResolver interface {
 	SetBlockingList(ctx context.Context, obj *MUCLightAdminMutation, user jid.JID, items []*BlockingInput) (*string, error)
 }
 type MUCLightAdminQueryResolver interface {
+	GetRoomMessages(ctx context.Context, obj *MUCLightAdminQuery, room jid.JID, pageSize *int, before *time.Time) (*StanzasPayload, error)
 	GetRoomConfig(ctx context.Context, obj *MUCLightAdminQuery, room jid.JID) (*Room, error)
 	ListRoomUsers(ctx context.Context, obj *MUCLightAdminQuery, room jid.JID) ([]*RoomUser, error)
 	ListUserRooms(ctx context.Context, obj *MUCLightAdminQuery, user jid.JID) ([]*jid.JID, error)
@@ -424,6 +445,9 @@ type StanzaAdminMutationResolver interface {
 	SendMessage(ctx context.Context, obj *StanzaAdminMutation, from jid.JID, to jid.JID, body string) (*SendStanzaPayload, error)
 	SendMessageHeadLine(ctx context.Context, obj *StanzaAdminMutation, from jid.JID, to jid.JID, subject *string, body *string) (*SendStanzaPayload, error)
 	SendStanza(ctx context.Context, obj *StanzaAdminMutation, stanza *xmlstream.Element) (*SendStanzaPayload, error)
+}
+type StanzaAdminQueryResolver interface {
+	GetLastMessages(ctx context.Context, obj *StanzaAdminQuery, caller jid.JID, with *jid.JID, limit *int, before *time.Time) (*StanzasPayload, error)
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -662,6 +686,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AdminQuery.Session(childComplexity), true
+	case "AdminQuery.stanza":
+		if e.ComplexityRoot.AdminQuery.Stanza == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AdminQuery.Stanza(childComplexity), true
 
 	case "BlockingItem.action":
 		if e.ComplexityRoot.BlockingItem.Action == nil {
@@ -1186,6 +1216,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.MUCLightAdminQuery.GetRoomConfig(childComplexity, args["room"].(jid.JID)), true
+	case "MUCLightAdminQuery.getRoomMessages":
+		if e.ComplexityRoot.MUCLightAdminQuery.GetRoomMessages == nil {
+			break
+		}
+
+		args, err := ec.field_MUCLightAdminQuery_getRoomMessages_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.MUCLightAdminQuery.GetRoomMessages(childComplexity, args["room"].(jid.JID), args["pageSize"].(*int), args["before"].(*time.Time)), true
 	case "MUCLightAdminQuery.listRoomUsers":
 		if e.ComplexityRoot.MUCLightAdminQuery.ListRoomUsers == nil {
 			break
@@ -1571,6 +1612,56 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.StanzaAdminMutation.SendStanza(childComplexity, args["stanza"].(*xmlstream.Element)), true
+
+	case "StanzaAdminQuery.getLastMessages":
+		if e.ComplexityRoot.StanzaAdminQuery.GetLastMessages == nil {
+			break
+		}
+
+		args, err := ec.field_StanzaAdminQuery_getLastMessages_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.StanzaAdminQuery.GetLastMessages(childComplexity, args["caller"].(jid.JID), args["with"].(*jid.JID), args["limit"].(*int), args["before"].(*time.Time)), true
+
+	case "StanzaMap.sender":
+		if e.ComplexityRoot.StanzaMap.Sender == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StanzaMap.Sender(childComplexity), true
+	case "StanzaMap.stanza":
+		if e.ComplexityRoot.StanzaMap.Stanza == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StanzaMap.Stanza(childComplexity), true
+	case "StanzaMap.stanza_id":
+		if e.ComplexityRoot.StanzaMap.StanzaID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StanzaMap.StanzaID(childComplexity), true
+	case "StanzaMap.timestamp":
+		if e.ComplexityRoot.StanzaMap.Timestamp == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StanzaMap.Timestamp(childComplexity), true
+
+	case "StanzasPayload.limit":
+		if e.ComplexityRoot.StanzasPayload.Limit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StanzasPayload.Limit(childComplexity), true
+	case "StanzasPayload.stanzas":
+		if e.ComplexityRoot.StanzasPayload.Stanzas == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StanzasPayload.Stanzas(childComplexity), true
 
 	case "Status.commitHash":
 		if e.ComplexityRoot.Status.CommitHash == nil {
@@ -2002,6 +2093,8 @@ func (ec *executionContext) childFields_MUCLightAdminMutation(ctx context.Contex
 
 func (ec *executionContext) childFields_MUCLightAdminQuery(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
+	case "getRoomMessages":
+		return ec.fieldContext_MUCLightAdminQuery_getRoomMessages(ctx, field)
 	case "getRoomConfig":
 		return ec.fieldContext_MUCLightAdminQuery_getRoomConfig(ctx, field)
 	case "listRoomUsers":
@@ -2180,6 +2273,38 @@ func (ec *executionContext) childFields_StanzaAdminMutation(ctx context.Context,
 		return ec.fieldContext_StanzaAdminMutation_sendStanza(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type StanzaAdminMutation", field.Name)
+}
+
+func (ec *executionContext) childFields_StanzaAdminQuery(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "getLastMessages":
+		return ec.fieldContext_StanzaAdminQuery_getLastMessages(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type StanzaAdminQuery", field.Name)
+}
+
+func (ec *executionContext) childFields_StanzaMap(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "sender":
+		return ec.fieldContext_StanzaMap_sender(ctx, field)
+	case "timestamp":
+		return ec.fieldContext_StanzaMap_timestamp(ctx, field)
+	case "stanza_id":
+		return ec.fieldContext_StanzaMap_stanza_id(ctx, field)
+	case "stanza":
+		return ec.fieldContext_StanzaMap_stanza(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type StanzaMap", field.Name)
+}
+
+func (ec *executionContext) childFields_StanzasPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "stanzas":
+		return ec.fieldContext_StanzasPayload_stanzas(ctx, field)
+	case "limit":
+		return ec.fieldContext_StanzasPayload_limit(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type StanzasPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_Status(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3204,6 +3329,36 @@ func (ec *executionContext) field_MUCLightAdminQuery_getRoomConfig_args(ctx cont
 	return args, nil
 }
 
+func (ec *executionContext) field_MUCLightAdminQuery_getRoomMessages_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "room",
+		func(ctx context.Context, v any) (jid.JID, error) {
+			return ec.unmarshalNBareJID2githubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋjidᚐJID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["room"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "pageSize",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOPosInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["pageSize"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*time.Time, error) {
+			return ec.unmarshalODateTime2ᚖtimeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg2
+	return args, nil
+}
+
 func (ec *executionContext) field_MUCLightAdminQuery_listRoomUsers_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -3581,6 +3736,44 @@ func (ec *executionContext) field_StanzaAdminMutation_sendStanza_args(ctx contex
 		return nil, err
 	}
 	args["stanza"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_StanzaAdminQuery_getLastMessages_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "caller",
+		func(ctx context.Context, v any) (jid.JID, error) {
+			return ec.unmarshalNJID2githubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋjidᚐJID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["caller"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "with",
+		func(ctx context.Context, v any) (*jid.JID, error) {
+			return ec.unmarshalOJID2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋjidᚐJID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["with"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "limit",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOPosInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["limit"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*time.Time, error) {
+			return ec.unmarshalODateTime2ᚖtimeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg3
 	return args, nil
 }
 
@@ -4616,6 +4809,38 @@ func (ec *executionContext) fieldContext_AdminQuery_muc_light(_ context.Context,
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_MUCLightAdminQuery(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _AdminQuery_stanza(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AdminQuery_stanza(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.AdminQuery().Stanza(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *StanzaAdminQuery) graphql.Marshaler {
+			return ec.marshalOStanzaAdminQuery2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐStanzaAdminQuery(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AdminQuery_stanza(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AdminQuery",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_StanzaAdminQuery(ctx, field)
 		},
 	}
 	return fc, nil
@@ -6602,6 +6827,50 @@ func (ec *executionContext) fieldContext_MUCLightAdminMutation_setBlockingList(c
 	return fc, nil
 }
 
+func (ec *executionContext) _MUCLightAdminQuery_getRoomMessages(ctx context.Context, field graphql.CollectedField, obj *MUCLightAdminQuery) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MUCLightAdminQuery_getRoomMessages(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.MUCLightAdminQuery().GetRoomMessages(ctx, obj, fc.Args["room"].(jid.JID), fc.Args["pageSize"].(*int), fc.Args["before"].(*time.Time))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *StanzasPayload) graphql.Marshaler {
+			return ec.marshalOStanzasPayload2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐStanzasPayload(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MUCLightAdminQuery_getRoomMessages(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MUCLightAdminQuery",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_StanzasPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_MUCLightAdminQuery_getRoomMessages_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _MUCLightAdminQuery_getRoomConfig(ctx context.Context, field graphql.CollectedField, obj *MUCLightAdminQuery) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -8183,6 +8452,197 @@ func (ec *executionContext) fieldContext_StanzaAdminMutation_sendStanza(ctx cont
 		return fc, err
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _StanzaAdminQuery_getLastMessages(ctx context.Context, field graphql.CollectedField, obj *StanzaAdminQuery) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StanzaAdminQuery_getLastMessages(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.StanzaAdminQuery().GetLastMessages(ctx, obj, fc.Args["caller"].(jid.JID), fc.Args["with"].(*jid.JID), fc.Args["limit"].(*int), fc.Args["before"].(*time.Time))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *StanzasPayload) graphql.Marshaler {
+			return ec.marshalOStanzasPayload2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐStanzasPayload(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_StanzaAdminQuery_getLastMessages(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "StanzaAdminQuery",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_StanzasPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_StanzaAdminQuery_getLastMessages_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _StanzaMap_sender(ctx context.Context, field graphql.CollectedField, obj *StanzaMap) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StanzaMap_sender(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Sender, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *jid.JID) graphql.Marshaler {
+			return ec.marshalOJID2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋjidᚐJID(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_StanzaMap_sender(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StanzaMap", field, false, false, errors.New("field of type JID does not have child fields"))
+}
+
+func (ec *executionContext) _StanzaMap_timestamp(ctx context.Context, field graphql.CollectedField, obj *StanzaMap) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StanzaMap_timestamp(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Timestamp, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *MicroTime) graphql.Marshaler {
+			return ec.marshalODateTime2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐMicroTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_StanzaMap_timestamp(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StanzaMap", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _StanzaMap_stanza_id(ctx context.Context, field graphql.CollectedField, obj *StanzaMap) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StanzaMap_stanza_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StanzaID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_StanzaMap_stanza_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StanzaMap", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _StanzaMap_stanza(ctx context.Context, field graphql.CollectedField, obj *StanzaMap) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StanzaMap_stanza(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Stanza, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *xmlstream.Element) graphql.Marshaler {
+			return ec.marshalOXmlElement2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋxmlstreamᚐElement(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_StanzaMap_stanza(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StanzaMap", field, false, false, errors.New("field of type XmlElement does not have child fields"))
+}
+
+func (ec *executionContext) _StanzasPayload_stanzas(ctx context.Context, field graphql.CollectedField, obj *StanzasPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StanzasPayload_stanzas(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Stanzas, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*StanzaMap) graphql.Marshaler {
+			return ec.marshalOStanzaMap2ᚕᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐStanzaMap(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_StanzasPayload_stanzas(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "StanzasPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_StanzaMap(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _StanzasPayload_limit(ctx context.Context, field graphql.CollectedField, obj *StanzasPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StanzasPayload_limit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Limit, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_StanzasPayload_limit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StanzasPayload", field, false, false, errors.New("field of type Int does not have child fields"))
 }
 
 func (ec *executionContext) _Status_statusCode(ctx context.Context, field graphql.CollectedField, obj *Status) (ret graphql.Marshaler) {
@@ -10293,6 +10753,28 @@ func (ec *executionContext) _AdminQuery(ctx context.Context, sel ast.SelectionSe
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "stanza":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._AdminQuery_stanza(ctx, field)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._AdminQuery___type(ctx, field)
@@ -11993,6 +12475,44 @@ func (ec *executionContext) _MUCLightAdminQuery(ctx context.Context, sel ast.Sel
 		switch field.Name {
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("MUCLightAdminQuery")
+		case "getRoomMessages":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._MUCLightAdminQuery_getRoomMessages(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "getRoomConfig":
 			field := field
 
@@ -13393,6 +13913,173 @@ func (ec *executionContext) _StanzaAdminMutation(ctx context.Context, sel ast.Se
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var stanzaAdminQueryImplementors = []string{"StanzaAdminQuery"}
+
+func (ec *executionContext) _StanzaAdminQuery(ctx context.Context, sel ast.SelectionSet, obj *StanzaAdminQuery) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, stanzaAdminQueryImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("StanzaAdminQuery")
+		case "getLastMessages":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._StanzaAdminQuery_getLastMessages(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var stanzaMapImplementors = []string{"StanzaMap"}
+
+func (ec *executionContext) _StanzaMap(ctx context.Context, sel ast.SelectionSet, obj *StanzaMap) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, stanzaMapImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("StanzaMap")
+		case "sender":
+			out.Values[i] = ec._StanzaMap_sender(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "timestamp":
+			out.Values[i] = ec._StanzaMap_timestamp(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "stanza_id":
+			out.Values[i] = ec._StanzaMap_stanza_id(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "stanza":
+			out.Values[i] = ec._StanzaMap_stanza(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var stanzasPayloadImplementors = []string{"StanzasPayload"}
+
+func (ec *executionContext) _StanzasPayload(ctx context.Context, sel ast.SelectionSet, obj *StanzasPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, stanzasPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("StanzasPayload")
+		case "stanzas":
+			out.Values[i] = ec._StanzasPayload_stanzas(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "limit":
+			out.Values[i] = ec._StanzasPayload_limit(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -14914,6 +15601,24 @@ func (ec *executionContext) marshalOJID2ᚕᚖgithubᚗcomᚋganderᚑxmppᚋgan
 	return ret
 }
 
+func (ec *executionContext) unmarshalOJID2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋjidᚐJID(ctx context.Context, v any) (*jid.JID, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := UnmarshalJID(v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOJID2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋjidᚐJID(ctx context.Context, sel ast.SelectionSet, v *jid.JID) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := MarshalJID(*v)
+	return res
+}
+
 func (ec *executionContext) marshalOKickUserResult2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐKickUserResult(ctx context.Context, sel ast.SelectionSet, v *KickUserResult) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -15198,6 +15903,40 @@ func (ec *executionContext) marshalOStanzaAdminMutation2ᚖgithubᚗcomᚋgander
 	return ec._StanzaAdminMutation(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalOStanzaAdminQuery2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐStanzaAdminQuery(ctx context.Context, sel ast.SelectionSet, v *StanzaAdminQuery) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._StanzaAdminQuery(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOStanzaMap2ᚕᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐStanzaMap(ctx context.Context, sel ast.SelectionSet, v []*StanzaMap) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalOStanzaMap2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐStanzaMap(ctx, sel, v[i])
+	})
+
+	return ret
+}
+
+func (ec *executionContext) marshalOStanzaMap2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐStanzaMap(ctx context.Context, sel ast.SelectionSet, v *StanzaMap) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._StanzaMap(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOStanzasPayload2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐStanzasPayload(ctx context.Context, sel ast.SelectionSet, v *StanzasPayload) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._StanzasPayload(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalOStatus2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐStatus(ctx context.Context, sel ast.SelectionSet, v *Status) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -15300,6 +16039,24 @@ func (ec *executionContext) marshalOUserStatus2ᚕᚖgithubᚗcomᚋganderᚑxmp
 	}
 
 	return ret
+}
+
+func (ec *executionContext) unmarshalOXmlElement2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋxmlstreamᚐElement(ctx context.Context, v any) (*xmlstream.Element, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := UnmarshalXmlElement(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOXmlElement2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋxmlstreamᚐElement(ctx context.Context, sel ast.SelectionSet, v *xmlstream.Element) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := MarshalXmlElement(v)
+	return res
 }
 
 func (ec *executionContext) marshalO__EnumValue2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐEnumValueᚄ(ctx context.Context, sel ast.SelectionSet, v []introspection.EnumValue) graphql.Marshaler {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gander-xmpp/gander/internal/jid"
+	"github.com/gander-xmpp/gander/internal/xmlstream"
 )
 
 // The caller as the server sees it.
@@ -238,6 +239,26 @@ type Session struct {
 type SessionPayload struct {
 	// What happened.
 	Message string `json:"message"`
+}
+
+// An archived message.
+type StanzaMap struct {
+	// The sender's JID (room/nick in rooms).
+	Sender *jid.JID `json:"sender,omitempty"`
+	// When it was archived.
+	Timestamp *MicroTime `json:"timestamp,omitempty"`
+	// Its archive id, the stanza-id clients saw.
+	StanzaID *string `json:"stanza_id,omitempty"`
+	// The message as archived.
+	Stanza *xmlstream.Element `json:"stanza,omitempty"`
+}
+
+// Archived messages.
+type StanzasPayload struct {
+	// The messages, oldest first.
+	Stanzas []*StanzaMap `json:"stanzas,omitempty"`
+	// The effective limit.
+	Limit *int `json:"limit,omitempty"`
 }
 
 // The status of a node.

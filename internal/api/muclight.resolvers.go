@@ -7,6 +7,7 @@ package api
 
 import (
 	"context"
+	"time"
 
 	"github.com/gander-xmpp/gander/internal/jid"
 )
@@ -73,6 +74,11 @@ func (r *mUCLightAdminMutationResolver) SetBlockingList(ctx context.Context, obj
 		return nil, err
 	}
 	return r.mucLight().SetBlockingList(ctx, user, items, []any{"user", user.String()})
+}
+
+// GetRoomMessages is the resolver for the getRoomMessages field.
+func (r *mUCLightAdminQueryResolver) GetRoomMessages(ctx context.Context, obj *MUCLightAdminQuery, room jid.JID, pageSize *int, before *time.Time) (*StanzasPayload, error) {
+	return r.mam().GetRoomMessages(ctx, room, jid.JID{}, pageSize, before)
 }
 
 // GetRoomConfig is the resolver for the getRoomConfig field.

@@ -7,10 +7,16 @@ package api
 
 import (
 	"context"
+	"time"
 
 	"github.com/gander-xmpp/gander/internal/jid"
 	"github.com/gander-xmpp/gander/internal/xmlstream"
 )
+
+// Stanza is the resolver for the stanza field.
+func (r *adminQueryResolver) Stanza(ctx context.Context) (*StanzaAdminQuery, error) {
+	return category[StanzaAdminQuery](r.Resolver, "stanza")
+}
 
 // SendMessage is the resolver for the sendMessage field.
 func (r *stanzaAdminMutationResolver) SendMessage(ctx context.Context, obj *StanzaAdminMutation, from jid.JID, to jid.JID, body string) (*SendStanzaPayload, error) {
@@ -27,9 +33,20 @@ func (r *stanzaAdminMutationResolver) SendStanza(ctx context.Context, obj *Stanz
 	return r.stanzas().SendStanza(ctx, stanza)
 }
 
+// GetLastMessages is the resolver for the getLastMessages field.
+func (r *stanzaAdminQueryResolver) GetLastMessages(ctx context.Context, obj *StanzaAdminQuery, caller jid.JID, with *jid.JID, limit *int, before *time.Time) (*StanzasPayload, error) {
+	return r.mam().GetLastMessages(ctx, caller, with, limit, before)
+}
+
 // StanzaAdminMutation returns StanzaAdminMutationResolver implementation.
 func (r *Resolver) StanzaAdminMutation() StanzaAdminMutationResolver {
 	return &stanzaAdminMutationResolver{r}
 }
 
-type stanzaAdminMutationResolver struct{ *Resolver }
+// StanzaAdminQuery returns StanzaAdminQueryResolver implementation.
+func (r *Resolver) StanzaAdminQuery() StanzaAdminQueryResolver { return &stanzaAdminQueryResolver{r} }
+
+type (
+	stanzaAdminMutationResolver struct{ *Resolver }
+	stanzaAdminQueryResolver    struct{ *Resolver }
+)

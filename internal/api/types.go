@@ -25,6 +25,9 @@ type SessionAdminMutation struct{}
 // StanzaAdminMutation is the stanza category of mutations.
 type StanzaAdminMutation struct{}
 
+// StanzaAdminQuery is the stanza category of queries.
+type StanzaAdminQuery struct{}
+
 // ServerAdminQuery is the server category of queries.
 type ServerAdminQuery struct{}
 

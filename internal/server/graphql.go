@@ -92,6 +92,9 @@ func (s *Server) apiDeps() api.Deps {
 	if s.mucLight != nil {
 		d.MucLight = s.mucLight
 	}
+	if s.mam != nil {
+		d.Mam = s.mam
+	}
 	if s.presence != nil {
 		d.Presence = s.presence
 	}

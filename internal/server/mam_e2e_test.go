@@ -20,6 +20,7 @@ import (
 
 	"github.com/gander-xmpp/gander/internal/config"
 	"github.com/gander-xmpp/gander/internal/db"
+	"github.com/gander-xmpp/gander/internal/db/dbtest"
 	"github.com/gander-xmpp/gander/internal/mod/mam"
 	"github.com/gander-xmpp/gander/internal/xmlstream"
 )
@@ -610,5 +611,606 @@ func TestMamQueryErrors(t *testing.T) {
 		require.Equal(t, "The action is not allowed.", errorText(other.iq))
 		// Bob's archive is intact after all that.
 		require.Len(t, mamQuery(t, e.bob, "", "").rs, 3)
+	})
+}
+
+// A11: headline, no-store, error, chat state only and <delay/> messages
+// are not archived (and get no stanza-id); chat, normal and a store hint
+// are.
+func TestMamArchivable(t *testing.T) {
+	t.Parallel()
+	forEachMam(t, func(t *testing.T, d *db.DB, opts string) {
+		e := startMam(t, d, opts, mamParts, nil)
+		send := func(raw, body string) *xmlstream.Element {
+			e.alice.send(raw)
+			return e.bob.expect(body, func(el *xmlstream.Element) bool { return el.Attr("id") == body })
+		}
+		for _, tc := range []struct {
+			raw  string
+			kept bool
+		}{
+			{`<message to='bob@localhost' type='headline' id='h'><body>news</body></message>`, false},
+			{`<message to='bob@localhost' type='chat' id='ns'><body>secret</body><no-store xmlns='urn:xmpp:hints'/></message>`, false},
+			{`<message to='bob@localhost' type='chat' id='cs'><composing xmlns='http://jabber.org/protocol/chatstates'/></message>`, false},
+			{`<message to='bob@localhost' type='chat' id='dl'><body>old</body><delay xmlns='urn:xmpp:delay' stamp='2020-01-01T00:00:00Z'/></message>`, false},
+			{`<message to='bob@localhost' type='chat' id='rs'><body>r</body><result xmlns='urn:example:other'/></message>`, false},
+			{`<message to='bob@localhost' type='chat' id='mk'><displayed xmlns='urn:xmpp:chat-markers:0' id='x'/></message>`, false},
+			{`<message to='bob@localhost' type='chat' id='ch'><body>chat</body></message>`, true},
+			{`<message to='bob@localhost' id='nm'><body>normal</body></message>`, true},
+			{`<message to='bob@localhost' type='chat' id='eb'><body/></message>`, true},
+			{`<message to='bob@localhost' type='chat' id='st'><store xmlns='urn:xmpp:hints'/></message>`, true},
+		} {
+			id := parse(t, tc.raw).Attr("id")
+			got := send(tc.raw, id)
+			if tc.kept {
+				require.Len(t, stanzaIDs(got), 1, "%s is archived", id)
+			} else {
+				require.Empty(t, stanzaIDs(got), "%s is not archived", id)
+			}
+		}
+		// An error message is delivered as is, never archived.
+		e.alice.send(`<message to='bob@localhost' type='error' id='er'><body>bounce</body><error type='cancel'><item-not-found xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></message>`)
+		require.Empty(t, stanzaIDs(e.bob.expect("error", func(el *xmlstream.Element) bool { return el.Attr("id") == "er" })))
+		var ids []string
+		for _, r := range mamQuery(t, e.bob, "", "").rs {
+			ids = append(ids, r.inner.Attr("id"))
+		}
+		require.Equal(t, []string{"ch", "nm", "eb", "st"}, ids)
+		ids = nil
+		for _, r := range mamQuery(t, e.alice, "", "").rs {
+			ids = append(ids, r.inner.Attr("id"))
+		}
+		require.Equal(t, []string{"ch", "nm", "eb", "st"}, ids, "the sender's side follows the same rule")
+	})
+}
+
+// A12: a message to an offline user is archived once per side; the
+// offline copy carries the recipient's archive id, and its replay (with a
+// delay) is not archived again.
+func TestMamOffline(t *testing.T) {
+	t.Parallel()
+	forEachMam(t, func(t *testing.T, d *db.DB, opts string) {
+		e := startMam(t, d, opts, mamParts, nil)
+		e.s.register(t, "dave")
+		e.alice.send(`<message to='dave@localhost' type='chat' id='off1'><body>while you were out</body></message>`)
+		e.alice.barrier("localhost")
+		dave := online(t, e.s, "dave")
+		got := dave.expect("offline message", isMessage("while you were out"))
+		require.NotNil(t, got.Child(nsDelay, "delay"), "an offline replay")
+		sids := stanzaIDs(got)
+		require.Len(t, sids, 1, got.String())
+		require.Equal(t, "dave@localhost", sids[0].Attr("by"))
+		a := mamQuery(t, dave, "", "")
+		require.Equal(t, []string{"while you were out"}, a.bodies())
+		require.Equal(t, sids[0].Attr("id"), a.rs[0].id())
+		require.Len(t, mamQuery(t, e.alice, "", "").rs, 1)
+	})
+}
+
+// prefsIQ sends a prefs set (inner = the <prefs/> content and default)
+// or get and returns the answer.
+func prefsIQ(c *client, typ, def, inner string) *xmlstream.Element {
+	d := ""
+	if def != "" {
+		d = " default='" + def + "'"
+	}
+	return c.sendIQ(fmt.Sprintf(`<iq type='%s' id='%s'><prefs xmlns='urn:xmpp:mam:2'%s>%s</prefs></iq>`, typ, newID(), d, inner))
+}
+
+// prefsOf reads a <prefs/> answer: default, always and never lists.
+func prefsOf(t *testing.T, iq *xmlstream.Element) (string, []string, []string) {
+	t.Helper()
+	require.Equal(t, "result", iq.Attr("type"), iq.String())
+	p := iq.Child(nsMam2, "prefs")
+	require.NotNil(t, p, iq.String())
+	list := func(name string) []string {
+		out := []string{}
+		if l := p.Child(nsMam2, name); l != nil {
+			for _, j := range l.Elements() {
+				out = append(out, j.Text())
+			}
+		}
+		return out
+	}
+	return p.Attr("default"), list("always"), list("never")
+}
+
+// A13: preferences: the default is always; a set is echoed and read back;
+// never (per JID or as the default) stops archiving and the stanza-id;
+// always for a JID beats a never default. Without user_prefs_store a set
+// is feature-not-implemented.
+func TestMamPrefs(t *testing.T) {
+	t.Parallel()
+	forEachMam(t, func(t *testing.T, d *db.DB, opts string) {
+		e := startMam(t, d, opts, mamParts, nil)
+		def, always, never := prefsOf(t, prefsIQ(e.alice, "get", "", ""))
+		require.Equal(t, "always", def)
+		require.Empty(t, always)
+		require.Empty(t, never)
+
+		set := prefsIQ(e.alice, "set", "always", "<always/><never>\n  <jid>KATE@localhost</jid>\n  <jid>@@bad</jid>\n</never>")
+		def, always, never = prefsOf(t, set)
+		require.Equal(t, "always", def)
+		require.Empty(t, always)
+		require.Equal(t, []string{"kate@localhost"}, never, "lower-cased, the unparsable JID dropped")
+		def, _, never = prefsOf(t, prefsIQ(e.alice, "get", "", ""))
+		require.Equal(t, "always", def)
+		require.Equal(t, []string{"kate@localhost"}, never)
+
+		fromKate := chatTo(t, e.kate, e.alice, "alice", "not kept")
+		require.Empty(t, stanzaIDs(fromKate), "never: no stanza-id")
+		fromBob := chatTo(t, e.bob, e.alice, "alice", "kept")
+		require.Len(t, stanzaIDs(fromBob), 1)
+		require.Equal(t, []string{"kept"}, mamQuery(t, e.alice, "", "").bodies())
+		require.Equal(t, []string{"not kept"}, mamQuery(t, e.kate, "", "").bodies(), "the sender's own preferences decide its copy")
+
+		def, always, never = prefsOf(t, prefsIQ(e.alice, "set", "never", "<always><jid>bob@localhost</jid></always><never/>"))
+		require.Equal(t, "never", def)
+		require.Equal(t, []string{"bob@localhost"}, always)
+		require.Empty(t, never, "a set replaces the whole preference")
+		require.Len(t, stanzaIDs(chatTo(t, e.bob, e.alice, "alice", "bob always")), 1)
+		require.Empty(t, stanzaIDs(chatTo(t, e.kate, e.alice, "alice", "kate never")))
+		chatTo(t, e.alice, e.kate, "kate", "outgoing never")
+		require.Equal(t, []string{"kept", "bob always"}, mamQuery(t, e.alice, "", "").bodies())
+
+		bad := prefsIQ(e.alice, "set", "sometimes", "")
+		require.Equal(t, "bad-request", iqErrorCondition(bad))
+	})
+	forEachDB(t, func(t *testing.T, d *db.DB) {
+		e := startMam(t, d, "", "[modules.mod_mam.pm]\n", nil)
+		res := prefsIQ(e.alice, "set", "never", "")
+		require.Equal(t, "feature-not-implemented", iqErrorCondition(res), res.String())
+		def, _, _ := prefsOf(t, prefsIQ(e.alice, "get", "", ""))
+		require.Equal(t, "always", def)
+		require.Len(t, stanzaIDs(chatTo(t, e.bob, e.alice, "alice", "kept")), 1)
+	})
+}
+
+// roster subscribes a to b's presence and b to a's (both), through the
+// roster IQs and presence.
+func mutualSubscription(t *testing.T, a, b *client, aUser, bUser string) {
+	t.Helper()
+	a.send(`<presence to='` + bUser + `@localhost' type='subscribe'/>`)
+	b.expect("subscribe", func(el *xmlstream.Element) bool { return el.Local == "presence" && el.Attr("type") == "subscribe" })
+	b.send(`<presence to='` + aUser + `@localhost' type='subscribed'/>`)
+	b.send(`<presence to='` + aUser + `@localhost' type='subscribe'/>`)
+	a.expect("subscribe", func(el *xmlstream.Element) bool { return el.Local == "presence" && el.Attr("type") == "subscribe" })
+	a.send(`<presence to='` + bUser + `@localhost' type='subscribed'/>`)
+	a.barrier("localhost")
+	b.barrier("localhost")
+}
+
+// A13 (roster): default roster archives the contacts with a subscription
+// from or both only.
+func TestMamPrefsRoster(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, d *db.DB) {
+		e := startMam(t, d, "", mamParts, nil)
+		mutualSubscription(t, e.alice, e.bob, "alice", "bob")
+		prefsOf(t, prefsIQ(e.alice, "set", "roster", ""))
+		require.Len(t, stanzaIDs(chatTo(t, e.bob, e.alice, "alice", "contact")), 1)
+		require.Empty(t, stanzaIDs(chatTo(t, e.kate, e.alice, "alice", "stranger")))
+		require.Equal(t, []string{"contact"}, mamQuery(t, e.alice, "", "").bodies())
+	})
+}
+
+// roomStanzaID returns the room's stanza-id of a message (by = room).
+func roomStanzaID(t *testing.T, el *xmlstream.Element, room string) string {
+	t.Helper()
+	var ids []string
+	for _, s := range stanzaIDs(el) {
+		if s.Attr("by") == room {
+			ids = append(ids, s.Attr("id"))
+		}
+	}
+	require.Len(t, ids, 1, el.String())
+	return ids[0]
+}
+
+// A14, A15, A17, X1: MUC Light: one room stanza-id shared by every copy
+// (the archive's id), a member's room query returns the creation event,
+// the messages and the configuration change with those ids, results from
+// the room's JID; members' own archives stay empty; a non-member gets
+// not-allowed; the inbox entries carry the archive's stanza-ids, for
+// one-to-one chats too.
+func TestMamMucLight(t *testing.T) {
+	t.Parallel()
+	forEachMam(t, func(t *testing.T, d *db.DB, opts string) {
+		e := startMam(t, d, opts, mamParts, nil)
+		room := "den@" + mlSvc
+		requireResult(t, e.alice.mlIQ("set", room, nsMLCrt, "<occupants>"+users("bob@localhost", "member")+"</occupants>"))
+		for _, c := range []*client{e.alice, e.bob} {
+			note := c.expect("creation", isNote(room, nsMLAff))
+			require.Empty(t, stanzaIDs(note), "creation notifications carry no stanza-id")
+		}
+		e.alice.send(`<message to='` + room + `' type='groupchat' id='g1'><body>hello room</body>` +
+			`<stanza-id xmlns='urn:xmpp:sid:0' by='` + room + `' id='FORGED'/></message>`)
+		a1 := e.alice.expect("echo", isMessage("hello room"))
+		b1 := e.bob.expect("copy", isMessage("hello room"))
+		sid := roomStanzaID(t, a1, room)
+		require.Equal(t, sid, roomStanzaID(t, b1, room), "one stanza-id for every copy")
+		require.NotEqual(t, "FORGED", sid)
+		require.Len(t, sid, 12)
+		e.bob.send(`<message to='` + room + `' type='groupchat' id='g2'><body>hi alice</body></message>`)
+		b2 := e.alice.expect("copy", isMessage("hi alice"))
+		e.bob.expect("echo", isMessage("hi alice"))
+		// Chat states reach the members, unarchived.
+		e.bob.send(`<message to='` + room + `' type='groupchat' id='g3'><composing xmlns='http://jabber.org/protocol/chatstates'/></message>`)
+		cs := e.alice.expect("chat state", func(el *xmlstream.Element) bool { return el.Attr("id") == "g3" })
+		require.Len(t, stanzaIDs(cs), 1, "a room id, not an archive id")
+		requireResult(t, e.alice.mlIQ("set", room, nsMLCfg, "<roomname>Den</roomname>"))
+		cfgNote := e.bob.expect("config change", isNote(room, nsMLCfg))
+		cfgID := roomStanzaID(t, cfgNote, room)
+
+		a := mamQuery(t, e.bob, room, "")
+		require.Equal(t, "", a.errCondition(), a.iq.String())
+		require.Len(t, a.rs, 4, "creation event, two messages, the configuration change")
+		created := a.rs[0].inner.Child(nsMLAff, "x")
+		require.NotNil(t, created, a.rs[0].inner.String())
+		require.Nil(t, created.Child(nsMLAff, "version"), "the creation event has no version")
+		require.Equal(t, map[string]string{"alice@localhost": "owner", "bob@localhost": "member"}, affs(t, created))
+		require.Equal(t, room, a.rs[0].inner.Attr("from"))
+		require.Equal(t, []string{sid, roomStanzaID(t, b2, room), cfgID}, a.ids()[1:])
+		require.Equal(t, "hello room", a.rs[1].body())
+		require.Equal(t, room+"/alice@localhost", a.rs[1].inner.Attr("from"))
+		require.Equal(t, room+"/alice@localhost", a.rs[1].delay.Attr("from"))
+		item := a.rs[1].inner.Child("http://jabber.org/protocol/muc#user", "x").Child("http://jabber.org/protocol/muc#user", "item")
+		require.Equal(t, "alice@localhost", item.Attr("jid"), "the archived copy names the sender")
+		require.Equal(t, "owner", item.Attr("affiliation"))
+		require.Equal(t, "moderator", item.Attr("role"))
+		require.Nil(t, a1.Child("http://jabber.org/protocol/muc#user", "x"), "the broadcast copy does not")
+		require.Equal(t, room, a.rs[1].msg.Attr("from"), "results come from the room")
+		require.Equal(t, "Den", a.rs[3].inner.Child(nsMLCfg, "x").ChildText(nsMLCfg, "roomname"))
+		require.Equal(t, 4, a.count())
+		require.True(t, a.complete())
+		// Paging and filters work on rooms too.
+		last := mamQuery(t, e.alice, room, rsm("<max>1</max><before/>"))
+		require.Equal(t, []string{cfgID}, last.ids())
+		byNick := mamQuery(t, e.alice, room, mamForm(nsMam2, "with", room+"/bob@localhost"))
+		require.Equal(t, []string{"hi alice"}, byNick.bodies())
+
+		require.Empty(t, mamQuery(t, e.alice, "", "").rs, "members' own archives get no room traffic")
+		require.Empty(t, mamQuery(t, e.bob, "", "").rs)
+
+		denied := mamQuery(t, e.kate, room, "")
+		require.Equal(t, "not-allowed", denied.errCondition())
+		require.Equal(t, "The action is not allowed. Not allowed to enter the room.", errorText(denied.iq))
+		md := e.kate.sendIQ(`<iq type='get' to='` + room + `' id='md'><metadata xmlns='urn:xmpp:mam:2'/></iq>`)
+		require.Equal(t, "not-allowed", iqErrorCondition(md))
+
+		// A17: the inbox entries carry the archive's stanza-ids.
+		rs := entries(t, e.alice)
+		var roomEntry *inboxResult
+		for i := range rs {
+			if rs[i].inner != nil && strings.HasPrefix(rs[i].inner.Attr("from"), room) {
+				roomEntry = &rs[i]
+			}
+		}
+		require.NotNil(t, roomEntry)
+		require.Equal(t, "hi alice", roomEntry.body(), "the last message (configuration changes do not count)")
+		require.Equal(t, a.ids()[2], roomStanzaID(t, roomEntry.inner, room), "the room entry's stanza-id is the room archive's id")
+		got := chatTo(t, e.kate, e.bob, "bob", "one to one")
+		bobID := stanzaIDs(got)[0].Attr("id")
+		var oneToOne *inboxResult
+		for i, r := range entries(t, e.bob) {
+			if r.body() == "one to one" {
+				oneToOne = &entries(t, e.bob)[i]
+			}
+		}
+		require.NotNil(t, oneToOne)
+		require.Equal(t, bobID, stanzaIDs(oneToOne.inner)[0].Attr("id"), "the inbox entry carries the recipient's archive id")
+		require.Equal(t, bobID, mamQuery(t, e.bob, "", "").ids()[0])
+		// Room disco#info announces the archive.
+		info := e.alice.sendIQ(`<iq type='get' to='` + room + `' id='di'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>`)
+		require.Contains(t, info.String(), nsMam2)
+	})
+}
+
+// retracted returns the <retracted/> child of a result's inner message in
+// namespace ns, nil when there is none.
+func retracted(r mamResult, ns string) *xmlstream.Element { return r.inner.Child(ns, "retracted") }
+
+// A21: a retraction by origin-id leaves tombstones on both sides of a
+// one-to-one chat; one by stanza-id in a MUC Light room leaves one in the
+// room's archive (an author may retract only its own message); the
+// retraction messages are archived too. With message_retraction = false
+// nothing is tombstoned.
+func TestMamRetraction(t *testing.T) {
+	t.Parallel()
+	const nsRetract, nsByID = "urn:xmpp:message-retract:0", "urn:esl:message-retract-by-stanza-id:0"
+	forEachMam(t, func(t *testing.T, d *db.DB, opts string) {
+		e := startMam(t, d, opts, mamParts, nil)
+		e.alice.send(`<message to='bob@localhost' type='chat' id='r1'><body>oops</body><origin-id xmlns='urn:xmpp:sid:0' id='orig-1'/></message>`)
+		e.bob.expect("oops", isMessage("oops"))
+		chatTo(t, e.alice, e.bob, "bob", "fine")
+		e.alice.send(`<message to='bob@localhost' type='chat' id='r2'><apply-to xmlns='urn:xmpp:fasten:0' id='orig-1'>` +
+			`<retract xmlns='` + nsRetract + `'/></apply-to><body>retracted a message</body></message>`)
+		e.bob.expect("retraction", isMessage("retracted a message"))
+		for _, c := range []*client{e.alice, e.bob} {
+			a := mamQuery(t, c, "", "")
+			require.Len(t, a.rs, 3)
+			tomb := a.rs[0]
+			require.Equal(t, "", tomb.body(), "the tombstone has no body")
+			rt := retracted(tomb, nsRetract)
+			require.NotNil(t, rt, tomb.inner.String())
+			require.Equal(t, "orig-1", rt.Child(nsSID, "origin-id").Attr("id"))
+			_, err := time.Parse(time.RFC3339Nano, rt.Attr("stamp"))
+			require.NoError(t, err)
+			require.Equal(t, "r1", tomb.inner.Attr("id"), "the tombstone keeps the attributes")
+			require.Equal(t, "chat", tomb.inner.Attr("type"))
+			require.Equal(t, "fine", a.rs[1].body())
+			require.Equal(t, "retracted a message", a.rs[2].body(), "the retraction is archived")
+		}
+		search := mamQuery(t, e.bob, "", mamForm(nsMam2, "{urn:xmpp:fulltext:0}fulltext", "oops"))
+		require.Empty(t, search.rs, "a tombstone is not found by its old text")
+
+		room := "den@" + mlSvc
+		requireResult(t, e.alice.mlIQ("set", room, nsMLCrt, "<occupants>"+users("bob@localhost", "member")+"</occupants>"))
+		e.alice.send(`<message to='` + room + `' type='groupchat' id='g1'><body>regret</body></message>`)
+		sid := roomStanzaID(t, e.bob.expect("room message", isMessage("regret")), room)
+		e.alice.expect("echo", isMessage("regret"))
+		e.bob.send(`<message to='` + room + `' type='groupchat' id='g2'><apply-to xmlns='urn:xmpp:fasten:0' id='` + sid + `'>` +
+			`<retract xmlns='` + nsByID + `'/></apply-to><body/></message>`)
+		e.alice.expect("bob's attempt", func(el *xmlstream.Element) bool { return el.Attr("id") == "g2" })
+		a := mamQuery(t, e.alice, room, mamForm(nsMam2, "ids", sid))
+		require.Equal(t, []string{"regret"}, a.bodies(), "only the author may retract")
+		e.alice.send(`<message to='` + room + `' type='groupchat' id='g3'><apply-to xmlns='urn:xmpp:fasten:0' id='` + sid + `'>` +
+			`<retract xmlns='` + nsByID + `'/></apply-to><body/></message>`)
+		e.bob.expect("alice's retraction", func(el *xmlstream.Element) bool { return el.Attr("id") == "g3" })
+		a = mamQuery(t, e.bob, room, mamForm(nsMam2, "ids", sid))
+		require.Len(t, a.rs, 1)
+		rt := retracted(a.rs[0], nsByID)
+		require.NotNil(t, rt, a.rs[0].inner.String())
+		require.Equal(t, sid, rt.Child(nsSID, "stanza-id").Attr("id"))
+		require.Equal(t, "", a.rs[0].body())
+	})
+	forEachDB(t, func(t *testing.T, d *db.DB) {
+		e := startMam(t, d, "message_retraction = false\n", mamParts, nil)
+		e.alice.send(`<message to='bob@localhost' type='chat' id='r1'><body>kept</body><origin-id xmlns='urn:xmpp:sid:0' id='o1'/></message>`)
+		e.bob.expect("kept", isMessage("kept"))
+		e.alice.send(`<message to='bob@localhost' type='chat' id='r2'><apply-to xmlns='urn:xmpp:fasten:0' id='o1'><retract xmlns='` + nsRetract + `'/></apply-to></message>`)
+		e.bob.expect("retraction", func(el *xmlstream.Element) bool { return el.Attr("id") == "r2" })
+		a := mamQuery(t, e.bob, "", "")
+		require.Len(t, a.rs, 2, "the retraction is archived whatever message_retraction says")
+		require.Equal(t, "kept", a.rs[0].body())
+	})
+}
+
+// A22: metadata gives the first and the last ids of the archive; an empty
+// archive gives an empty <metadata/>.
+func TestMamMetadata(t *testing.T) {
+	t.Parallel()
+	forEachMam(t, func(t *testing.T, d *db.DB, opts string) {
+		e := startMam(t, d, opts, mamParts, nil)
+		md := e.alice.sendIQ(`<iq type='get' id='md1'><metadata xmlns='urn:xmpp:mam:2'/></iq>`)
+		require.Equal(t, "result", md.Attr("type"), md.String())
+		require.Empty(t, md.Child(nsMam2, "metadata").Elements())
+		e.sendN(t, 3)
+		all := mamQuery(t, e.alice, "", "")
+		md = e.alice.sendIQ(`<iq type='get' id='md2'><metadata xmlns='urn:xmpp:mam:2'/></iq>`)
+		m := md.Child(nsMam2, "metadata")
+		require.Equal(t, all.ids()[0], m.Child(nsMam2, "start").Attr("id"))
+		require.Equal(t, all.ids()[2], m.Child(nsMam2, "end").Attr("id"))
+		require.Equal(t, all.rs[0].delay.Attr("stamp"), m.Child(nsMam2, "start").Attr("timestamp"))
+		require.Equal(t, all.rs[2].delay.Attr("stamp"), m.Child(nsMam2, "end").Attr("timestamp"))
+	})
+}
+
+// A23: with pm.archive_groupchats = true the members' own archives get the
+// room's groupchat copies (MUC Light); include-groupchat = false leaves
+// them out.
+func TestMamArchiveGroupchats(t *testing.T) {
+	t.Parallel()
+	forEachMam(t, func(t *testing.T, d *db.DB, opts string) {
+		e := startMam(t, d, opts, "[modules.mod_mam.pm]\narchive_groupchats = true\n", nil)
+		info := e.alice.sendIQ(`<iq type='get' to='alice@localhost' id='d1'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>`)
+		require.Contains(t, info.String(), nsMam2+"#groupchat-available")
+		room := "den@" + mlSvc
+		requireResult(t, e.alice.mlIQ("set", room, nsMLCrt, "<occupants>"+users("bob@localhost", "member")+"</occupants>"))
+		e.bob.expect("creation", isNote(room, nsMLAff))
+		e.alice.send(`<message to='` + room + `' type='groupchat' id='g1'><body>for the archive</body></message>`)
+		e.bob.expect("copy", isMessage("for the archive"))
+		e.alice.expect("echo", isMessage("for the archive"))
+		chatTo(t, e.kate, e.bob, "bob", "direct")
+		a := mamQuery(t, e.bob, "", "")
+		require.Contains(t, a.bodies(), "for the archive")
+		require.Contains(t, a.bodies(), "direct")
+		var gc mamResult
+		for _, r := range a.rs {
+			if r.body() == "for the archive" {
+				gc = r
+			}
+		}
+		require.Equal(t, "groupchat", gc.inner.Attr("type"))
+		require.Equal(t, room+"/alice@localhost", gc.inner.Attr("from"))
+		w := mamQuery(t, e.bob, "", mamForm(nsMam2, "with", room))
+		require.Contains(t, w.bodies(), "for the archive")
+		n := mamQuery(t, e.bob, "", mamForm(nsMam2, "include-groupchat", "false"))
+		require.Equal(t, []string{"direct"}, n.bodies())
+		require.Equal(t, 1, n.count())
+	})
+}
+
+// A24: full-text search matches the rows containing every word, in any
+// order and case; with full_text_search = false it is
+// feature-not-implemented.
+func TestMamFullText(t *testing.T) {
+	t.Parallel()
+	const field = "{urn:xmpp:fulltext:0}fulltext"
+	forEachMam(t, func(t *testing.T, d *db.DB, opts string) {
+		e := startMam(t, d, opts, mamParts, nil)
+		for _, b := range []string{"The quick brown fox", "a lazy dog jumps", "Quick, dog!"} {
+			chatTo(t, e.alice, e.bob, "bob", b)
+		}
+		require.Equal(t, []string{"Quick, dog!"}, mamQuery(t, e.bob, "", mamForm(nsMam2, field, "dog QUICK")).bodies())
+		require.Equal(t, []string{"a lazy dog jumps", "Quick, dog!"}, mamQuery(t, e.bob, "", mamForm(nsMam2, field, "DOG")).bodies())
+		require.Equal(t, []string{"The quick brown fox"}, mamQuery(t, e.bob, "", mamForm(nsMam2, "full-text-search", "brown")).bodies())
+		require.Empty(t, mamQuery(t, e.bob, "", mamForm(nsMam2, field, "cat")).rs)
+	})
+	forEachDB(t, func(t *testing.T, d *db.DB) {
+		e := startMam(t, d, "full_text_search = false\n", mamParts, nil)
+		chatTo(t, e.alice, e.bob, "bob", "searchable?")
+		a := mamQuery(t, e.bob, "", mamForm(nsMam2, field, "searchable"))
+		require.Equal(t, "feature-not-implemented", a.errCondition())
+		form := e.bob.sendIQ(`<iq type='get' id='f'><query xmlns='urn:xmpp:mam:2'/></iq>`)
+		require.NotContains(t, form.String(), "fulltext")
+	})
+}
+
+// mamMetric reads a counter (its value) or a histogram (its sample count)
+// of the server, host_type localhost.
+func mamMetric(t *testing.T, s *testServer, name string) float64 {
+	t.Helper()
+	mfs, err := s.Metrics().Prometheus().Gather()
+	require.NoError(t, err)
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "host_type" && l.GetValue() == "localhost" {
+					if h := m.GetHistogram(); h != nil {
+						return float64(h.GetSampleCount())
+					}
+					return m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	t.Fatalf("no metric %s{host_type=localhost}", name)
+	return 0
+}
+
+// A25: the metrics move: archiving, lookups, preferences, errors,
+// removals and (asynchronous writer) flushes, for both parts.
+func TestMamMetrics(t *testing.T) {
+	t.Parallel()
+	for _, w := range mamWriters {
+		t.Run(w.name, func(t *testing.T) {
+			t.Parallel()
+			e := startMam(t, dbtestSQLite(t), w.opts, mamParts, nil)
+			require.Zero(t, mamMetric(t, e.s, "mod_mam_pm_archive_message_count"), "exists at 0")
+			chatTo(t, e.alice, e.bob, "bob", "one")
+			require.Equal(t, 2.0, mamMetric(t, e.s, "mod_mam_pm_archive_message_count"), "both sides")
+			require.Equal(t, 2.0, mamMetric(t, e.s, "mod_mam_pm_archive_message_time"))
+			mamQuery(t, e.bob, "", "")
+			mamQuery(t, e.bob, "", mamForm(nsMam2, "simple", "true"))
+			require.Equal(t, 2.0, mamMetric(t, e.s, "mod_mam_pm_lookup_count"))
+			require.Equal(t, 1.0, mamMetric(t, e.s, "mod_mam_pm_lookup_simple"))
+			require.Equal(t, 2.0, mamMetric(t, e.s, "mod_mam_pm_lookup_size"))
+			require.Equal(t, 2.0, mamMetric(t, e.s, "mod_mam_pm_lookup_time"))
+			mamQuery(t, e.bob, "", rsm("<max>x</max>"))
+			require.Equal(t, 1.0, mamMetric(t, e.s, "mod_mam_pm_dropped_iq_count"))
+			prefsIQ(e.bob, "get", "", "")
+			prefsIQ(e.bob, "set", "always", "")
+			require.Equal(t, 1.0, mamMetric(t, e.s, "mod_mam_pm_get_prefs_count"))
+			require.Equal(t, 1.0, mamMetric(t, e.s, "mod_mam_pm_set_prefs_count"))
+			room := "den@" + mlSvc
+			requireResult(t, e.alice.mlIQ("set", room, nsMLCrt, ""))
+			e.alice.send(`<message to='` + room + `' type='groupchat' id='g1'><body>room</body></message>`)
+			e.alice.expect("echo", isMessage("room"))
+			require.Equal(t, 2.0, mamMetric(t, e.s, "mod_mam_muc_archive_message_count"), "creation event and message")
+			mamQuery(t, e.alice, room, "")
+			require.Equal(t, 1.0, mamMetric(t, e.s, "mod_mam_muc_lookup_count"))
+			if w.name == "async" {
+				require.Positive(t, mamMetric(t, e.s, "mod_mam_pm_flushed_count"))
+				require.Positive(t, mamMetric(t, e.s, "mod_mam_pm_flushed_time"))
+				require.Positive(t, mamMetric(t, e.s, "mod_mam_pm_flushed_time_per_message"))
+				require.Positive(t, mamMetric(t, e.s, "mod_mam_muc_flushed_count"))
+			} else {
+				require.Zero(t, mamMetric(t, e.s, "mod_mam_pm_flushed_count"))
+			}
+			require.NoError(t, e.s.Accounts().Remove(t.Context(), bare("bob@localhost")))
+			require.Equal(t, 1.0, mamMetric(t, e.s, "mod_mam_pm_remove_archive_count"))
+			requireResult(t, e.alice.mlIQ("set", room, nsMLDst, ""))
+			require.Equal(t, 1.0, mamMetric(t, e.s, "mod_mam_muc_remove_archive_count"))
+		})
+	}
+}
+
+func dbtestSQLite(t *testing.T) *db.DB { return dbtest.Open(t, db.SQLite) }
+
+// Classic MUC rooms (muc.host = conference.@HOST@): a groupchat message is
+// archived once in the room's archive, its stanza-id is the archive id in
+// every copy, the room's history and the inbox; users allowed to enter
+// may query, an outcast may not; private messages through the room are
+// one-to-one messages.
+func TestMamClassicMuc(t *testing.T) {
+	t.Parallel()
+	forEachMam(t, func(t *testing.T, d *db.DB, opts string) {
+		e := startMam(t, d, opts, "[modules.mod_mam.pm]\n[modules.mod_mam.muc]\n", nil)
+		room := "lounge@" + mucSvc
+		createRoom(t, e.alice, room, "al")
+		join(t, e.bob, room, "bobby", "")
+		e.alice.expect("bob's presence", presFrom(room+"/bobby"))
+		mucPost(e.alice, room, "c1", "hello lounge")
+		a1 := e.alice.expect("echo", roomMsg(room, "al", "hello lounge"))
+		b1 := e.bob.expect("copy", roomMsg(room, "al", "hello lounge"))
+		sid := roomStanzaID(t, a1, room)
+		require.Equal(t, sid, roomStanzaID(t, b1, room))
+		e.bob.barrier(room)
+
+		a := mamQuery(t, e.bob, room, "")
+		require.Equal(t, "", a.errCondition(), a.iq.String())
+		require.Equal(t, []string{"hello lounge"}, a.bodies())
+		require.Equal(t, sid, a.rs[0].id())
+		require.Equal(t, room+"/al", a.rs[0].inner.Attr("from"))
+		require.Equal(t, room, a.rs[0].msg.Attr("from"))
+		byNick := mamQuery(t, e.bob, room, mamForm(nsMam2, "with", room+"/al"))
+		require.Len(t, byNick.rs, 1)
+		require.Empty(t, mamQuery(t, e.bob, room, mamForm(nsMam2, "with", room+"/bobby")).rs)
+		// Kate never entered but may: she may read.
+		require.Len(t, mamQuery(t, e.kate, room, "").rs, 1)
+		require.Equal(t, "result", setAff(e.alice, room, "kate@localhost", "outcast").Attr("type"))
+		denied := mamQuery(t, e.kate, room, "")
+		require.Equal(t, "not-allowed", denied.errCondition())
+		// Members' own archives stay empty; a private message is one-to-one.
+		require.Empty(t, mamQuery(t, e.alice, "", "").rs)
+		e.bob.send(`<message to='` + room + `/al' type='chat' id='pm1'><body>psst</body><x xmlns='` + nsMUCU + `'/></message>`)
+		pm := e.alice.expect("private message", isMessage("psst"))
+		require.Len(t, stanzaIDs(pm), 1)
+		require.Equal(t, "alice@localhost", stanzaIDs(pm)[0].Attr("by"))
+		ap := mamQuery(t, e.alice, "", "")
+		require.Equal(t, []string{"psst"}, ap.bodies())
+		require.Equal(t, room+"/bobby", ap.rs[0].inner.Attr("from"))
+		bp := mamQuery(t, e.bob, "", mamForm(nsMam2, "with", room))
+		require.Equal(t, []string{"psst"}, bp.bodies())
+	})
+}
+
+// Carbons (XEP-0280) and same_mam_id_for_peers: the sent carbon carries
+// the sender's stanza-id, the received one the recipient's; carbon copies
+// are not archived. With pm.same_mam_id_for_peers the recipient's row
+// reuses the sender's id.
+func TestMamCarbonsAndSameID(t *testing.T) {
+	t.Parallel()
+	forEachMam(t, func(t *testing.T, d *db.DB, opts string) {
+		e := startMam(t, d, opts, mamParts, nil)
+		alice2 := e.s.login(t, "alice", "second")
+		alice2.send(`<presence/>`)
+		bob2 := e.s.login(t, "bob", "second")
+		bob2.send(`<presence><priority>-1</priority></presence>`)
+		for _, c := range []*client{alice2, e.bob, bob2} {
+			require.Equal(t, "result", c.sendIQ(`<iq type='set' id='cb'><enable xmlns='urn:xmpp:carbons:2'/></iq>`).Attr("type"))
+		}
+		got := chatTo(t, e.alice, e.bob, "bob", "carbon me")
+		sent := alice2.expect("sent carbon", func(el *xmlstream.Element) bool { return el.Child("urn:xmpp:carbons:2", "sent") != nil })
+		inner := sent.Child("urn:xmpp:carbons:2", "sent").Child(nsFwd, "forwarded").Child("jabber:client", "message")
+		aliceSID := stanzaIDs(inner)
+		require.Len(t, aliceSID, 1, inner.String())
+		require.Equal(t, "alice@localhost", aliceSID[0].Attr("by"))
+		recv := bob2.expect("received carbon", func(el *xmlstream.Element) bool { return el.Child("urn:xmpp:carbons:2", "received") != nil })
+		rinner := recv.Child("urn:xmpp:carbons:2", "received").Child(nsFwd, "forwarded").Child("jabber:client", "message")
+		require.Equal(t, stanzaIDs(got)[0].Attr("id"), stanzaIDs(rinner)[0].Attr("id"))
+		require.Equal(t, []string{aliceSID[0].Attr("id")}, mamQuery(t, e.alice, "", "").ids())
+		require.Len(t, mamQuery(t, e.bob, "", "").rs, 1, "carbons are not archived")
+		require.NotEqual(t, aliceSID[0].Attr("id"), stanzaIDs(got)[0].Attr("id"), "different ids by default")
+	})
+	forEachDB(t, func(t *testing.T, d *db.DB) {
+		e := startMam(t, d, "", "[modules.mod_mam.pm]\nsame_mam_id_for_peers = true\n", nil)
+		got := chatTo(t, e.alice, e.bob, "bob", "same")
+		require.Equal(t, mamQuery(t, e.alice, "", "").ids(), mamQuery(t, e.bob, "", "").ids())
+		require.Equal(t, stanzaIDs(got)[0].Attr("id"), mamQuery(t, e.bob, "", "").ids()[0])
 	})
 }

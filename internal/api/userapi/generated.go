@@ -40,6 +40,7 @@ type ResolverRoot interface {
 	MUCLightUserQuery() MUCLightUserQueryResolver
 	SessionUserQuery() SessionUserQueryResolver
 	StanzaUserMutation() StanzaUserMutationResolver
+	StanzaUserQuery() StanzaUserQueryResolver
 	UserMutation() UserMutationResolver
 	UserQuery() UserQueryResolver
 }
@@ -90,6 +91,7 @@ type ComplexityRoot struct {
 	MUCLightUserQuery struct {
 		GetBlockingList func(childComplexity int) int
 		GetRoomConfig   func(childComplexity int, room jid.JID) int
+		GetRoomMessages func(childComplexity int, room jid.JID, pageSize *int, before *time.Time) int
 		ListRoomUsers   func(childComplexity int, room jid.JID) int
 		ListRooms       func(childComplexity int) int
 	}
@@ -132,10 +134,26 @@ type ComplexityRoot struct {
 		ListSessions   func(childComplexity int) int
 	}
 
+	StanzaMap struct {
+		Sender    func(childComplexity int) int
+		Stanza    func(childComplexity int) int
+		StanzaID  func(childComplexity int) int
+		Timestamp func(childComplexity int) int
+	}
+
 	StanzaUserMutation struct {
 		SendMessage         func(childComplexity int, from *jid.JID, to jid.JID, body string) int
 		SendMessageHeadLine func(childComplexity int, from *jid.JID, to jid.JID, subject *string, body *string) int
 		SendStanza          func(childComplexity int, stanza *xmlstream.Element) int
+	}
+
+	StanzaUserQuery struct {
+		GetLastMessages func(childComplexity int, with *jid.JID, limit *int, before *time.Time) int
+	}
+
+	StanzasPayload struct {
+		Limit   func(childComplexity int) int
+		Stanzas func(childComplexity int) int
 	}
 
 	UserAuthInfo struct {
@@ -156,6 +174,7 @@ type ComplexityRoot struct {
 		Last      func(childComplexity int) int
 		MucLight  func(childComplexity int) int
 		Session   func(childComplexity int) int
+		Stanza    func(childComplexity int) int
 	}
 }
 
@@ -186,6 +205,7 @@ type MUCLightUserMutationResolver interface {
 	SetBlockingList(ctx context.Context, obj *MUCLightUserMutation, items []*api.BlockingInput) (*string, error)
 }
 type MUCLightUserQueryResolver interface {
+	GetRoomMessages(ctx context.Context, obj *MUCLightUserQuery, room jid.JID, pageSize *int, before *time.Time) (*api.StanzasPayload, error)
 	GetRoomConfig(ctx context.Context, obj *MUCLightUserQuery, room jid.JID) (*api.Room, error)
 	ListRoomUsers(ctx context.Context, obj *MUCLightUserQuery, room jid.JID) ([]*api.RoomUser, error)
 	ListRooms(ctx context.Context, obj *MUCLightUserQuery) ([]*jid.JID, error)
@@ -201,6 +221,9 @@ type StanzaUserMutationResolver interface {
 	SendMessageHeadLine(ctx context.Context, obj *StanzaUserMutation, from *jid.JID, to jid.JID, subject *string, body *string) (*api.SendStanzaPayload, error)
 	SendStanza(ctx context.Context, obj *StanzaUserMutation, stanza *xmlstream.Element) (*api.SendStanzaPayload, error)
 }
+type StanzaUserQueryResolver interface {
+	GetLastMessages(ctx context.Context, obj *StanzaUserQuery, with *jid.JID, limit *int, before *time.Time) (*api.StanzasPayload, error)
+}
 type UserMutationResolver interface {
 	Account(ctx context.Context) (*AccountUserMutation, error)
 	Stanza(ctx context.Context) (*StanzaUserMutation, error)
@@ -211,6 +234,7 @@ type UserMutationResolver interface {
 type UserQueryResolver interface {
 	CheckAuth(ctx context.Context) (*UserAuthInfo, error)
 	Session(ctx context.Context) (*SessionUserQuery, error)
+	Stanza(ctx context.Context) (*StanzaUserQuery, error)
 	Last(ctx context.Context) (*LastUserQuery, error)
 	MucLight(ctx context.Context) (*MUCLightUserQuery, error)
 }
@@ -420,6 +444,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.MUCLightUserQuery.GetRoomConfig(childComplexity, args["room"].(jid.JID)), true
+	case "MUCLightUserQuery.getRoomMessages":
+		if e.ComplexityRoot.MUCLightUserQuery.GetRoomMessages == nil {
+			break
+		}
+
+		args, err := ec.field_MUCLightUserQuery_getRoomMessages_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.MUCLightUserQuery.GetRoomMessages(childComplexity, args["room"].(jid.JID), args["pageSize"].(*int), args["before"].(*time.Time)), true
 	case "MUCLightUserQuery.listRoomUsers":
 		if e.ComplexityRoot.MUCLightUserQuery.ListRoomUsers == nil {
 			break
@@ -564,6 +599,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.SessionUserQuery.ListSessions(childComplexity), true
 
+	case "StanzaMap.sender":
+		if e.ComplexityRoot.StanzaMap.Sender == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StanzaMap.Sender(childComplexity), true
+	case "StanzaMap.stanza":
+		if e.ComplexityRoot.StanzaMap.Stanza == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StanzaMap.Stanza(childComplexity), true
+	case "StanzaMap.stanza_id":
+		if e.ComplexityRoot.StanzaMap.StanzaID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StanzaMap.StanzaID(childComplexity), true
+	case "StanzaMap.timestamp":
+		if e.ComplexityRoot.StanzaMap.Timestamp == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StanzaMap.Timestamp(childComplexity), true
+
 	case "StanzaUserMutation.sendMessage":
 		if e.ComplexityRoot.StanzaUserMutation.SendMessage == nil {
 			break
@@ -597,6 +657,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.StanzaUserMutation.SendStanza(childComplexity, args["stanza"].(*xmlstream.Element)), true
+
+	case "StanzaUserQuery.getLastMessages":
+		if e.ComplexityRoot.StanzaUserQuery.GetLastMessages == nil {
+			break
+		}
+
+		args, err := ec.field_StanzaUserQuery_getLastMessages_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.StanzaUserQuery.GetLastMessages(childComplexity, args["with"].(*jid.JID), args["limit"].(*int), args["before"].(*time.Time)), true
+
+	case "StanzasPayload.limit":
+		if e.ComplexityRoot.StanzasPayload.Limit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StanzasPayload.Limit(childComplexity), true
+	case "StanzasPayload.stanzas":
+		if e.ComplexityRoot.StanzasPayload.Stanzas == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StanzasPayload.Stanzas(childComplexity), true
 
 	case "UserAuthInfo.authStatus":
 		if e.ComplexityRoot.UserAuthInfo.AuthStatus == nil {
@@ -667,6 +752,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.UserQuery.Session(childComplexity), true
+	case "UserQuery.stanza":
+		if e.ComplexityRoot.UserQuery.Stanza == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UserQuery.Stanza(childComplexity), true
 
 	}
 	return 0, false
@@ -855,6 +946,8 @@ func (ec *executionContext) childFields_MUCLightUserMutation(ctx context.Context
 
 func (ec *executionContext) childFields_MUCLightUserQuery(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
+	case "getRoomMessages":
+		return ec.fieldContext_MUCLightUserQuery_getRoomMessages(ctx, field)
 	case "getRoomConfig":
 		return ec.fieldContext_MUCLightUserQuery_getRoomConfig(ctx, field)
 	case "listRoomUsers":
@@ -943,6 +1036,20 @@ func (ec *executionContext) childFields_SessionUserQuery(ctx context.Context, fi
 	return nil, fmt.Errorf("no field named %q was found under type SessionUserQuery", field.Name)
 }
 
+func (ec *executionContext) childFields_StanzaMap(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "sender":
+		return ec.fieldContext_StanzaMap_sender(ctx, field)
+	case "timestamp":
+		return ec.fieldContext_StanzaMap_timestamp(ctx, field)
+	case "stanza_id":
+		return ec.fieldContext_StanzaMap_stanza_id(ctx, field)
+	case "stanza":
+		return ec.fieldContext_StanzaMap_stanza(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type StanzaMap", field.Name)
+}
+
 func (ec *executionContext) childFields_StanzaUserMutation(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "sendMessage":
@@ -953,6 +1060,24 @@ func (ec *executionContext) childFields_StanzaUserMutation(ctx context.Context, 
 		return ec.fieldContext_StanzaUserMutation_sendStanza(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type StanzaUserMutation", field.Name)
+}
+
+func (ec *executionContext) childFields_StanzaUserQuery(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "getLastMessages":
+		return ec.fieldContext_StanzaUserQuery_getLastMessages(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type StanzaUserQuery", field.Name)
+}
+
+func (ec *executionContext) childFields_StanzasPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "stanzas":
+		return ec.fieldContext_StanzasPayload_stanzas(ctx, field)
+	case "limit":
+		return ec.fieldContext_StanzasPayload_limit(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type StanzasPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_UserAuthInfo(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -1337,6 +1462,36 @@ func (ec *executionContext) field_MUCLightUserQuery_getRoomConfig_args(ctx conte
 	return args, nil
 }
 
+func (ec *executionContext) field_MUCLightUserQuery_getRoomMessages_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "room",
+		func(ctx context.Context, v any) (jid.JID, error) {
+			return ec.unmarshalNBareJID2githubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋjidᚐJID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["room"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "pageSize",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOPosInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["pageSize"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*time.Time, error) {
+			return ec.unmarshalODateTime2ᚖtimeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg2
+	return args, nil
+}
+
 func (ec *executionContext) field_MUCLightUserQuery_listRoomUsers_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -1430,6 +1585,36 @@ func (ec *executionContext) field_StanzaUserMutation_sendStanza_args(ctx context
 		return nil, err
 	}
 	args["stanza"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_StanzaUserQuery_getLastMessages_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "with",
+		func(ctx context.Context, v any) (*jid.JID, error) {
+			return ec.unmarshalOJID2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋjidᚐJID(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["with"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "limit",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOPosInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["limit"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*time.Time, error) {
+			return ec.unmarshalODateTime2ᚖtimeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg2
 	return args, nil
 }
 
@@ -2152,6 +2337,50 @@ func (ec *executionContext) fieldContext_MUCLightUserMutation_setBlockingList(ct
 	return fc, nil
 }
 
+func (ec *executionContext) _MUCLightUserQuery_getRoomMessages(ctx context.Context, field graphql.CollectedField, obj *MUCLightUserQuery) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MUCLightUserQuery_getRoomMessages(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.MUCLightUserQuery().GetRoomMessages(ctx, obj, fc.Args["room"].(jid.JID), fc.Args["pageSize"].(*int), fc.Args["before"].(*time.Time))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *api.StanzasPayload) graphql.Marshaler {
+			return ec.marshalOStanzasPayload2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐStanzasPayload(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MUCLightUserQuery_getRoomMessages(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MUCLightUserQuery",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_StanzasPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_MUCLightUserQuery_getRoomMessages_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _MUCLightUserQuery_getRoomConfig(ctx context.Context, field graphql.CollectedField, obj *MUCLightUserQuery) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -2782,6 +3011,98 @@ func (ec *executionContext) fieldContext_SessionUserQuery_listSessions(_ context
 	return fc, nil
 }
 
+func (ec *executionContext) _StanzaMap_sender(ctx context.Context, field graphql.CollectedField, obj *api.StanzaMap) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StanzaMap_sender(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Sender, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *jid.JID) graphql.Marshaler {
+			return ec.marshalOJID2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋjidᚐJID(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_StanzaMap_sender(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StanzaMap", field, false, false, errors.New("field of type JID does not have child fields"))
+}
+
+func (ec *executionContext) _StanzaMap_timestamp(ctx context.Context, field graphql.CollectedField, obj *api.StanzaMap) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StanzaMap_timestamp(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Timestamp, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *api.MicroTime) graphql.Marshaler {
+			return ec.marshalODateTime2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐMicroTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_StanzaMap_timestamp(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StanzaMap", field, false, false, errors.New("field of type DateTime does not have child fields"))
+}
+
+func (ec *executionContext) _StanzaMap_stanza_id(ctx context.Context, field graphql.CollectedField, obj *api.StanzaMap) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StanzaMap_stanza_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StanzaID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_StanzaMap_stanza_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StanzaMap", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _StanzaMap_stanza(ctx context.Context, field graphql.CollectedField, obj *api.StanzaMap) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StanzaMap_stanza(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Stanza, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *xmlstream.Element) graphql.Marshaler {
+			return ec.marshalOXmlElement2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋxmlstreamᚐElement(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_StanzaMap_stanza(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StanzaMap", field, false, false, errors.New("field of type XmlElement does not have child fields"))
+}
+
 func (ec *executionContext) _StanzaUserMutation_sendMessage(ctx context.Context, field graphql.CollectedField, obj *StanzaUserMutation) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -2912,6 +3233,105 @@ func (ec *executionContext) fieldContext_StanzaUserMutation_sendStanza(ctx conte
 		return fc, err
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _StanzaUserQuery_getLastMessages(ctx context.Context, field graphql.CollectedField, obj *StanzaUserQuery) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StanzaUserQuery_getLastMessages(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.StanzaUserQuery().GetLastMessages(ctx, obj, fc.Args["with"].(*jid.JID), fc.Args["limit"].(*int), fc.Args["before"].(*time.Time))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *api.StanzasPayload) graphql.Marshaler {
+			return ec.marshalOStanzasPayload2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐStanzasPayload(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_StanzaUserQuery_getLastMessages(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "StanzaUserQuery",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_StanzasPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_StanzaUserQuery_getLastMessages_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _StanzasPayload_stanzas(ctx context.Context, field graphql.CollectedField, obj *api.StanzasPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StanzasPayload_stanzas(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Stanzas, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*api.StanzaMap) graphql.Marshaler {
+			return ec.marshalOStanzaMap2ᚕᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐStanzaMap(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_StanzasPayload_stanzas(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "StanzasPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_StanzaMap(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _StanzasPayload_limit(ctx context.Context, field graphql.CollectedField, obj *api.StanzasPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StanzasPayload_limit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Limit, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_StanzasPayload_limit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StanzasPayload", field, false, false, errors.New("field of type Int does not have child fields"))
 }
 
 func (ec *executionContext) _UserAuthInfo_username(ctx context.Context, field graphql.CollectedField, obj *UserAuthInfo) (ret graphql.Marshaler) {
@@ -3179,6 +3599,38 @@ func (ec *executionContext) fieldContext_UserQuery_session(_ context.Context, fi
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_SessionUserQuery(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _UserQuery_stanza(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_UserQuery_stanza(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.UserQuery().Stanza(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *StanzaUserQuery) graphql.Marshaler {
+			return ec.marshalOStanzaUserQuery2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚋuserapiᚐStanzaUserQuery(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_UserQuery_stanza(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "UserQuery",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_StanzaUserQuery(ctx, field)
 		},
 	}
 	return fc, nil
@@ -5205,6 +5657,44 @@ func (ec *executionContext) _MUCLightUserQuery(ctx context.Context, sel ast.Sele
 		switch field.Name {
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("MUCLightUserQuery")
+		case "getRoomMessages":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._MUCLightUserQuery_getRoomMessages(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "getRoomConfig":
 			field := field
 
@@ -5775,6 +6265,59 @@ func (ec *executionContext) _SessionUserQuery(ctx context.Context, sel ast.Selec
 	return out
 }
 
+var stanzaMapImplementors = []string{"StanzaMap"}
+
+func (ec *executionContext) _StanzaMap(ctx context.Context, sel ast.SelectionSet, obj *api.StanzaMap) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, stanzaMapImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("StanzaMap")
+		case "sender":
+			out.Values[i] = ec._StanzaMap_sender(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "timestamp":
+			out.Values[i] = ec._StanzaMap_timestamp(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "stanza_id":
+			out.Values[i] = ec._StanzaMap_stanza_id(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "stanza":
+			out.Values[i] = ec._StanzaMap_stanza(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
 var stanzaUserMutationImplementors = []string{"StanzaUserMutation"}
 
 func (ec *executionContext) _StanzaUserMutation(ctx context.Context, sel ast.SelectionSet, obj *StanzaUserMutation) graphql.Marshaler {
@@ -5901,6 +6444,120 @@ func (ec *executionContext) _StanzaUserMutation(ctx context.Context, sel ast.Sel
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var stanzaUserQueryImplementors = []string{"StanzaUserQuery"}
+
+func (ec *executionContext) _StanzaUserQuery(ctx context.Context, sel ast.SelectionSet, obj *StanzaUserQuery) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, stanzaUserQueryImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("StanzaUserQuery")
+		case "getLastMessages":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._StanzaUserQuery_getLastMessages(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var stanzasPayloadImplementors = []string{"StanzasPayload"}
+
+func (ec *executionContext) _StanzasPayload(ctx context.Context, sel ast.SelectionSet, obj *api.StanzasPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, stanzasPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("StanzasPayload")
+		case "stanzas":
+			out.Values[i] = ec._StanzasPayload_stanzas(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "limit":
+			out.Values[i] = ec._StanzasPayload_limit(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -6093,6 +6750,28 @@ func (ec *executionContext) _UserQuery(ctx context.Context, sel ast.SelectionSet
 					}
 				}()
 				res = ec._UserQuery_session(ctx, field)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "stanza":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._UserQuery_stanza(ctx, field)
 				if res == graphql.RequiredNull {
 					atomic.AddUint32(&fs.Invalids, 1)
 				}
@@ -7058,6 +7737,22 @@ func (ec *executionContext) marshalOBoolean2ᚖbool(ctx context.Context, sel ast
 	return res
 }
 
+func (ec *executionContext) unmarshalODateTime2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐMicroTime(ctx context.Context, v any) (*api.MicroTime, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(api.MicroTime)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalODateTime2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐMicroTime(ctx context.Context, sel ast.SelectionSet, v *api.MicroTime) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
 func (ec *executionContext) unmarshalODateTime2ᚖtimeᚐTime(ctx context.Context, v any) (*time.Time, error) {
 	if v == nil {
 		return nil, nil
@@ -7317,11 +8012,45 @@ func (ec *executionContext) marshalOSessionUserQuery2ᚖgithubᚗcomᚋganderᚑ
 	return ec._SessionUserQuery(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalOStanzaMap2ᚕᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐStanzaMap(ctx context.Context, sel ast.SelectionSet, v []*api.StanzaMap) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalOStanzaMap2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐStanzaMap(ctx, sel, v[i])
+	})
+
+	return ret
+}
+
+func (ec *executionContext) marshalOStanzaMap2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐStanzaMap(ctx context.Context, sel ast.SelectionSet, v *api.StanzaMap) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._StanzaMap(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalOStanzaUserMutation2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚋuserapiᚐStanzaUserMutation(ctx context.Context, sel ast.SelectionSet, v *StanzaUserMutation) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
 	return ec._StanzaUserMutation(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOStanzaUserQuery2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚋuserapiᚐStanzaUserQuery(ctx context.Context, sel ast.SelectionSet, v *StanzaUserQuery) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._StanzaUserQuery(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOStanzasPayload2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋapiᚐStanzasPayload(ctx context.Context, sel ast.SelectionSet, v *api.StanzasPayload) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._StanzasPayload(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOString2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {
@@ -7382,6 +8111,24 @@ func (ec *executionContext) marshalOUserAuthInfo2ᚖgithubᚗcomᚋganderᚑxmpp
 		return graphql.Null
 	}
 	return ec._UserAuthInfo(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOXmlElement2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋxmlstreamᚐElement(ctx context.Context, v any) (*xmlstream.Element, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := api.UnmarshalXmlElement(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOXmlElement2ᚖgithubᚗcomᚋganderᚑxmppᚋganderᚋinternalᚋxmlstreamᚐElement(ctx context.Context, sel ast.SelectionSet, v *xmlstream.Element) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := api.MarshalXmlElement(v)
+	return res
 }
 
 func (ec *executionContext) marshalO__EnumValue2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐEnumValueᚄ(ctx context.Context, sel ast.SelectionSet, v []introspection.EnumValue) graphql.Marshaler {

@@ -7,6 +7,7 @@ package userapi
 
 import (
 	"context"
+	"time"
 
 	"github.com/gander-xmpp/gander/internal/api"
 	"github.com/gander-xmpp/gander/internal/jid"
@@ -69,6 +70,11 @@ func (r *mUCLightUserMutationResolver) SetBlockingList(ctx context.Context, obj 
 		return nil, err
 	}
 	return r.mucLight().SetBlockingList(ctx, r.me(ctx), items, nil)
+}
+
+// GetRoomMessages is the resolver for the getRoomMessages field.
+func (r *mUCLightUserQueryResolver) GetRoomMessages(ctx context.Context, obj *MUCLightUserQuery, room jid.JID, pageSize *int, before *time.Time) (*api.StanzasPayload, error) {
+	return api.NewMamAPI(r.deps).GetRoomMessages(ctx, room, r.me(ctx), pageSize, before)
 }
 
 // GetRoomConfig is the resolver for the getRoomConfig field.

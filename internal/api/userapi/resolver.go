@@ -34,6 +34,9 @@ type SessionUserQuery struct{}
 // StanzaUserMutation is the stanza category of mutations.
 type StanzaUserMutation struct{}
 
+// StanzaUserQuery is the stanza category of queries.
+type StanzaUserQuery struct{}
+
 func category[T any](r *Resolver, name string) (*T, error) {
 	if !api.CategoryAllowed(r.allowed, name) {
 		return nil, api.NewError("category_disabled", "Category disabled", "category", name)

@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"sort"
+	"time"
 
 	"github.com/gander-xmpp/gander/internal/api"
 	"github.com/gander-xmpp/gander/internal/auth"
@@ -87,6 +88,11 @@ func (r *stanzaUserMutationResolver) SendStanza(ctx context.Context, obj *Stanza
 	return api.UserStanzas(r.deps).SendStanza(ctx, stanza)
 }
 
+// GetLastMessages is the resolver for the getLastMessages field.
+func (r *stanzaUserQueryResolver) GetLastMessages(ctx context.Context, obj *StanzaUserQuery, with *jid.JID, limit *int, before *time.Time) (*api.StanzasPayload, error) {
+	return api.NewMamAPI(r.deps).GetLastMessages(ctx, r.me(ctx), with, limit, before)
+}
+
 // Account is the resolver for the account field.
 func (r *userMutationResolver) Account(ctx context.Context) (*AccountUserMutation, error) {
 	return category[AccountUserMutation](r.Resolver, "account")
@@ -113,6 +119,11 @@ func (r *userQueryResolver) Session(ctx context.Context) (*SessionUserQuery, err
 	return category[SessionUserQuery](r.Resolver, "session")
 }
 
+// Stanza is the resolver for the stanza field.
+func (r *userQueryResolver) Stanza(ctx context.Context) (*StanzaUserQuery, error) {
+	return category[StanzaUserQuery](r.Resolver, "stanza")
+}
+
 // AccountUserMutation returns AccountUserMutationResolver implementation.
 func (r *Resolver) AccountUserMutation() AccountUserMutationResolver {
 	return &accountUserMutationResolver{r}
@@ -126,6 +137,9 @@ func (r *Resolver) StanzaUserMutation() StanzaUserMutationResolver {
 	return &stanzaUserMutationResolver{r}
 }
 
+// StanzaUserQuery returns StanzaUserQueryResolver implementation.
+func (r *Resolver) StanzaUserQuery() StanzaUserQueryResolver { return &stanzaUserQueryResolver{r} }
+
 // UserMutation returns UserMutationResolver implementation.
 func (r *Resolver) UserMutation() UserMutationResolver { return &userMutationResolver{r} }
 
@@ -136,6 +150,7 @@ type (
 	accountUserMutationResolver struct{ *Resolver }
 	sessionUserQueryResolver    struct{ *Resolver }
 	stanzaUserMutationResolver  struct{ *Resolver }
+	stanzaUserQueryResolver     struct{ *Resolver }
 	userMutationResolver        struct{ *Resolver }
 	userQueryResolver           struct{ *Resolver }
 )

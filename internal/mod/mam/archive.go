@@ -99,7 +99,13 @@ func (m *Module) localMessage(ctx context.Context, ev *hooks.StanzaEvent) bool {
 		return false
 	}
 	owner := ev.To.Bare()
-	if ev.From.Bare() == owner {
+	from := ev.From
+	if a, err := jid.Parse(el.Attr("from")); err == nil && a.Bare() == from.Bare() {
+		// The routing address may lack the resource the stanza names
+		// (a room relays private messages from its bare JID).
+		from = a
+	}
+	if from.Bare() == owner {
 		// A message to oneself: the outgoing row is the only one.
 		return false
 	}
@@ -116,11 +122,11 @@ func (m *Module) localMessage(ctx context.Context, ev *hooks.StanzaEvent) bool {
 	}
 	clean := withoutForgedID(el, owner)
 	ev.Stanza = clean
-	if !p.keep(ctx, oid, owner, ev.From) {
+	if !p.keep(ctx, oid, owner, from) {
 		return false
 	}
 	if kind, target := retractionOf(el); kind != "" {
-		p.retract(ctx, oid, owner, owner.Domain(), kind, target, Retraction{Remote: remoteBare(ev.From)})
+		p.retract(ctx, oid, owner, owner.Domain(), kind, target, Retraction{Remote: remoteBare(from)})
 	}
 	id := int64(0)
 	if p.sameIDForPeers && ev.ArchiveID != "" {
@@ -129,7 +135,7 @@ func (m *Module) localMessage(ctx context.Context, ev *hooks.StanzaEvent) bool {
 	if id == 0 {
 		id = m.ids.next()
 	}
-	row := Row{ID: id, Remote: remoteBare(ev.From), Resource: ev.From.Resource(), From: ev.From.String(),
+	row := Row{ID: id, Remote: remoteBare(from), Resource: from.Resource(), From: from.String(),
 		OriginID: originID(el), Groupchat: groupchat, Message: clean.String()}
 	if p.opts.FullTextSearch {
 		row.Search = searchText(el)
