@@ -291,8 +291,8 @@ func where(kind Kind, owner int64, f Filter) (string, []any) {
 	return b.String(), args
 }
 
-// Select implements Store.
-func (s *SQLStore) Select(ctx context.Context, kind Kind, owner int64, f Filter, desc bool, limit, offset int) ([]Row, error) {
+// selectSQL is Select's statement.
+func selectSQL(kind Kind, owner int64, f Filter, desc bool, limit, offset int) (string, []any) {
 	t, _ := table(kind)
 	cond, args := where(kind, owner, f)
 	cols := "id, remote_bare_jid, remote_resource, direction, from_jid, origin_id, is_groupchat, message"
@@ -309,6 +309,19 @@ func (s *SQLStore) Select(ctx context.Context, kind Kind, owner int64, f Filter,
 		q += " OFFSET ?"
 		args = append(args, offset)
 	}
+	return q, args
+}
+
+// countSQL is Count's statement.
+func countSQL(kind Kind, owner int64, f Filter) (string, []any) {
+	t, _ := table(kind)
+	cond, args := where(kind, owner, f)
+	return "SELECT COUNT(*) FROM " + t + cond, args
+}
+
+// Select implements Store.
+func (s *SQLStore) Select(ctx context.Context, kind Kind, owner int64, f Filter, desc bool, limit, offset int) ([]Row, error) {
+	q, args := selectSQL(kind, owner, f, desc, limit, offset)
 	rows, err := s.db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, wrap("select", err)
@@ -336,10 +349,9 @@ func (s *SQLStore) Select(ctx context.Context, kind Kind, owner int64, f Filter,
 
 // Count implements Store.
 func (s *SQLStore) Count(ctx context.Context, kind Kind, owner int64, f Filter) (int, error) {
-	t, _ := table(kind)
-	cond, args := where(kind, owner, f)
+	q, args := countSQL(kind, owner, f)
 	var n int
-	err := s.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+t+cond, args...).Scan(&n)
+	err := s.db.QueryRowContext(ctx, q, args...).Scan(&n)
 	return n, wrap("count", err)
 }
 
