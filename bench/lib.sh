@@ -1,4 +1,4 @@
-# Shared by bench/compare.sh, bench/inbox.sh and bench/inbox-paired.sh
+# Shared by bench/compare.sh, bench/inbox.sh, bench/inbox-paired.sh, bench/mam.sh and bench/mam-paired.sh
 # (sourced, not run): the
 # temporary directory, the log of exact commands, building, server start /
 # stop bookkeeping with cleanup on exit, the PostgreSQL check, the
@@ -144,6 +144,19 @@ inbox_modules() {
   [ "$2" != off ] || return 0
   printf '\n[modules.mod_inbox]\n  backend = "%s"\n' "$2" >>"$1"
   [ -z "${BENCH_INBOX_OPTS:-}" ] || printf '  %s\n' "$BENCH_INBOX_OPTS" >>"$1"
+}
+
+# mam_modules FILE WRITER: appends mod_mam with the one-to-one archive
+# (docs/modules/mod_mam.md), the asynchronous writer ("async") or the
+# synchronous one ("sync"), and the $BENCH_MAM_OPTS line; "off" appends
+# nothing.
+mam_modules() {
+  [ "$2" != off ] || return 0
+  local enabled=true
+  [ "$2" != sync ] || enabled=false
+  printf '\n[modules.mod_mam]\n  async_writer.enabled = %s\n' "$enabled" >>"$1"
+  [ -z "${BENCH_MAM_OPTS:-}" ] || printf '  %s\n' "$BENCH_MAM_OPTS" >>"$1"
+  printf '  [modules.mod_mam.pm]\n' >>"$1"
 }
 
 make_cert() {

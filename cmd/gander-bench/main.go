@@ -6,7 +6,8 @@
 //
 // Usage:
 //
-//	gander-bench SCENARIO [flags]   register, login, chat, idle, spike, muclight, broadcast
+//	gander-bench SCENARIO [flags]   register, login, chat, idle, spike, muclight, broadcast, mam
+//	gander-bench mam-load [flags]   fill a PostgreSQL archive for the mam scenario
 //	gander-bench report [flags]     markdown report from JSON results
 package main
 
@@ -45,6 +46,8 @@ Scenarios:
   spike      N users disconnect at once; server CPU of the spike
   muclight   MUC Light rooms of --room-size; groupchat latency, inbox queries
   broadcast  start a Gander broadcast job and measure arrivals
+  mam        archive queries (XEP-0313): the last page of one conversation each, latency
+  mam-load   fill a PostgreSQL archive with generated rows (for mam), without a server
 
 Run 'gander-bench SCENARIO --help' for the flags.
 `
@@ -74,6 +77,10 @@ type options struct {
 	allSteps   bool
 	turns      int
 	turn       int
+	mamWith    string
+	mamQueries int
+	mamConc    int
+	mamMax     int
 	turnStart  time.Time
 	turnLen    time.Duration
 	settle     time.Duration
@@ -101,7 +108,7 @@ func (c *options) account(i int) account {
 
 func (c *options) src(i int) net.IP { return c.srcs[i%len(c.srcs)] }
 
-var scenarios = []string{"register", "login", "chat", "idle", "spike", "muclight", "broadcast"}
+var scenarios = []string{"register", "login", "chat", "idle", "spike", "muclight", "broadcast", "mam"}
 
 func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
@@ -113,6 +120,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	if args[0] == "report" {
 		return runReport(args[1:], stdout, stderr)
+	}
+	if args[0] == "mam-load" {
+		return runMamLoad(args[1:], stdout, stderr)
 	}
 	cfg, err := parseFlags(args[0], args[1:], stderr)
 	if errors.Is(err, flag.ErrHelp) {
@@ -188,6 +198,10 @@ func parseFlags(scenario string, args []string, stderr io.Writer) (*options, err
 	fs.StringVar(&c.adminUser, "admin-user", "", "broadcast: admin API user")
 	fs.StringVar(&c.adminPass, "admin-pass", "", "broadcast: admin API password")
 	fs.IntVar(&c.bcastRate, "broadcast-rate", 1000, "broadcast: job rate in msgs/s")
+	fs.StringVar(&c.mamWith, "mam-with", "measured@localhost", "mam: the `JID` each user's queried conversation is with")
+	fs.IntVar(&c.mamQueries, "mam-queries", 1000, "mam: `number` of queries, each by a random user")
+	fs.IntVar(&c.mamConc, "mam-concurrency", 1, "mam: queries in flight at once")
+	fs.IntVar(&c.mamMax, "mam-max", 50, "mam: page size (<max/>)")
 	fs.StringVar(&c.scramFile, "scram-cache", "", "load and save SCRAM salted passwords in `file`, so later runs skip PBKDF2")
 	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write the generator's CPU profile to `file` (to check its own cost)")
 	if err := fs.Parse(args); err != nil {
@@ -327,6 +341,8 @@ func execute(cfg *options, stderr io.Writer) (*benchreport.Result, error) {
 		err = b.muclight(ctx)
 	case "broadcast":
 		err = b.broadcast(ctx)
+	case "mam":
+		err = b.mam(ctx)
 	}
 	b.stopSampler()
 	b.closeAll()

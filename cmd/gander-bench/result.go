@@ -63,6 +63,10 @@ func writeTable(w io.Writer, r *benchreport.Result) {
 		fmt.Fprintf(w, "inbox: %d queries, %d answered, p50 %.2f ms, p99 %.2f ms, max %.2f ms\n",
 			i.Queries, i.Answers, i.P50, i.P99, i.Max)
 	}
+	if m := r.Mam; m != nil {
+		fmt.Fprintf(w, "mam: %d queries, %d answered, %.1f rows each, p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, max %.2f ms\n",
+			m.Queries, m.Answers, m.Rows, m.P50, m.P90, m.P99, m.Max)
+	}
 	if b := r.Broadcast; b != nil {
 		fmt.Fprintf(w, "broadcast: %d recipients, %d arrived, %d missing, first %.2fs last %.2fs spread %.2fs, %.1f/s\n",
 			b.Recipients, b.Arrived, b.Missing, b.FirstS, b.LastS, b.SpreadS, b.PerS)

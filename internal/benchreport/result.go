@@ -33,6 +33,7 @@ type Result struct {
 	Idle         *Idle       `json:"idle,omitempty"`
 	Spike        *Spike      `json:"spike,omitempty"`
 	Inbox        *Inbox      `json:"inbox,omitempty"`
+	Mam          *Mam        `json:"mam,omitempty"`
 	Broadcast    *Broadcast  `json:"broadcast,omitempty"`
 	ServerProc   *Proc       `json:"server_proc,omitempty"`
 	BenchProc    *Proc       `json:"bench"`
@@ -120,6 +121,19 @@ type Inbox struct {
 	P50     float64 `json:"p50_ms"`
 	P99     float64 `json:"p99_ms"`
 	Max     float64 `json:"max_ms"`
+}
+
+// Mam holds the latency of archive queries (mam scenario): the last page
+// of one conversation, count included, from the query to its IQ result.
+type Mam struct {
+	Queries int64 `json:"queries"`
+	Answers int64 `json:"answers"`
+	// Rows is the mean number of result messages per answer.
+	Rows float64 `json:"rows"`
+	P50  float64 `json:"p50_ms"`
+	P90  float64 `json:"p90_ms"`
+	P99  float64 `json:"p99_ms"`
+	Max  float64 `json:"max_ms"`
 }
 
 // Broadcast is the broadcast scenario's arrival figures.

@@ -206,6 +206,8 @@ func TestMamIndexes(t *testing.T) {
 		// sortOK allows a sort of the few rows read (the ids field names
 		// at most max_result_limit rows).
 		sortOK bool
+		// generic checks the generic plan (PostgreSQL).
+		generic bool
 	}
 	checks := func(owner, room int64) []check {
 		var cs []check
@@ -240,9 +242,27 @@ func TestMamIndexes(t *testing.T) {
 		require.NoError(t, err)
 		_, err = d.SQL.Exec("VACUUM ANALYZE mam_muc_message")
 		require.NoError(t, err)
+		// The plans PostgreSQL chooses with the parameters' values, and
+		// the generic plans a cached prepared statement may switch to.
+		ctx := context.Background()
+		generic, err := d.SQL.Conn(ctx)
+		require.NoError(t, err)
+		defer generic.Close()
+		_, err = generic.ExecContext(ctx, "SET plan_cache_mode = force_generic_plan")
+		require.NoError(t, err)
+		var all []check
 		for _, c := range checks(owner, room) {
+			g := c
+			g.generic, g.name = true, c.name+" (generic plan)"
+			all = append(all, c, g)
+		}
+		for _, c := range all {
 			var raw string
-			require.NoError(t, d.QueryRowContext(context.Background(), "EXPLAIN (FORMAT JSON) "+c.q, c.args...).Scan(&raw), c.name)
+			row := d.QueryRowContext(ctx, "EXPLAIN (FORMAT JSON) "+c.q, c.args...)
+			if c.generic {
+				row = generic.QueryRowContext(ctx, d.Rebind("EXPLAIN (FORMAT JSON) "+c.q), c.args...)
+			}
+			require.NoError(t, row.Scan(&raw), c.name)
 			var plans []struct {
 				Plan planNode `json:"Plan"`
 			}
