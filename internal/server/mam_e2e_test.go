@@ -9,6 +9,7 @@ package server_test
 // docs/modules/mod_mam.md, "Acceptance").
 
 import (
+	"context"
 	"fmt"
 	"strconv"
 	"strings"
@@ -474,40 +475,27 @@ func TestMamPaging(t *testing.T) {
 		e := startMam(t, d, opts, mamParts, nil)
 		e.sendN(t, 55)
 
-		p1 := mamQuery(t, e.bob, "", rsm("<max>20</max>"))
-		require.Equal(t, bodies(0, 20), p1.bodies())
-		require.Equal(t, 0, p1.index())
-		require.Equal(t, 55, p1.count())
-		require.False(t, p1.complete())
-		p2 := mamQuery(t, e.bob, "", rsm("<max>20</max><after>"+p1.set().ChildText(nsRSM, "last")+"</after>"))
-		require.Equal(t, bodies(20, 40), p2.bodies())
-		require.Equal(t, 20, p2.index())
-		require.False(t, p2.complete())
-		p3 := mamQuery(t, e.bob, "", rsm("<max>20</max><after>"+p2.set().ChildText(nsRSM, "last")+"</after>"))
-		require.Equal(t, bodies(40, 55), p3.bodies())
-		require.Equal(t, 40, p3.index())
-		require.Equal(t, 55, p3.count())
-		require.True(t, p3.complete())
-		end := mamQuery(t, e.bob, "", rsm("<max>20</max><after>"+p3.set().ChildText(nsRSM, "last")+"</after>"))
+		// Each page: its rows, index, count and completeness.
+		page := func(a mamAnswer, from, to, index int, complete bool, msg string) mamAnswer {
+			t.Helper()
+			require.Equal(t, bodies(from, to), a.bodies(), msg)
+			require.Equal(t, index, a.index(), msg)
+			require.Equal(t, 55, a.count(), msg)
+			require.Equal(t, complete, a.complete(), msg)
+			return a
+		}
+		cursor := func(a mamAnswer, which string) string { return a.set().ChildText(nsRSM, which) }
+		p1 := page(mamQuery(t, e.bob, "", rsm("<max>20</max>")), 0, 20, 0, false, "first page")
+		p2 := page(mamQuery(t, e.bob, "", rsm("<max>20</max><after>"+cursor(p1, "last")+"</after>")), 20, 40, 20, false, "second page")
+		p3 := page(mamQuery(t, e.bob, "", rsm("<max>20</max><after>"+cursor(p2, "last")+"</after>")), 40, 55, 40, true, "last page")
+		end := mamQuery(t, e.bob, "", rsm("<max>20</max><after>"+cursor(p3, "last")+"</after>"))
 		require.Empty(t, end.rs)
 		require.True(t, end.complete(), "an empty page after the end is complete")
-		ix := mamQuery(t, e.bob, "", rsm("<max>10</max><index>50</index>"))
-		require.Equal(t, bodies(50, 55), ix.bodies())
-		require.Equal(t, 50, ix.index())
-		require.True(t, ix.complete())
+		page(mamQuery(t, e.bob, "", rsm("<max>10</max><index>50</index>")), 50, 55, 50, true, "index")
 
-		b1 := mamQuery(t, e.bob, "", rsm("<max>20</max><before/>"))
-		require.Equal(t, bodies(35, 55), b1.bodies(), "the last page, oldest first")
-		require.Equal(t, 35, b1.index())
-		require.False(t, b1.complete())
-		b2 := mamQuery(t, e.bob, "", rsm("<max>20</max><before>"+b1.set().ChildText(nsRSM, "first")+"</before>"))
-		require.Equal(t, bodies(15, 35), b2.bodies())
-		require.Equal(t, 15, b2.index())
-		require.False(t, b2.complete())
-		b3 := mamQuery(t, e.bob, "", rsm("<max>20</max><before>"+b2.set().ChildText(nsRSM, "first")+"</before>"))
-		require.Equal(t, bodies(0, 15), b3.bodies())
-		require.Equal(t, 0, b3.index())
-		require.True(t, b3.complete(), "the first page, paging backwards")
+		b1 := page(mamQuery(t, e.bob, "", rsm("<max>20</max><before/>")), 35, 55, 35, false, "the last page, oldest first")
+		b2 := page(mamQuery(t, e.bob, "", rsm("<max>20</max><before>"+cursor(b1, "first")+"</before>")), 15, 35, 15, false, "backwards")
+		page(mamQuery(t, e.bob, "", rsm("<max>20</max><before>"+cursor(b2, "first")+"</before>")), 0, 15, 0, true, "the first page, paging backwards")
 
 		big := mamQuery(t, e.bob, "", rsm("<max>100</max>"))
 		require.Len(t, big.rs, 50, "max_result_limit caps the page")
@@ -1212,5 +1200,32 @@ func TestMamCarbonsAndSameID(t *testing.T) {
 		got := chatTo(t, e.alice, e.bob, "bob", "same")
 		require.Equal(t, mamQuery(t, e.alice, "", "").ids(), mamQuery(t, e.bob, "", "").ids())
 		require.Equal(t, stanzaIDs(got)[0].Attr("id"), mamQuery(t, e.bob, "", "").ids()[0])
+	})
+}
+
+// The asynchronous writer writes in multi-row batches off the delivery
+// path and drains on stop: with a flush interval of a minute, messages
+// are delivered with their stanza-ids at once, nothing is written yet
+// (no query flushed it), and stopping the server writes every row.
+func TestMamAsyncDrainOnStop(t *testing.T) {
+	t.Parallel()
+	forEachDB(t, func(t *testing.T, d *db.DB) {
+		e := startMam(t, d, "async_writer.flush_interval = 60000\nasync_writer.batch_size = 1000\nasync_writer.pool_size = 1\n", mamParts, nil)
+		for i := range 5 {
+			got := chatTo(t, e.alice, e.bob, "bob", fmt.Sprintf("queued %d", i))
+			require.Len(t, stanzaIDs(got), 1, "the stanza-id does not wait for the database")
+		}
+		count := func() int {
+			var n int
+			require.NoError(t, d.SQL.QueryRow("SELECT COUNT(*) FROM mam_message").Scan(&n))
+			return n
+		}
+		require.Zero(t, count(), "nothing written before the interval")
+		require.Equal(t, 10.0, mamMetric(t, e.s, "mod_mam_pm_archive_message_count"))
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		require.NoError(t, e.s.Stop(ctx))
+		require.Equal(t, 10, count(), "stop drains the queue")
+		require.Equal(t, 1.0, mamMetric(t, e.s, "mod_mam_pm_flushed_count"), "one flush for both archives and their ten rows")
 	})
 }
