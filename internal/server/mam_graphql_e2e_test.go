@@ -183,6 +183,15 @@ func TestMamGraphQLRoomMessages(t *testing.T) {
 		require.Equal(t, 50, limit)
 		c.fails(qRoomMessages, vars("room", "nope@"+mlSvc), "room_not_found", "Room not found", "muc_light", "getRoomMessages")
 
+		// The domain admin of localhost reads the rooms of its MUC Light
+		// service only.
+		c.ok(qSetDomainPass, vars("d", "localhost", "p", "dpass"), "domain", "setDomainPassword")
+		da := e.s.client(t, 1, "admin@localhost", "dpass")
+		ss, _ = gqlStanzas(t, da.ok(qRoomMessages, vars("room", room), "muc_light", "getRoomMessages"))
+		require.Equal(t, xmpp.ids(), stanzaIDList(ss))
+		da.rejected(qRoomMessages, vars("room", "den@muclight.localhost.bis"), 401, "no_permissions",
+			"Cannot execute query ROOT without permissions to the given domain. Args with invalid value: room")
+
 		member := e.s.client(t, 2, "bob@localhost", password)
 		ss, _ = gqlStanzas(t, member.ok(qUserRoomMessages, vars("room", room, "pageSize", 1), "muc_light", "getRoomMessages"))
 		require.Equal(t, xmpp.ids()[3:], stanzaIDList(ss))
