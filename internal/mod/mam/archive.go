@@ -51,6 +51,14 @@ func appended(el *xmlstream.Element, c *xmlstream.Element) *xmlstream.Element {
 		Children: append(el.Children[:len(el.Children):len(el.Children)], c)}
 }
 
+// serialized is the stored form of a message a local user sent, kept for
+// the recipient's side of the same message (routed stanzas are not
+// changed, so the same element serialises the same way).
+type serialized struct {
+	el          *xmlstream.Element
+	xml, search string
+}
+
 // remoteBare is the remote bare JID as rows keep it.
 func remoteBare(j jid.JID) string { return strings.ToLower(j.Bare().String()) }
 
@@ -79,6 +87,9 @@ func (m *Module) userSent(ctx context.Context, ev *hooks.StanzaEvent) bool {
 	if p.opts.FullTextSearch {
 		row.Search = searchText(el)
 	}
+	// The recipient's side, when local, archives the same element: its
+	// serialisation is kept for it.
+	m.lastSent.Store(&serialized{el: el, xml: row.Message, search: row.Search})
 	if !p.w.write(ctx, oid, owner.Domain(), row) {
 		return false
 	}
@@ -100,10 +111,12 @@ func (m *Module) localMessage(ctx context.Context, ev *hooks.StanzaEvent) bool {
 	}
 	owner := ev.To.Bare()
 	from := ev.From
-	if a, err := jid.Parse(el.Attr("from")); err == nil && a.Bare() == from.Bare() {
-		// The routing address may lack the resource the stanza names
-		// (a room relays private messages from its bare JID).
-		from = a
+	if attr := el.Attr("from"); from.Resource() == "" && strings.Contains(attr, "/") {
+		// The routing address may lack the resource the stanza names (a
+		// room relays private messages from its bare JID).
+		if a, err := jid.Parse(attr); err == nil && a.Bare() == from.Bare() {
+			from = a
+		}
 	}
 	if from.Bare() == owner {
 		// A message to oneself: the outgoing row is the only one.
@@ -136,9 +149,15 @@ func (m *Module) localMessage(ctx context.Context, ev *hooks.StanzaEvent) bool {
 		id = m.ids.next()
 	}
 	row := Row{ID: id, Remote: remoteBare(from), Resource: from.Resource(), From: from.String(),
-		OriginID: originID(el), Groupchat: groupchat, Message: clean.String()}
-	if p.opts.FullTextSearch {
-		row.Search = searchText(el)
+		OriginID: originID(el), Groupchat: groupchat}
+	if s := m.lastSent.Load(); s != nil && s.el == clean {
+		// Both sides are the pm part: the same full_text_search.
+		row.Message, row.Search = s.xml, s.search
+	} else {
+		row.Message = clean.String()
+		if p.opts.FullTextSearch {
+			row.Search = searchText(el)
+		}
 	}
 	if p.w.write(ctx, oid, owner.Domain(), row) && !p.opts.NoStanzaIDElement {
 		ev.Stanza = appended(clean, stanzaIDElement(owner, id))

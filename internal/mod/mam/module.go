@@ -80,6 +80,9 @@ type Module struct {
 	// resultPrefix and resultSeq make the result messages' ids unique.
 	resultPrefix string
 	resultSeq    atomic.Int64
+	// lastSent is the last message a local user sent, serialised
+	// (archive.go).
+	lastSent atomic.Pointer[serialized]
 }
 
 // hookName registers and removes the module's hook handlers.

@@ -48,10 +48,16 @@ func (p *part) features() []string {
 // partMetrics are a part's metrics (docs/metrics.md, mod_mam), labelled
 // with host_type.
 type partMetrics struct {
-	reg                                                                                 *metrics.Registry
-	hosts                                                                               []string
-	archived, lookups, simple, droppedIQ, dropped, removed, getPrefs, setPrefs, flushed *prometheus.CounterVec
-	archiveTime, lookupSize, lookupTime, flushTime, flushPerMsg                         *prometheus.HistogramVec
+	reg   *metrics.Registry
+	hosts []string
+	// byHost holds the archiving path's metrics of each served domain,
+	// looked up once (read-only after construction).
+	byHost map[string]hostMetrics
+
+	archived, lookups, simple, droppedIQ, dropped, removed *prometheus.CounterVec
+	getPrefs, setPrefs, flushed                            *prometheus.CounterVec
+	archiveTime, lookupSize, lookupTime                    *prometheus.HistogramVec
+	flushTime, flushPerMsg                                 *prometheus.HistogramVec
 }
 
 func newPartMetrics(r *metrics.Registry, kind Kind, domains []string) *partMetrics {
@@ -68,6 +74,10 @@ func newPartMetrics(r *metrics.Registry, kind Kind, domains []string) *partMetri
 	if kind == KindPM {
 		pm.simple = spiral("lookup", "simple")
 	}
+	pm.byHost = map[string]hostMetrics{}
+	for _, d := range domains {
+		pm.byHost[d] = hostMetrics{archived: pm.archived.WithLabelValues(d), archiveTime: pm.archiveTime.WithLabelValues(d)}
+	}
 	// Spirals exist with 0 once the module runs (docs/metrics.md).
 	for _, d := range domains {
 		for _, c := range []*prometheus.CounterVec{pm.archived, pm.lookups, pm.simple, pm.droppedIQ, pm.dropped, pm.removed,
@@ -78,4 +88,18 @@ func newPartMetrics(r *metrics.Registry, kind Kind, domains []string) *partMetri
 		}
 	}
 	return pm
+}
+
+// hostMetrics are the metrics of the archiving path for one host type.
+type hostMetrics struct {
+	archived    prometheus.Counter
+	archiveTime prometheus.Observer
+}
+
+// host returns the archiving path's metrics of a host type.
+func (pm *partMetrics) host(h string) hostMetrics {
+	if hm, ok := pm.byHost[h]; ok {
+		return hm
+	}
+	return hostMetrics{archived: pm.archived.WithLabelValues(h), archiveTime: pm.archiveTime.WithLabelValues(h)}
 }

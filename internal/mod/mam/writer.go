@@ -77,14 +77,15 @@ func (w *writer) write(ctx context.Context, owner int64, host string, row Row) b
 	} else {
 		err = p.m.store.Insert(ctx, p.kind, []Item{{Owner: owner, Row: row}})
 	}
-	p.met.archiveTime.WithLabelValues(host).Observe(float64(time.Since(start).Microseconds()))
+	hm := p.met.host(host)
+	hm.archiveTime.Observe(float64(time.Since(start).Microseconds()))
 	if err != nil {
 		p.met.dropped.WithLabelValues(host).Inc()
 		p.m.log.Error("mam: archive write failed, message delivered without a stanza-id", "kind", p.kind.String(),
 			"owner", owner, "err", err)
 		return false
 	}
-	p.met.archived.WithLabelValues(host).Inc()
+	hm.archived.Inc()
 	return true
 }
 
